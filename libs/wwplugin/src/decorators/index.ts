@@ -1,0 +1,3 @@
+export * from './plugin-function.decorator.js';
+export * from './host-function.decorator.js';
+export * from './on-push.decorator.js';

@@ -1,0 +1,46 @@
+import { DuplicateFunctionError } from '../errors/wwplugin.errors.js';
+import type { FunctionOptions } from '../interfaces/function-options.interface.js';
+import type { FunctionInfoFrame, ParameterSpecFrame } from '../protocol/frames.js';
+
+/** A function one side serves: its handler takes (named args, call context). */
+export interface RegisteredFunction {
+  name: string;
+  description: string;
+  params: ParameterSpecFrame[];
+  /** "Class.method", for messages. */
+  label: string;
+  handler: (data: unknown, ctx: unknown) => unknown;
+}
+
+/** Functions by name, for one side. Refuses a second function of the same name. */
+export class FunctionRegistry {
+  private readonly functions = new Map<string, RegisteredFunction>();
+
+  constructor(private readonly duplicateMessage: (name: string, first: string, second: string) => string) {}
+
+  add(fn: RegisteredFunction): void {
+    const existing = this.functions.get(fn.name);
+    if (existing) throw new DuplicateFunctionError(this.duplicateMessage(fn.name, existing.label, fn.label));
+    this.functions.set(fn.name, fn);
+  }
+
+  get(name: string): RegisteredFunction | undefined {
+    return this.functions.get(name);
+  }
+
+  names(): string[] {
+    return [...this.functions.keys()];
+  }
+
+  infos(): FunctionInfoFrame[] {
+    return [...this.functions.values()].map(({ name, description, params }) => ({ name, description, params }));
+  }
+
+  /** Builds a registry entry from decorator options. */
+  static entry(methodName: string, label: string, options: FunctionOptions, handler: RegisteredFunction['handler']): RegisteredFunction {
+    const params: ParameterSpecFrame[] = Object.entries(options.params ?? {}).map(([name, decl]) =>
+      typeof decl === 'number' ? { name, type: decl, optional: false } : { name, type: decl.type, optional: !!decl.optional },
+    );
+    return { name: options.name ?? methodName, description: options.description ?? '', params, label, handler };
+  }
+}

@@ -1,0 +1,185 @@
+import { WireErrorCode } from '../protocol/protocol.constants.js';
+
+/** Base class of every error this library throws; `code` is the wire code it travels as. */
+export class WwPluginError extends Error {
+  readonly code: string = WireErrorCode.HANDLER_ERROR;
+  constructor(message: string, readonly details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** No plugin with that id or name is loaded. */
+export class UnknownPluginError extends WwPluginError {
+  override readonly code = WireErrorCode.UNKNOWN_PLUGIN;
+}
+
+/** The plugin (or host) offers no function with that name; `details.available` lists those it has. */
+export class UnknownFunctionError extends WwPluginError {
+  override readonly code = WireErrorCode.UNKNOWN_FUNCTION;
+}
+
+/** Arguments were missing, of the wrong type, or could not be encoded. */
+export class InvalidArgumentError extends WwPluginError {
+  override readonly code = WireErrorCode.INVALID_ARGUMENT;
+}
+
+/** The remote handler threw: its message, and `remoteCode`/`remoteName` when it gave them. */
+export class PluginFunctionError extends WwPluginError {
+  override readonly code = WireErrorCode.HANDLER_ERROR;
+  get remoteCode(): string | undefined {
+    return this.details?.remoteCode as string | undefined;
+  }
+  get remoteName(): string | undefined {
+    return this.details?.remoteName as string | undefined;
+  }
+}
+
+/** The call did not finish before its deadline; the callee was told to cancel it. */
+export class DeadlineExceededError extends WwPluginError {
+  override readonly code = WireErrorCode.DEADLINE_EXCEEDED;
+}
+
+/** The caller cancelled the call (unsubscribed, aborted, or the session is shutting down). */
+export class CallCancelledError extends WwPluginError {
+  override readonly code = WireErrorCode.CANCELLED;
+}
+
+/** The plugin exists but is not running (stopped, restarting, failed). */
+export class PluginNotRunningError extends WwPluginError {
+  override readonly code = WireErrorCode.NOT_RUNNING;
+}
+
+/** The plugin process died while the call was in flight; `details` has exit code and signal. */
+export class PluginCrashedError extends WwPluginError {
+  override readonly code = WireErrorCode.PLUGIN_CRASHED;
+}
+
+/** A plugin-to-plugin call refused by the host's `allowPluginCalls`. */
+export class PluginCallForbiddenError extends WwPluginError {
+  override readonly code = WireErrorCode.FORBIDDEN;
+}
+
+/** The plugin has as many calls in flight as its limit allows. */
+export class PluginBusyError extends WwPluginError {
+  override readonly code = WireErrorCode.BUSY;
+}
+
+/** A frame was malformed, out of order or of an unknown kind. */
+export class ProtocolError extends WwPluginError {
+  override readonly code = WireErrorCode.PROTOCOL;
+}
+
+/** A message was over the configured maximum size. */
+export class MessageTooLargeError extends WwPluginError {
+  override readonly code = WireErrorCode.MESSAGE_TOO_LARGE;
+}
+
+/** The host refused the plugin's session (bad secret, protocol version, duplicate name). */
+export class HandshakeRefusedError extends WwPluginError {
+  override readonly code: string = WireErrorCode.UNAUTHENTICATED;
+  constructor(message: string, code?: string, details?: Record<string, unknown>) {
+    super(message, details);
+    if (code) (this as { code: string }).code = code;
+  }
+}
+
+/** The plugin's entry file does not exist or cannot be run. */
+export class PluginEntryNotFoundError extends WwPluginError {
+  override readonly code = WireErrorCode.NOT_RUNNING;
+}
+
+/** The plugin process failed to start: exited or timed out before it became callable. */
+export class PluginStartError extends WwPluginError {
+  override readonly code = WireErrorCode.NOT_RUNNING;
+  get stderrTail(): string {
+    return (this.details?.stderrTail as string) ?? '';
+  }
+}
+
+/** Two plugins registered the same name. */
+export class DuplicatePluginError extends WwPluginError {
+  override readonly code = WireErrorCode.DUPLICATE_PLUGIN;
+}
+
+/** Two methods declare the same plugin or host function name; thrown at bootstrap. */
+export class DuplicateFunctionError extends WwPluginError {}
+
+/** Plugin code run outside a host, or misconfigured. */
+export class PluginConfigurationError extends WwPluginError {}
+
+const BY_CODE: Record<string, new (message: string, details?: Record<string, unknown>) => WwPluginError> = {
+  [WireErrorCode.UNKNOWN_PLUGIN]: UnknownPluginError,
+  [WireErrorCode.UNKNOWN_FUNCTION]: UnknownFunctionError,
+  [WireErrorCode.INVALID_ARGUMENT]: InvalidArgumentError,
+  [WireErrorCode.HANDLER_ERROR]: PluginFunctionError,
+  [WireErrorCode.DEADLINE_EXCEEDED]: DeadlineExceededError,
+  [WireErrorCode.CANCELLED]: CallCancelledError,
+  [WireErrorCode.NOT_RUNNING]: PluginNotRunningError,
+  [WireErrorCode.PLUGIN_CRASHED]: PluginCrashedError,
+  [WireErrorCode.FORBIDDEN]: PluginCallForbiddenError,
+  [WireErrorCode.BUSY]: PluginBusyError,
+  [WireErrorCode.PROTOCOL]: ProtocolError,
+  [WireErrorCode.MESSAGE_TOO_LARGE]: MessageTooLargeError,
+  [WireErrorCode.DUPLICATE_PLUGIN]: DuplicatePluginError,
+};
+
+/** Rebuilds the typed error a peer sent in an Error frame. */
+export function errorFromWire(code: string, message: string, name: string, detailsJson: string): WwPluginError {
+  let details: Record<string, unknown> | undefined;
+  if (detailsJson) {
+    try {
+      details = JSON.parse(detailsJson);
+    } catch {
+      details = { raw: detailsJson };
+    }
+  }
+  if (code === WireErrorCode.UNAUTHENTICATED || code === WireErrorCode.PROTOCOL_VERSION) {
+    return new HandshakeRefusedError(message, code, details);
+  }
+  const Ctor = BY_CODE[code];
+  if (Ctor) return new Ctor(message, details);
+  // An unknown code is a handler's own code: keep it visible.
+  return new PluginFunctionError(message, { ...details, remoteCode: code, remoteName: name });
+}
+
+/** Turns anything a handler threw into the fields of an Error frame. */
+export function errorToWire(err: unknown): { code: string; message: string; name: string; detailsJson: string } {
+  if (err instanceof WwPluginError) {
+    return { code: err.code, message: err.message, name: err.name, detailsJson: err.details ? safeJson(err.details) : '' };
+  }
+  if (err instanceof Error) {
+    // Nest's RpcException carries its payload in getError(); an error's own `code` travels too.
+    const rpc = typeof (err as { getError?: unknown }).getError === 'function'
+      ? (err as unknown as { getError(): unknown }).getError()
+      : undefined;
+    const rpcMessage = typeof rpc === 'string' ? rpc : (rpc as { message?: string } | undefined)?.message;
+    const ownCode = (err as { code?: unknown }).code ?? (rpc as { code?: unknown } | undefined)?.code;
+    const details: Record<string, unknown> = { remoteName: err.name };
+    if (ownCode !== undefined) details.remoteCode = String(ownCode);
+    if (rpc !== undefined && typeof rpc === 'object') details.error = rpc;
+    return { code: WireErrorCode.HANDLER_ERROR, message: rpcMessage ?? err.message, name: err.name, detailsJson: safeJson(details) };
+  }
+  // Handlers may throw strings, numbers or plain objects: describe them, never crash on them.
+  const message = typeof err === 'string' ? err : describeThrown(err);
+  return { code: WireErrorCode.HANDLER_ERROR, message, name: 'NonError', detailsJson: safeJson({ thrown: describeThrown(err) }) };
+}
+
+function describeThrown(value: unknown): string {
+  if (value === undefined) return 'undefined was thrown';
+  if (value === null) return 'null was thrown';
+  if (typeof value === 'object') {
+    const msg = (value as { message?: unknown }).message;
+    if (typeof msg === 'string') return msg;
+    return `a non-Error value was thrown: ${safeJson(value)}`;
+  }
+  return `a non-Error value was thrown: ${String(value)}`;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) ?? '';
+  } catch {
+    return '"[unserializable]"';
+  }
+}

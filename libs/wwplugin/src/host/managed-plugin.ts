@@ -1,0 +1,127 @@
+import type { ChildProcess } from 'node:child_process';
+import { BehaviorSubject, filter, firstValueFrom, map, race, timer } from 'rxjs';
+import { PluginNotRunningError, DeadlineExceededError } from '../errors/wwplugin.errors.js';
+import type { PluginInfo, PluginSpec, PluginState, RestartPolicy } from '../interfaces/host-options.interface.js';
+import type { FunctionInfoFrame, HelloFrame } from '../protocol/frames.js';
+import type { SessionChannel } from '../protocol/session-channel.js';
+import { NOT_RUNNING } from '../wwplugin.messages.js';
+import { PushOutbox } from './push-outbox.js';
+import { RestartTracker } from './supervision/restart-policy.js';
+
+const STDERR_TAIL_LINES = 20;
+
+/** Everything the host knows about one plugin, across its restarts. */
+export class ManagedPlugin {
+  name: string;
+  version = '';
+  description = '';
+  functions = new Map<string, FunctionInfoFrame>();
+  child?: ChildProcess;
+  /** Secret of the current process; a session must present it. */
+  token = '';
+  channel?: SessionChannel;
+  lastExit?: PluginInfo['lastExit'];
+  lastHeartbeatMs?: number;
+  /** Why the host refused this process's session, if it did: the load fails with it. */
+  refusedWith?: Error;
+  /** Set by stop()/unload(): the next exit is expected and never restarted. */
+  stopRequested = false;
+  readonly heartbeat = { seq: 0, outstandingSeq: 0, sentAt: 0, missed: 0 };
+  readonly outbox: PushOutbox;
+  readonly restart: RestartTracker;
+  private readonly stderr: string[] = [];
+  private readonly state$: BehaviorSubject<PluginState>;
+
+  constructor(
+    readonly id: string,
+    readonly spec: PluginSpec,
+    defaults: { restart?: RestartPolicy; pushBufferSize: number; pushOverflow: 'drop-oldest' | 'drop-newest' },
+  ) {
+    this.name = spec.name ?? id;
+    this.outbox = new PushOutbox(defaults.pushBufferSize, defaults.pushOverflow);
+    this.restart = new RestartTracker(spec.restart, defaults.restart);
+    this.state$ = new BehaviorSubject<PluginState>('stopped');
+  }
+
+  get state(): PluginState {
+    return this.state$.value;
+  }
+
+  set state(next: PluginState) {
+    if (this.state$.value !== next) this.state$.next(next);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
+  }
+
+  /** Adopts a session whose Hello the host accepted. */
+  adopt(channel: SessionChannel, hello: HelloFrame): void {
+    this.channel = channel;
+    this.name = hello.name;
+    this.version = hello.version ?? '';
+    this.description = hello.description ?? '';
+    this.functions = new Map((hello.functions ?? []).map((f) => [f.name, f]));
+    this.heartbeat.outstandingSeq = 0;
+    this.heartbeat.missed = 0;
+    this.refusedWith = undefined;
+    this.state = 'running';
+    // Pushes that waited while the plugin was (re)starting go out first, in order.
+    this.outbox.flush(channel);
+  }
+
+  /**
+   * The session ended. The process exit usually follows at once and closes the channel with its
+   * exit code; if the process lingers, calls in flight must not wait for it.
+   */
+  sessionEnded(channel: SessionChannel, reason: Error, crashed: (how: string) => Error): void {
+    if (this.channel !== channel) return channel.close(reason);
+    setTimeout(() => {
+      if (!channel.isClosed) channel.close(reason, () => crashed('its session ended'));
+    }, 50).unref();
+  }
+
+  /** Resolves when the plugin is running; rejects when it stops or fails, or after `timeoutMs`. */
+  async whenRunning(timeoutMs: number, what: string): Promise<void> {
+    if (this.state === 'running') return;
+    const settled = this.state$.pipe(filter((s) => s === 'running' || s === 'stopped' || s === 'failed' || s === 'stopping'));
+    const outcome = await firstValueFrom(
+      timeoutMs > 0 ? race(settled, timer(timeoutMs).pipe(map(() => 'timeout' as const))) : settled,
+    );
+    if (outcome === 'running') return;
+    if (outcome === 'timeout') throw new DeadlineExceededError(`${what}: plugin "${this.name}" was not running again within ${timeoutMs} ms.`);
+    throw new PluginNotRunningError(NOT_RUNNING(this.name, outcome), { state: outcome });
+  }
+
+  noteStderr(line: string): void {
+    this.stderr.push(line);
+    if (this.stderr.length > STDERR_TAIL_LINES) this.stderr.shift();
+  }
+
+  stderrTail(): string {
+    return this.stderr.join('\n');
+  }
+
+  clearStderr(): void {
+    this.stderr.length = 0;
+  }
+
+  info(): PluginInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      version: this.version,
+      description: this.description,
+      state: this.state,
+      pid: this.pid,
+      functions: [...this.functions.keys()],
+      restarts: this.restart.count,
+      lastExit: this.lastExit,
+      lastHeartbeatMs: this.lastHeartbeatMs,
+      pushesDropped: this.outbox.dropped,
+      pushesQueued: this.outbox.size,
+      inFlight: this.channel?.inFlight ?? 0,
+      spec: this.spec,
+    };
+  }
+}

@@ -1,0 +1,183 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Subject } from 'rxjs';
+import { PluginCrashedError, PluginEntryNotFoundError, PluginNotRunningError, PluginStartError } from '../errors/wwplugin.errors.js';
+import type { PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
+import { ENV_ADDRESS, ENV_PLUGIN_ID, ENV_TOKEN } from '../protocol/protocol.constants.js';
+import { CRASHED, ENTRY_NOT_EXECUTABLE, ENTRY_NOT_FOUND, EXITED_BEFORE_READY, HANDSHAKE_TIMEOUT, NOT_RUNNING } from '../wwplugin.messages.js';
+import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
+import { HostServer } from './host-server.js';
+import { HostTls } from './host-tls.js';
+import type { ManagedPlugin } from './managed-plugin.js';
+
+const DEFAULT_START_TIMEOUT_MS = 20_000;
+const DEFAULT_GRACE_MS = 5_000;
+
+/** An exit of a plugin process, as the supervisor sees it. */
+export interface PluginExit {
+  plugin: ManagedPlugin;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The host asked for it (stop, unload, restart): never restarted. */
+  expected: boolean;
+}
+
+/** Starts plugin processes and stops them: spawn, handshake wait, graceful stop, kill. */
+@Injectable()
+export class PluginLauncher {
+  /** Every exit of a plugin process. The supervisor decides what follows. */
+  readonly exits$ = new Subject<PluginExit>();
+
+  constructor(
+    @Inject(WWPLUGIN_HOST_OPTIONS) private readonly options: WwPluginHostOptions,
+    private readonly server: HostServer,
+    private readonly tls: HostTls,
+  ) {}
+
+  /** Throws a typed error when the spec's entry file is missing, not a file, or not the expected one. */
+  checkEntry(spec: PluginSpec): void {
+    if (!spec.path && !spec.command) throw new PluginEntryNotFoundError('A plugin spec needs a path or a command.');
+    if (!spec.path) return;
+    const path = resolvePath(spec.cwd ?? process.cwd(), spec.path);
+    let isFile: boolean;
+    try {
+      isFile = statSync(path).isFile();
+    } catch {
+      throw new PluginEntryNotFoundError(ENTRY_NOT_FOUND(path), { path });
+    }
+    if (!isFile) throw new PluginEntryNotFoundError(ENTRY_NOT_EXECUTABLE(path), { path });
+    if (spec.sha256) {
+      const actual = createHash('sha256').update(readFileSync(path)).digest('hex');
+      if (actual !== spec.sha256.toLowerCase()) {
+        throw new PluginStartError(`Plugin entry "${path}" has SHA-256 ${actual}, expected ${spec.sha256}; refusing to start it.`, { path, actual, expected: spec.sha256 });
+      }
+    }
+  }
+
+  /** Spawns the plugin's process and resolves once its session is accepted and it can be called. */
+  async start(plugin: ManagedPlugin): Promise<void> {
+    this.checkEntry(plugin.spec);
+    const address = await this.server.listen();
+    const spec = plugin.spec;
+    plugin.token = randomBytes(32).toString('hex');
+    plugin.stopRequested = false;
+    plugin.refusedWith = undefined;
+    plugin.clearStderr();
+    if (plugin.state !== 'restarting') plugin.state = 'starting';
+    const command = spec.command ?? process.execPath;
+    const args = spec.command ? (spec.args ?? []) : [resolvePath(spec.cwd ?? process.cwd(), spec.path!), ...(spec.args ?? [])];
+    const child = spawn(command, args, {
+      cwd: spec.cwd,
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
+        ...spec.env,
+        ...this.tls.pluginEnv(),
+        [ENV_ADDRESS]: address,
+        [ENV_TOKEN]: plugin.token,
+        [ENV_PLUGIN_ID]: plugin.id,
+      },
+      // stdin stays open: when the host dies the plugin reads end-of-file and leaves.
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    plugin.child = child;
+    // The context is read per line: the plugin's name is known only after its Hello.
+    const debug = !!this.options.debug;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (debug) Logger.debug(line, `Plugin:${plugin.name}`);
+      else Logger.log(line, `Plugin:${plugin.name}`);
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      plugin.noteStderr(line);
+      Logger.warn(line, `Plugin:${plugin.name}`);
+    });
+    child.stdin!.on('error', () => undefined); // EPIPE when the plugin is gone
+
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.once('error', (error) => resolve({ code: null, signal: null, error }));
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    void exited.then(({ code, signal }) => this.onExit(plugin, child.pid, code, signal));
+
+    const timeoutMs = spec.startTimeoutMs ?? this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const ready = plugin.whenRunning(0, 'start').then(() => 'ready' as const, (e: Error) => e);
+    const outcome = await Promise.race([ready, exited, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'ready') return;
+    if (outcome === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+      throw new PluginStartError(HANDSHAKE_TIMEOUT(plugin.name, timeoutMs, plugin.stderrTail()), { stderrTail: plugin.stderrTail() });
+    }
+    if (outcome instanceof Error) throw outcome;
+    // Give the stderr reader a moment to deliver the dying words.
+    await new Promise((r) => setImmediate(r));
+    if (plugin.refusedWith) throw plugin.refusedWith;
+    if (outcome.error) {
+      throw new PluginStartError(`Plugin "${plugin.name}" could not be started: ${outcome.error.message}`, { cause: outcome.error.message });
+    }
+    const how = outcome.signal ? `killed by ${outcome.signal}` : `exit code ${outcome.code}`;
+    throw new PluginStartError(EXITED_BEFORE_READY(plugin.name, how, plugin.stderrTail()), {
+      code: outcome.code,
+      signal: outcome.signal,
+      stderrTail: plugin.stderrTail(),
+    });
+  }
+
+  private onExit(plugin: ManagedPlugin, pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): void {
+    if (plugin.child && plugin.child.pid !== pid) return; // an older process of this plugin
+    plugin.lastExit = { code, signal, at: new Date() };
+    const expected = plugin.stopRequested;
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    plugin.channel?.close(
+      new PluginCrashedError(CRASHED(plugin.name, how), { code, signal }),
+      expected
+        ? () => new PluginNotRunningError(NOT_RUNNING(plugin.name, 'stopped'), { state: 'stopped' })
+        : () => new PluginCrashedError(CRASHED(plugin.name, how), { code, signal }),
+    );
+    plugin.channel = undefined;
+    plugin.child = undefined;
+    this.exits$.next({ plugin, code, signal, expected });
+  }
+
+  /**
+   * Stops a plugin: asks it to finish its calls within the grace period and exit; past that it is
+   * sent SIGTERM, then SIGKILL. Resolves once the process is gone.
+   */
+  async stop(plugin: ManagedPlugin, graceMs = this.options.shutdownGraceMs ?? DEFAULT_GRACE_MS): Promise<void> {
+    const child = plugin.child;
+    plugin.stopRequested = true;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    plugin.state = 'stopping';
+    if (plugin.channel && !plugin.channel.isClosed) {
+      plugin.channel.send({ shutdown: { graceMs, reason: 'stop requested by the host' } });
+    } else {
+      child.kill('SIGTERM');
+    }
+    if (await this.within(gone, graceMs + 1_000)) return;
+    child.kill('SIGTERM');
+    if (await this.within(gone, 1_000)) return;
+    child.kill('SIGKILL');
+    await gone;
+  }
+
+  /** Kills at once (used for unresponsive plugins). */
+  kill(plugin: ManagedPlugin): void {
+    plugin.child?.kill('SIGKILL');
+  }
+
+  private async within(p: Promise<void>, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([p.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    clearTimeout(timer);
+    return done;
+  }
+}

@@ -1,0 +1,70 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { interval, Subscription } from 'rxjs';
+import type { HeartbeatOptions, WwPluginHostOptions } from '../../interfaces/host-options.interface.js';
+import { WWPLUGIN_HOST_OPTIONS } from '../../wwplugin.constants.js';
+import { HostEvents } from '../host-events.js';
+import { PluginLauncher } from '../plugin-launcher.js';
+import { PluginRegistry } from '../plugin.registry.js';
+
+/** Defaults detect a hung plugin within about 3 s. */
+export const DEFAULT_HEARTBEAT: Required<HeartbeatOptions> = { intervalMs: 1_000, timeoutMs: 1_000, misses: 3 };
+
+/**
+ * Pings every running plugin on its session. A plugin whose event loop is blocked, or whose process
+ * is stopped, stops answering: after `misses` missed beats it is unresponsive, killed, and its
+ * restart policy decides what follows.
+ */
+@Injectable()
+export class HeartbeatScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('WwPluginHeartbeat');
+  private readonly settings?: Required<HeartbeatOptions>;
+  private subscription?: Subscription;
+
+  constructor(
+    @Inject(WWPLUGIN_HOST_OPTIONS) options: WwPluginHostOptions,
+    private readonly registry: PluginRegistry,
+    private readonly launcher: PluginLauncher,
+    private readonly events: HostEvents,
+  ) {
+    if (options.heartbeat !== false) this.settings = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.settings) return;
+    // Tick often enough to notice a timeout shorter than the interval.
+    const tick = Math.max(25, Math.min(this.settings.intervalMs, this.settings.timeoutMs) / 2);
+    this.subscription = interval(tick).subscribe(() => this.beat(Date.now()));
+  }
+
+  beforeApplicationShutdown(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+  }
+
+  private beat(now: number): void {
+    const { intervalMs, timeoutMs, misses } = this.settings!;
+    for (const plugin of this.registry.all()) {
+      if (plugin.state !== 'running' && plugin.state !== 'unresponsive') continue;
+      const hb = plugin.heartbeat;
+      if (hb.outstandingSeq && now - hb.sentAt >= timeoutMs) {
+        hb.missed += 1;
+        hb.outstandingSeq = 0;
+        const base = { plugin: plugin.name, id: plugin.id, missed: hb.missed };
+        this.events.emit({ type: 'heartbeat-missed', ...base });
+        if (hb.missed >= misses) {
+          this.logger.warn(`Plugin "${plugin.name}" missed ${hb.missed} heartbeats: killing it.`);
+          plugin.state = 'unresponsive';
+          this.events.emit({ type: 'unresponsive', ...base });
+          this.launcher.kill(plugin);
+          continue;
+        }
+      }
+      if (!hb.outstandingSeq && now - hb.sentAt >= intervalMs && plugin.channel) {
+        hb.seq = hb.seq >= 0xffffffff ? 1 : hb.seq + 1;
+        hb.outstandingSeq = hb.seq;
+        hb.sentAt = now;
+        plugin.channel.send({ ping: { seq: hb.seq } });
+      }
+    }
+  }
+}

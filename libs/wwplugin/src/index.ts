@@ -1,0 +1,22 @@
+// The public surface of @wwplugin/nestjs.
+export * from './wwplugin.module.js';
+export * from './wwplugin.constants.js';
+export * from './decorators/index.js';
+export * from './errors/wwplugin.errors.js';
+export * from './interfaces/function-options.interface.js';
+export * from './interfaces/host-options.interface.js';
+export * from './interfaces/plugin-options.interface.js';
+export { ParameterType, typeOf, encodeValue, decodeValue, encodeArgs, decodeArgs } from './protocol/parameters.js';
+export type { Parameter, WireParameter, CallArgs } from './protocol/parameters.js';
+export { WwPluginCallContext } from './protocol/call-context.js';
+export type { CallInfo } from './protocol/call-context.js';
+export { PROTOCOL_VERSION, WireErrorCode } from './protocol/protocol.constants.js';
+export type { RemoteApi, RemoteCallOptions } from './protocol/remote-proxy.js';
+export { PluginHostService } from './host/plugin-host.service.js';
+export { PluginClientProxy } from './host/plugin-client.proxy.js';
+export type { PluginPattern } from './host/plugin-client.proxy.js';
+export { PluginContext } from './plugin/plugin.context.js';
+export { PluginSession } from './plugin/plugin-session.js';
+export { PluginTransportServer, WWPLUGIN_TRANSPORT } from './plugin/plugin-transport.server.js';
+export { bootstrapPlugin } from './plugin/bootstrap-plugin.js';
+export type { BootstrapPluginOptions } from './plugin/bootstrap-plugin.js';

@@ -1,0 +1,15 @@
+/** Options of WwPluginModule.forPlugin: who this plugin is. @publicApi */
+export interface WwPluginOptions {
+  /** Unique name the host and other plugins address it by. */
+  name: string;
+  version: string;
+  description?: string;
+}
+
+/** A message the host pushed to this plugin. @publicApi */
+export interface PushMessage<T = unknown> {
+  topic: string;
+  payload: T;
+  /** Per-plugin sequence number given by the host (ordering check, gap detection). */
+  seq: number;
+}

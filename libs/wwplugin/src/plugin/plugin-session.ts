@@ -1,0 +1,202 @@
+import * as grpc from '@grpc/grpc-js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { filter, Observable, Subject } from 'rxjs';
+import { HandshakeRefusedError, PluginConfigurationError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
+import type { FunctionInfoFrame, Frame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
+import { decodeValue, encodeValue } from '../protocol/parameters.js';
+import { pluginHostService } from '../protocol/proto-definition.js';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  ENV_ADDRESS,
+  ENV_PLUGIN_ID,
+  ENV_TLS,
+  ENV_TOKEN,
+  META_PLUGIN_ID,
+  META_TOKEN,
+  PROTOCOL_VERSION,
+  WireErrorCode,
+} from '../protocol/protocol.constants.js';
+import { SessionChannel, type CallOptions, type IncomingCallHandler } from '../protocol/session-channel.js';
+import { NO_HOST_ADDRESS, PROTOCOL_MISMATCH, SESSION_CLOSED } from '../wwplugin.messages.js';
+import { WWPLUGIN_PLUGIN_OPTIONS } from '../wwplugin.constants.js';
+import type { PushMessage, WwPluginOptions } from '../interfaces/plugin-options.interface.js';
+import { tlsFromEnv } from '../protocol/tls.js';
+
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+
+/**
+ * The plugin's end of its one session with the host: dials the address the host gave in the
+ * environment, authenticates, says Hello, and carries calls, pushes and emits until it ends.
+ */
+@Injectable()
+export class PluginSession {
+  private readonly logger = new Logger('WwPluginSession');
+  private channel?: SessionChannel;
+  private client?: grpc.Client;
+  private readonly pushes$ = new Subject<PushMessage>();
+  private readonly shutdown$ = new Subject<ShutdownFrame>();
+  private readonly lost$ = new Subject<Error>();
+  private welcome?: WelcomeFrame;
+  private ending = false;
+  readonly id: string;
+  private readonly address?: string;
+  private readonly token: string;
+
+  constructor(@Inject(WWPLUGIN_PLUGIN_OPTIONS) readonly options: WwPluginOptions) {
+    this.address = process.env[ENV_ADDRESS];
+    this.id = process.env[ENV_PLUGIN_ID] ?? '';
+    this.token = process.env[ENV_TOKEN] ?? '';
+    // The secret is for this process only: children the plugin spawns must not inherit it.
+    delete process.env[ENV_TOKEN];
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get isConnected(): boolean {
+    return !!this.channel && !this.channel.isClosed;
+  }
+
+  /** Calls the plugin is handling right now. */
+  get handling(): number {
+    return this.channel?.handling ?? 0;
+  }
+
+  /** Pushes from the host, in the order it sent them. */
+  messages(topic?: string): Observable<PushMessage> {
+    return topic && topic !== '*' ? this.pushes$.pipe(filter((m) => m.topic === topic)) : this.pushes$.asObservable();
+  }
+
+  /** Fires when the host asks this plugin to stop. */
+  get shutdownRequests(): Observable<ShutdownFrame> {
+    return this.shutdown$.asObservable();
+  }
+
+  /** Fires when the session ends without being asked to (the host died or dropped us). */
+  get lost(): Observable<Error> {
+    return this.lost$.asObservable();
+  }
+
+  /** Dials the host, registers the functions and resolves once the host welcomed us. */
+  async connect(functions: FunctionInfoFrame[], topics: string[], onCall: IncomingCallHandler): Promise<WelcomeFrame> {
+    if (!this.address) throw new PluginConfigurationError(NO_HOST_ADDRESS(ENV_ADDRESS));
+    const Ctor = pluginHostService();
+    const maxBytes = DEFAULT_MAX_MESSAGE_BYTES;
+    const tls = tlsFromEnv(process.env[ENV_TLS]);
+    const credentials = tls
+      ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined })
+      : grpc.credentials.createInsecure();
+    this.client = new Ctor(this.address, credentials, {
+      // The host's limit applies on receive; leave room for frame overhead.
+      'grpc.max_receive_message_length': maxBytes + 65536,
+      'grpc.max_send_message_length': -1,
+      'grpc.keepalive_time_ms': 10_000,
+    });
+    const metadata = new grpc.Metadata();
+    metadata.set(META_TOKEN, this.token);
+    metadata.set(META_PLUGIN_ID, this.id);
+    const stream = (this.client as unknown as { Session(md: grpc.Metadata): grpc.ClientDuplexStream<Frame, Frame> }).Session(metadata);
+
+    return new Promise<WelcomeFrame>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => finish(new ProtocolError(`The host did not answer the handshake within ${HANDSHAKE_TIMEOUT_MS} ms.`)), HANDSHAKE_TIMEOUT_MS);
+      const finish = (err?: Error, welcome?: WelcomeFrame) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          channel.end(err);
+          reject(err);
+        } else resolve(welcome!);
+      };
+      const channel = new SessionChannel(stream, {
+        peer: 'the host',
+        maxMessageBytes: maxBytes,
+        onCall,
+        onFrame: (frame) => {
+          switch (frame.kind) {
+            case 'welcome': {
+              const w = frame.welcome!;
+              if (w.protocolVersion !== PROTOCOL_VERSION) {
+                return finish(new HandshakeRefusedError(PROTOCOL_MISMATCH(w.protocolVersion, PROTOCOL_VERSION), WireErrorCode.PROTOCOL_VERSION));
+              }
+              this.welcome = w;
+              return finish(undefined, w);
+            }
+            case 'refuse':
+              return finish(new HandshakeRefusedError(`The host refused this plugin: ${frame.refuse!.reason}`, frame.refuse!.code));
+            case 'push': {
+              const p = frame.push!;
+              return this.pushes$.next({ topic: p.topic, payload: decodeValue(p.payload), seq: p.seq ?? 0 });
+            }
+            case 'shutdown':
+              this.ending = true;
+              return this.shutdown$.next(frame.shutdown!);
+            case 'ping':
+              return;
+            default:
+              // Unknown or misplaced frames are ignored: a newer host may send kinds we do not know.
+              return;
+          }
+        },
+      });
+      this.channel = channel;
+      const onGone = (err?: Error) => {
+        const reason = err ?? new WwPluginError(SESSION_CLOSED('the host'));
+        channel.close(reason);
+        if (!settled) return finish(reason);
+        if (!this.ending) this.lost$.next(reason);
+      };
+      stream.on('error', (err: grpc.ServiceError) => {
+        const refused = err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED;
+        onGone(refused ? new HandshakeRefusedError(`The host refused this plugin: ${err.details}`) : new WwPluginError(`Session with the host failed: ${err.details ?? err.message}`));
+      });
+      stream.on('end', () => onGone());
+      channel.send({
+        hello: {
+          protocolVersion: PROTOCOL_VERSION,
+          pluginId: this.id,
+          name: this.options.name,
+          version: this.options.version,
+          description: this.options.description ?? '',
+          functions,
+          pid: process.pid,
+          topics,
+        },
+      });
+    });
+  }
+
+  /** Calls a host function, or (with opts.target) another plugin's function through the host. */
+  call(fn: string, args?: unknown, opts?: CallOptions): Promise<unknown> {
+    return this.requireChannel().call(fn, args, opts);
+  }
+
+  /** Streams a host or plugin function's values. */
+  stream(fn: string, args?: unknown, opts?: CallOptions): Observable<unknown> {
+    return this.requireChannel().stream(fn, args, opts);
+  }
+
+  /** Sends a message to the host on `topic`. */
+  emit(topic: string, payload: unknown): void {
+    this.requireChannel().send({ emit: { topic, payload: encodeValue('payload', payload) } });
+  }
+
+  /** Ends the session (the host sees the stream end). */
+  close(): void {
+    this.ending = true;
+    this.channel?.end(new WwPluginError(SESSION_CLOSED('the host')));
+    this.client?.close();
+  }
+
+  private requireChannel(): SessionChannel {
+    if (!this.channel || this.channel.isClosed) throw new WwPluginError(SESSION_CLOSED('the host'));
+    return this.channel;
+  }
+
+  /** Logs through Nest, used by bootstrap on fatal session errors. */
+  logFatal(message: string): void {
+    this.logger.error(message);
+  }
+}

@@ -1,0 +1,117 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { firstValueFrom, isObservable, timer, filter, race } from 'rxjs';
+import { UnknownFunctionError } from '../errors/wwplugin.errors.js';
+import { validateArgs } from '../protocol/argument-validator.js';
+import { WwPluginCallContext } from '../protocol/call-context.js';
+import type { CallFrame, ShutdownFrame } from '../protocol/frames.js';
+import { decodeArgs } from '../protocol/parameters.js';
+import { UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
+import { PluginFunctionRegistry } from './plugin-function.registry.js';
+import { PluginSession } from './plugin-session.js';
+
+/** Identifies this transport to Nest (`@MessagePattern(pattern, WWPLUGIN_TRANSPORT)`). @publicApi */
+export const WWPLUGIN_TRANSPORT = Symbol('WWPLUGIN_TRANSPORT');
+
+/**
+ * The plugin as a Nest microservice: a transport strategy whose "broker" is the host session.
+ * It serves @PluginFunction methods and any @MessagePattern/@EventPattern handlers of controllers.
+ * @publicApi
+ */
+export class PluginTransportServer extends Server implements CustomTransportStrategy {
+  override transportId = WWPLUGIN_TRANSPORT;
+  private app?: INestApplicationContext;
+  private session?: PluginSession;
+
+  /** Gives the strategy the application whose providers hold the session and the registry. */
+  attach(app: INestApplicationContext): void {
+    this.app = app;
+  }
+
+  async listen(callback: (err?: unknown, ...rest: unknown[]) => void): Promise<void> {
+    try {
+      if (!this.app) throw new Error('PluginTransportServer.attach(app) must be called before listen(); use bootstrapPlugin().');
+      const registry = this.app.get(PluginFunctionRegistry, { strict: false });
+      const session = (this.session = this.app.get(PluginSession, { strict: false }));
+      this.adoptMessagePatterns(registry);
+      const info = { id: session.id, name: session.name, version: session.options.version };
+      const topics = [...new Set(registry.pushHandlers.map((h) => h.topic))];
+      this.routePushes(registry, session, info);
+      await session.connect(registry.infos(), topics, (call, signal) => this.dispatch(registry, info, call, signal));
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  /** Nest's own @MessagePattern handlers become plugin functions named by their pattern. */
+  private adoptMessagePatterns(registry: PluginFunctionRegistry): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      if (handler.isEventHandler || registry.get(pattern)) continue;
+      registry.add({ name: pattern, description: '', params: [], label: `@MessagePattern(${pattern})`, handler });
+    }
+  }
+
+  private dispatch(registry: PluginFunctionRegistry, plugin: WwPluginCallContext['plugin'], call: CallFrame, signal: AbortSignal): unknown {
+    const fn = registry.get(call.function);
+    if (!fn) {
+      const available = registry.names();
+      throw new UnknownFunctionError(UNKNOWN_FUNCTION(plugin.name, call.function, available), { available });
+    }
+    const { named, parameters } = decodeArgs(call.args);
+    validateArgs(call.function, fn.params, parameters);
+    return fn.handler(named, new WwPluginCallContext({ fn: call.function, caller: call.caller || 'host', parameters, signal, plugin }));
+  }
+
+  /** Pushes go to @OnPush methods and to @EventPattern handlers of the same topic. */
+  private routePushes(registry: PluginFunctionRegistry, session: PluginSession, plugin: WwPluginCallContext['plugin']): void {
+    session.messages().subscribe((msg) => {
+      const ctx = new WwPluginCallContext({ fn: msg.topic, caller: 'host', parameters: [], signal: new AbortController().signal, plugin });
+      for (const h of registry.pushHandlers) {
+        if (h.topic === '*' || h.topic === msg.topic) this.runQuietly(h.label, () => h.handler(msg.payload, ctx));
+      }
+      const event = this.messageHandlers.get(msg.topic);
+      if (event?.isEventHandler) this.runQuietly(`@EventPattern(${msg.topic})`, () => event(msg.payload, ctx));
+    });
+  }
+
+  private runQuietly(label: string, fn: () => unknown): void {
+    // A failing push handler is the plugin's problem: log it and keep serving.
+    Promise.resolve()
+      .then(async () => {
+        const out = await fn();
+        if (isObservable(out)) await firstValueFrom(out, { defaultValue: undefined });
+      })
+      .catch((err) => this.logger.error(`${label} failed on a push: ${(err as Error)?.message ?? String(err)}`));
+  }
+
+  /** Waits until the calls in flight are done or `graceMs` passes. */
+  async drain(graceMs: number): Promise<void> {
+    const session = this.session;
+    if (!session || session.handling === 0) return;
+    await firstValueFrom(race(timer(graceMs), timer(0, 10).pipe(filter(() => session.handling === 0))));
+  }
+
+  on(): void {
+    // The session reports its own events through PluginSession; nothing to subscribe to here.
+  }
+
+  unwrap<T>(): T {
+    return this.session as T;
+  }
+
+  close(): void {
+    this.session?.close();
+  }
+
+  /** Exposed for bootstrapPlugin: requests to stop. */
+  shutdownRequests() {
+    return this.session!.shutdownRequests;
+  }
+
+  lost() {
+    return this.session!.lost;
+  }
+}
+
+export type { ShutdownFrame };

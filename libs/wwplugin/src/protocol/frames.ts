@@ -1,0 +1,105 @@
+import type { WireParameter, ParameterType } from './parameters.js';
+
+// TypeScript shapes of the frames in proto/wwplugin/v1/wwplugin.proto, as proto-loader decodes them
+// (camelCase fields, `kind` naming the frame's oneof member).
+
+export interface ParameterSpecFrame {
+  name: string;
+  type?: ParameterType;
+  optional?: boolean;
+}
+export interface FunctionInfoFrame {
+  name: string;
+  description?: string;
+  params?: ParameterSpecFrame[];
+}
+export interface HelloFrame {
+  protocolVersion: number;
+  pluginId: string;
+  name: string;
+  version?: string;
+  description?: string;
+  functions?: FunctionInfoFrame[];
+  pid?: number;
+  topics?: string[];
+}
+export interface WelcomeFrame {
+  protocolVersion: number;
+  pluginId: string;
+  hostVersion?: string;
+  maxMessageBytes?: number;
+  defaultTimeoutMs?: number;
+}
+export interface RefuseFrame {
+  code: string;
+  reason: string;
+}
+export interface CallFrame {
+  id: number;
+  function: string;
+  args?: WireParameter[];
+  timeoutMs?: number;
+  target?: string;
+  stream?: boolean;
+  caller?: string;
+}
+export interface ResultFrame {
+  id: number;
+  value?: WireParameter;
+}
+export interface StreamItemFrame {
+  id: number;
+  value?: WireParameter;
+}
+export interface StreamEndFrame {
+  id: number;
+}
+export interface ErrorFrame {
+  id: number;
+  code: string;
+  message: string;
+  name?: string;
+  detailsJson?: string;
+}
+export interface CancelFrame {
+  id: number;
+  reason?: string;
+}
+export interface PushFrame {
+  topic: string;
+  payload?: WireParameter;
+  seq?: number;
+}
+export interface EmitFrame {
+  topic: string;
+  payload?: WireParameter;
+}
+export interface PingFrame {
+  seq: number;
+}
+export interface ShutdownFrame {
+  graceMs?: number;
+  reason?: string;
+}
+
+/** One frame on the session stream: exactly one member is set, and `kind` names it. */
+export interface Frame {
+  kind?: FrameKind;
+  hello?: HelloFrame;
+  welcome?: WelcomeFrame;
+  refuse?: RefuseFrame;
+  call?: CallFrame;
+  result?: ResultFrame;
+  item?: StreamItemFrame;
+  end?: StreamEndFrame;
+  error?: ErrorFrame;
+  cancel?: CancelFrame;
+  push?: PushFrame;
+  emit?: EmitFrame;
+  ping?: PingFrame;
+  pong?: PingFrame;
+  shutdown?: ShutdownFrame;
+}
+export type FrameKind =
+  | 'hello' | 'welcome' | 'refuse' | 'call' | 'result' | 'item' | 'end' | 'error'
+  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown';

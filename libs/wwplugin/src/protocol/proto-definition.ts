@@ -1,0 +1,35 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+// The package ships proto/ inside dist (scripts/copy-proto.mjs); in the repo, fall back to the source.
+function protoPath(): string {
+  for (const rel of ['../proto/wwplugin/v1/wwplugin.proto', '../../../../proto/wwplugin/v1/wwplugin.proto']) {
+    const candidate = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('wwplugin.proto not found next to the library; was the package built?');
+}
+
+/** The options both sides decode frames with: docs/protocol.md relies on these shapes. */
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: String,
+  enums: Number,
+  defaults: false,
+  oneofs: true,
+};
+
+type ServiceCtor = grpc.ServiceClientConstructor & { service: grpc.ServiceDefinition };
+let cached: ServiceCtor | undefined;
+
+/** The generated `wwplugin.v1.PluginHost` client constructor (its `.service` is the server definition). */
+export function pluginHostService(): ServiceCtor {
+  if (!cached) {
+    const definition = protoLoader.loadSync(protoPath(), PROTO_LOADER_OPTIONS);
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as { wwplugin: { v1: { PluginHost: ServiceCtor } } };
+    cached = pkg.wwplugin.v1.PluginHost;
+  }
+  return cached;
+}

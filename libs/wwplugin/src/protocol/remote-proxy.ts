@@ -1,0 +1,30 @@
+import type { Observable } from 'rxjs';
+
+/** Options of one call: a deadline and a way to abort it. @publicApi */
+export interface RemoteCallOptions {
+  /** Deadline in milliseconds (the host's default applies when absent). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A typed view of a remote API, from an interface describing it: each method takes its args
+ * object and resolves with its result (an Observable-returning function resolves with its values'
+ * type). @publicApi
+ */
+export type RemoteApi<T> = {
+  [K in keyof T & string]: T[K] extends (...args: infer P) => infer R
+    ? (...args: [...(P extends [] ? [args?: undefined] : [args: P[0]]), opts?: RemoteCallOptions]) => Promise<Awaited<R> extends Observable<infer V> ? V : Awaited<R>>
+    : never;
+};
+
+/** Builds a proxy whose every method calls `invoke` with the method's name. Shared by host and plugin. */
+export function remoteProxy<T>(invoke: (fn: string, args: unknown, opts?: RemoteCallOptions) => Promise<unknown>): RemoteApi<T> {
+  return new Proxy({} as RemoteApi<T>, {
+    // `then` must stay undefined or `await proxy` would treat the proxy as a Promise.
+    get: (_target, prop) =>
+      typeof prop === 'string' && prop !== 'then'
+        ? (args: unknown, opts?: RemoteCallOptions) => invoke(prop, args, opts)
+        : undefined,
+  });
+}

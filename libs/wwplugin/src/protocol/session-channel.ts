@@ -1,0 +1,440 @@
+import { defaultIfEmpty, from, isObservable, lastValueFrom, mergeMap, Observable, of, Subscription } from 'rxjs';
+import {
+  CallCancelledError,
+  DeadlineExceededError,
+  errorFromWire,
+  errorToWire,
+  MessageTooLargeError,
+  ProtocolError,
+  WwPluginError,
+} from '../errors/wwplugin.errors.js';
+import { DEADLINE_EXCEEDED, MESSAGE_TOO_LARGE } from '../wwplugin.messages.js';
+import type { CallFrame, Frame } from './frames.js';
+import { decodeValue, encodeArgs, encodeValue, type WireParameter } from './parameters.js';
+
+/** The part of a grpc-js duplex stream (client or server side) the channel uses. */
+export interface FrameStream {
+  write(frame: Frame): boolean;
+  end(): void;
+  on(event: 'data', cb: (frame: Frame) => void): unknown;
+  on(event: 'drain', cb: () => void): unknown;
+}
+
+/** A result that is already in wire form: relayed as is, without decoding and encoding again. */
+export class WireValue {
+  constructor(readonly param: WireParameter | undefined) {}
+}
+
+/** Handles a call the peer made; returns a value, a Promise or an Observable. */
+export type IncomingCallHandler = (call: CallFrame, signal: AbortSignal) => unknown;
+
+export interface CallOptions {
+  /** Deadline in milliseconds; 0 or undefined means none. */
+  timeoutMs?: number;
+  /** Route through the host to another plugin (plugin side only). */
+  target?: string;
+  /** Aborting rejects the call with CallCancelledError and cancels it at the peer. */
+  signal?: AbortSignal;
+  /** Name of the plugin on whose behalf the host relays the call. */
+  caller?: string;
+}
+
+export interface SessionChannelOptions {
+  /** Who is on the other end, for error messages ("plugin \"echo\"", "the host"). */
+  peer: string;
+  /** Largest frame this side sends; larger arguments or results fail with MessageTooLargeError. */
+  maxMessageBytes: number;
+  onCall: IncomingCallHandler;
+  /** Frames that are not part of a call (hello, push, emit, ping, pong, shutdown...). */
+  onFrame: (frame: Frame) => void;
+}
+
+interface Pending {
+  fn: string;
+  target: string;
+  timeoutMs: number;
+  timer?: NodeJS.Timeout;
+  raw: boolean;
+  resolve?: (value: unknown) => void;
+  reject?: (err: Error) => void;
+  next?: (value: unknown) => void;
+  complete?: () => void;
+  error?: (err: Error) => void;
+  unlinkSignal?: () => void;
+}
+
+interface Incoming {
+  abort: AbortController;
+  timer?: NodeJS.Timeout;
+  sub?: Subscription;
+}
+
+/**
+ * Calls in both directions over one session stream, matched by id. Shared by host and plugin:
+ * each side owns one channel per session and only adds what it does with incoming calls.
+ */
+export class SessionChannel {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly incoming = new Map<number, Incoming>();
+  private closedWith?: Error;
+  private blocked = false;
+  private readonly drainWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly frames: FrameStream,
+    private readonly options: SessionChannelOptions,
+  ) {
+    frames.on('data', (frame) => this.receive(frame));
+    frames.on('drain', () => {
+      this.blocked = false;
+      for (const cb of this.drainWaiters.splice(0)) cb();
+    });
+  }
+
+  /** Calls in flight from this side. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Calls from the peer being handled here. */
+  get handling(): number {
+    return this.incoming.size;
+  }
+
+  get isClosed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /** True while the stream's buffer is full: buffered senders should wait for `onDrain`. */
+  get isBlocked(): boolean {
+    return this.blocked;
+  }
+
+  /** Runs `cb` once the stream can take more frames. */
+  onDrain(cb: () => void): void {
+    if (!this.blocked) cb();
+    else this.drainWaiters.push(cb);
+  }
+
+  /** Writes a frame now. Returns false if the stream's buffer is now full. */
+  send(frame: Frame): boolean {
+    if (this.closedWith) return false;
+    const ok = this.frames.write(frame);
+    if (!ok) this.blocked = true;
+    return ok;
+  }
+
+  /** Calls a function on the peer and resolves with its decoded result. */
+  call(fn: string, args?: unknown, opts: CallOptions = {}): Promise<unknown> {
+    return this.start(fn, args, opts, false, false);
+  }
+
+  /** Like call, with arguments already encoded; resolves with the undecoded result (for relaying). */
+  callRaw(fn: string, args: WireParameter[], opts: CallOptions = {}): Promise<WireValue> {
+    return this.start(fn, args, opts, false, true) as Promise<WireValue>;
+  }
+
+  /** Calls a streaming function on the peer; unsubscribing cancels it there. */
+  stream(fn: string, args?: unknown, opts: CallOptions = {}, raw = false): Observable<unknown> {
+    return new Observable<unknown>((subscriber) => {
+      let id = 0;
+      const p = this.start(fn, args, opts, true, raw, {
+        next: (v) => subscriber.next(v),
+        complete: () => subscriber.complete(),
+        error: (e) => subscriber.error(e),
+        onId: (callId) => (id = callId),
+      });
+      p.catch((e) => subscriber.error(e));
+      return () => {
+        if (id && this.pending.has(id)) this.cancel(id, 'unsubscribed');
+      };
+    });
+  }
+
+  private start(
+    fn: string,
+    args: unknown,
+    opts: CallOptions,
+    stream: boolean,
+    raw: boolean,
+    sink?: { next(v: unknown): void; complete(): void; error(e: Error): void; onId(id: number): void },
+  ): Promise<unknown> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    if (opts.signal?.aborted) return Promise.reject(new CallCancelledError(`Call to ${fn} was aborted before it started.`));
+    let wireArgs: WireParameter[];
+    try {
+      wireArgs = raw && Array.isArray(args) ? (args as WireParameter[]) : encodeArgs(args);
+      this.checkSize(wireArgs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const id = this.allocateId();
+    const timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? Math.min(Math.floor(opts.timeoutMs), 0x7fffffff) : 0;
+    const target = opts.target ?? '';
+    return new Promise<unknown>((resolve, reject) => {
+      const pending: Pending = { fn, target, timeoutMs, raw, resolve, reject };
+      if (sink) {
+        pending.next = sink.next;
+        pending.complete = () => {
+          sink.complete();
+          resolve(undefined);
+        };
+        pending.error = (e) => {
+          sink.error(e);
+          resolve(undefined);
+        };
+        sink.onId(id);
+      }
+      if (timeoutMs) {
+        pending.timer = setTimeout(() => {
+          this.fail(id, new DeadlineExceededError(DEADLINE_EXCEEDED(target || this.options.peer, fn, timeoutMs), { timeoutMs }));
+          this.sendCancel(id, 'deadline exceeded');
+        }, timeoutMs);
+      }
+      if (opts.signal) {
+        const onAbort = () => {
+          this.fail(id, new CallCancelledError(`Call to ${fn} was aborted.`));
+          this.sendCancel(id, 'aborted');
+        };
+        opts.signal.addEventListener('abort', onAbort, { once: true });
+        pending.unlinkSignal = () => opts.signal!.removeEventListener('abort', onAbort);
+      }
+      this.pending.set(id, pending);
+      this.send({ call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '' } });
+    });
+  }
+
+  /** Gives up a call: rejects it here and tells the peer to stop working on it. */
+  cancel(id: number, reason: string): void {
+    this.fail(id, new CallCancelledError(`Call ${id} was cancelled: ${reason}.`));
+    this.sendCancel(id, reason);
+  }
+
+  private sendCancel(id: number, reason: string): void {
+    this.send({ cancel: { id, reason } });
+  }
+
+  /**
+   * Ends the channel: every call in flight fails with `reason` (or what `errorFor` builds per call),
+   * every incoming call's AbortSignal fires.
+   */
+  close(reason: Error, errorFor?: (fn: string, target: string) => Error): void {
+    if (this.closedWith) return;
+    this.closedWith = reason;
+    for (const id of [...this.pending.keys()]) {
+      const p = this.pending.get(id)!;
+      this.fail(id, errorFor ? errorFor(p.fn, p.target) : reason);
+    }
+    for (const [id, inc] of this.incoming) this.abortIncoming(id, inc);
+    for (const cb of this.drainWaiters.splice(0)) cb();
+  }
+
+  /** Ends the underlying stream after closing the channel. */
+  end(reason: Error): void {
+    this.close(reason);
+    try {
+      this.frames.end();
+    } catch {
+      // already ended
+    }
+  }
+
+  private allocateId(): number {
+    let id = this.nextId;
+    while (this.pending.has(id)) id = id >= 0xfffffffe ? 1 : id + 1;
+    this.nextId = id >= 0xfffffffe ? 1 : id + 1;
+    return id;
+  }
+
+  private checkSize(args: WireParameter[]): void {
+    let upper = 0;
+    for (const a of args) upper += paramUpperBound(a);
+    if (upper <= this.options.maxMessageBytes) return;
+    let exact = 0;
+    for (const a of args) exact += paramExactSize(a);
+    if (exact > this.options.maxMessageBytes) throw new MessageTooLargeError(MESSAGE_TOO_LARGE(exact, this.options.maxMessageBytes));
+  }
+
+  private receive(frame: Frame): void {
+    switch (frame.kind) {
+      case 'call':
+        return this.handleCall(frame.call!);
+      case 'result':
+        return this.settle(frame.result!.id, frame.result!.value);
+      case 'item':
+        return this.item(frame.item!.id, frame.item!.value);
+      case 'end':
+        return this.settle(frame.end!.id, undefined, true);
+      case 'error': {
+        const e = frame.error!;
+        return this.fail(e.id, errorFromWire(e.code, e.message, e.name ?? '', e.detailsJson ?? ''));
+      }
+      case 'cancel': {
+        const inc = this.incoming.get(frame.cancel!.id);
+        if (inc) this.abortIncoming(frame.cancel!.id, inc);
+        return;
+      }
+      case 'ping':
+        this.send({ pong: { seq: frame.ping!.seq } });
+        return this.options.onFrame(frame);
+      default:
+        return this.options.onFrame(frame);
+    }
+  }
+
+  private settle(id: number, value: WireParameter | undefined, streamEnd = false): void {
+    const p = this.pending.get(id);
+    if (!p) return; // late answer to a call that timed out or was cancelled
+    this.release(id, p);
+    if (p.complete) return p.complete();
+    if (streamEnd) return p.resolve!(null);
+    try {
+      p.resolve!(p.raw ? new WireValue(value) : decodeValue(value));
+    } catch (err) {
+      p.reject!(new ProtocolError(`Undecodable result from ${this.options.peer}: ${(err as Error).message}`));
+    }
+  }
+
+  private item(id: number, value: WireParameter | undefined): void {
+    const p = this.pending.get(id);
+    if (!p?.next) return;
+    p.next(p.raw ? new WireValue(value) : decodeValue(value));
+  }
+
+  private fail(id: number, err: Error): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.release(id, p);
+    if (p.error) p.error(err);
+    else p.reject!(err);
+  }
+
+  private release(id: number, p: Pending): void {
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    p.unlinkSignal?.();
+  }
+
+  private abortIncoming(id: number, inc: Incoming): void {
+    this.incoming.delete(id);
+    if (inc.timer) clearTimeout(inc.timer);
+    inc.sub?.unsubscribe();
+    inc.abort.abort(new CallCancelledError('The caller cancelled the call.'));
+  }
+
+  private handleCall(call: CallFrame): void {
+    const { id } = call;
+    if (!id) {
+      this.send({ error: { id: 0, ...errorToWire(new ProtocolError('A call frame must carry a non-zero id.')) } });
+      return;
+    }
+    const inc: Incoming = { abort: new AbortController() };
+    this.incoming.set(id, inc);
+    if (call.timeoutMs) {
+      inc.timer = setTimeout(() => {
+        this.incoming.delete(id);
+        inc.sub?.unsubscribe();
+        inc.abort.abort(new DeadlineExceededError(DEADLINE_EXCEEDED(this.options.peer, call.function, call.timeoutMs!)));
+      }, call.timeoutMs);
+    }
+    let out: unknown;
+    try {
+      out = this.options.onCall(call, inc.abort.signal);
+    } catch (err) {
+      return this.replyError(id, err);
+    }
+    if (call.stream) {
+      // Nest handlers resolve to an Observable: flatten it so every value becomes a StreamItem.
+      const source = isObservable(out) ? out : from(Promise.resolve(out)).pipe(mergeMap((v) => (isObservable(v) ? v : of(v))));
+      inc.sub = source.subscribe({
+        next: (v) => {
+          if (!this.incoming.has(id)) return;
+          const value = this.encodeResult(id, v);
+          if (value) this.send({ item: { id, value } });
+        },
+        error: (err) => this.replyError(id, err),
+        complete: () => {
+          if (this.finish(id)) this.send({ end: { id } });
+        },
+      });
+      return;
+    }
+    const promise = isObservable(out) ? lastValueFrom(out.pipe(defaultIfEmpty(null))) : out;
+    if (promise && typeof (promise as Promise<unknown>).then === 'function') {
+      (promise as Promise<unknown>).then(
+        (v) => this.replyValue(id, v),
+        (err) => this.replyError(id, err),
+      );
+    } else {
+      this.replyValue(id, promise);
+    }
+  }
+
+  private replyValue(id: number, v: unknown): void {
+    if (!this.incoming.has(id)) return;
+    if (isObservable(v)) {
+      // A handler that returned Promise<Observable> (Nest does this): answer with its last value.
+      lastValueFrom(v.pipe(defaultIfEmpty(null))).then(
+        (x) => this.replyValue(id, x),
+        (err) => this.replyError(id, err),
+      );
+      return;
+    }
+    const value = this.encodeResult(id, v);
+    if (value && this.finish(id)) {
+      this.send({ result: { id, value } });
+    }
+  }
+
+  private encodeResult(id: number, v: unknown): WireParameter | undefined {
+    try {
+      const value = v instanceof WireValue ? (v.param ?? { name: 'result' }) : encodeValue('result', v);
+      const size = paramUpperBound(value);
+      if (size > this.options.maxMessageBytes) {
+        const exact = paramExactSize(value);
+        if (exact > this.options.maxMessageBytes) throw new MessageTooLargeError(MESSAGE_TOO_LARGE(exact, this.options.maxMessageBytes));
+      }
+      return value;
+    } catch (err) {
+      this.replyError(id, err);
+      return undefined;
+    }
+  }
+
+  private replyError(id: number, err: unknown): void {
+    if (!this.finish(id)) return;
+    this.send({ error: { id, ...errorToWire(err) } });
+  }
+
+  /** Marks an incoming call done; false if it was already cancelled or answered. */
+  private finish(id: number): boolean {
+    const inc = this.incoming.get(id);
+    if (!inc) return false;
+    this.incoming.delete(id);
+    if (inc.timer) clearTimeout(inc.timer);
+    return true;
+  }
+}
+
+// An upper bound on a parameter's encoded size that costs nothing to compute (UTF-16 unit <= 3 bytes).
+function paramUpperBound(p: WireParameter): number {
+  let n = 16 + p.name.length * 3;
+  if (p.stringValue) n += p.stringValue.length * 3;
+  if (p.jsonValue) n += p.jsonValue.length * 3;
+  if (p.bytesValue) n += p.bytesValue.byteLength;
+  return n;
+}
+
+function paramExactSize(p: WireParameter): number {
+  let n = 16 + Buffer.byteLength(p.name);
+  if (p.stringValue) n += Buffer.byteLength(p.stringValue);
+  if (p.jsonValue) n += Buffer.byteLength(p.jsonValue);
+  if (p.bytesValue) n += p.bytesValue.byteLength;
+  return n;
+}
+
+/** Narrows unknown errors for callers that want a WwPluginError. */
+export function isWwPluginError(err: unknown): err is WwPluginError {
+  return err instanceof WwPluginError;
+}

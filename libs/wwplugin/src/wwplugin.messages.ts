@@ -1,0 +1,40 @@
+// Every user-facing error text in one place, as small functions (the @nestjs/schedule way).
+export const UNKNOWN_PLUGIN = (idOrName: string, known: string[]) =>
+  `No plugin "${idOrName}" is loaded${known.length ? ` (loaded: ${known.join(', ')})` : ' (none are loaded)'}.`;
+export const UNKNOWN_FUNCTION = (plugin: string, fn: string, available: string[]) =>
+  `Plugin "${plugin}" has no function "${fn}"; it offers: ${available.length ? available.join(', ') : '(none)'}.`;
+export const UNKNOWN_HOST_FUNCTION = (fn: string, available: string[]) =>
+  `The host has no function "${fn}"; it offers: ${available.length ? available.join(', ') : '(none)'}.`;
+export const DEADLINE_EXCEEDED = (target: string, fn: string, ms: number) =>
+  `Call to ${target}.${fn} exceeded its deadline of ${ms} ms.`;
+export const NOT_RUNNING = (plugin: string, state: string) =>
+  `Plugin "${plugin}" is not running (state: ${state}).`;
+export const ENTRY_NOT_FOUND = (path: string) => `Plugin entry "${path}" does not exist.`;
+export const ENTRY_NOT_EXECUTABLE = (path: string) => `Plugin entry "${path}" is not a file that can be run.`;
+export const EXITED_BEFORE_READY = (plugin: string, how: string, stderrTail: string) =>
+  `Plugin "${plugin}" exited before it became callable (${how}).` +
+  (stderrTail ? `\nLast lines of its stderr:\n${stderrTail}` : ' It wrote nothing to stderr.');
+export const HANDSHAKE_TIMEOUT = (plugin: string, ms: number, stderrTail: string) =>
+  `Plugin "${plugin}" did not complete its handshake within ${ms} ms and was killed.` +
+  (stderrTail ? `\nLast lines of its stderr:\n${stderrTail}` : '');
+export const CRASHED = (plugin: string, how: string) => `Plugin "${plugin}" died during the call (${how}).`;
+export const DUPLICATE_FUNCTION = (name: string, first: string, second: string) =>
+  `Plugin function "${name}" is declared twice: by ${first} and by ${second}. Give one of them another name.`;
+export const DUPLICATE_HOST_FUNCTION = (name: string, first: string, second: string) =>
+  `Host function "${name}" is declared twice: by ${first} and by ${second}.`;
+export const DUPLICATE_PLUGIN = (name: string) => `A plugin named "${name}" is already loaded.`;
+export const FORBIDDEN_CALL = (caller: string, target: string, fn: string) =>
+  `Plugin "${caller}" may not call ${target}.${fn} (refused by allowPluginCalls).`;
+export const BAD_ARGUMENTS = (what: string) =>
+  `Call arguments must be a plain object of named values or an array of Parameters, got ${what}.`;
+export const UNSUPPORTED_VALUE = (name: string, what: string) =>
+  `Parameter "${name}" has a value of a type that cannot be sent: ${what}.`;
+export const PROTOCOL_MISMATCH = (theirs: number, ours: number) =>
+  `Protocol version ${theirs} is not spoken here (this side speaks ${ours}).`;
+export const NO_HOST_ADDRESS = (envName: string) =>
+  `This process was not started by a WWPlugin host: ${envName} is not set. Load it with PluginHostService.load().`;
+export const SESSION_CLOSED = (who: string) => `The session with ${who} closed.`;
+export const MESSAGE_TOO_LARGE = (bytes: number, max: number) =>
+  `The message is ${bytes} bytes, over the limit of ${max} bytes.`;
+export const BUSY = (plugin: string, max: number) =>
+  `Plugin "${plugin}" already has ${max} calls in flight (maxInFlight).`;
