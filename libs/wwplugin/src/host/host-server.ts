@@ -97,7 +97,7 @@ export class HostServer implements OnApplicationShutdown {
     let hello: HelloFrame | undefined;
     const helloTimer = setTimeout(() => refuse(WireErrorCode.PROTOCOL, 'no Hello within the handshake timeout'), HELLO_TIMEOUT_MS);
     const channel = new SessionChannel(stream, {
-      peer: `plugin "${plugin.name}"`,
+      peer: plugin.name,
       maxMessageBytes: this.maxBytes,
       onCall: (call, signal) => {
         if (!hello || plugin.channel !== channel) throw new ProtocolError('A call arrived before the handshake completed.');

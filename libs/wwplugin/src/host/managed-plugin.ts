@@ -59,6 +59,7 @@ export class ManagedPlugin {
   adopt(channel: SessionChannel, hello: HelloFrame): void {
     this.channel = channel;
     this.name = hello.name;
+    channel.peer = hello.name;
     this.version = hello.version ?? '';
     this.description = hello.description ?? '';
     this.functions = new Map((hello.functions ?? []).map((f) => [f.name, f]));

@@ -111,7 +111,7 @@ export class PluginSession {
         } else resolve(welcome!);
       };
       const channel = new SessionChannel(stream, {
-        peer: 'the host',
+        peer: 'host',
         maxMessageBytes: maxBytes,
         onCall,
         onFrame: (frame) => {

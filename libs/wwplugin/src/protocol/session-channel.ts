@@ -40,7 +40,7 @@ export interface CallOptions {
 }
 
 export interface SessionChannelOptions {
-  /** Who is on the other end, for error messages ("plugin \"echo\"", "the host"). */
+  /** Who is on the other end, for error messages: a plugin's name, or 'host'. */
   peer: string;
   /** Largest frame this side sends; larger arguments or results fail with MessageTooLargeError. */
   maxMessageBytes: number;
@@ -81,10 +81,14 @@ export class SessionChannel {
   private blocked = false;
   private readonly drainWaiters: Array<() => void> = [];
 
+  /** Name of the peer in messages; the host learns a plugin's name only from its Hello. */
+  peer: string;
+
   constructor(
     private readonly frames: FrameStream,
     private readonly options: SessionChannelOptions,
   ) {
+    this.peer = options.peer;
     frames.on('data', (frame) => this.receive(frame));
     frames.on('drain', () => {
       this.blocked = false;
@@ -188,7 +192,7 @@ export class SessionChannel {
       }
       if (timeoutMs) {
         pending.timer = setTimeout(() => {
-          this.fail(id, new DeadlineExceededError(DEADLINE_EXCEEDED(target || this.options.peer, fn, timeoutMs), { timeoutMs }));
+          this.fail(id, new DeadlineExceededError(DEADLINE_EXCEEDED(target || this.peer, fn, timeoutMs), { timeoutMs }));
           this.sendCancel(id, 'deadline exceeded');
         }, timeoutMs);
       }
@@ -292,7 +296,7 @@ export class SessionChannel {
     try {
       p.resolve!(p.raw ? new WireValue(value) : decodeValue(value));
     } catch (err) {
-      p.reject!(new ProtocolError(`Undecodable result from ${this.options.peer}: ${(err as Error).message}`));
+      p.reject!(new ProtocolError(`Undecodable result from ${this.peer}: ${(err as Error).message}`));
     }
   }
 
@@ -335,7 +339,7 @@ export class SessionChannel {
       inc.timer = setTimeout(() => {
         this.incoming.delete(id);
         inc.sub?.unsubscribe();
-        inc.abort.abort(new DeadlineExceededError(DEADLINE_EXCEEDED(this.options.peer, call.function, call.timeoutMs!)));
+        inc.abort.abort(new DeadlineExceededError(DEADLINE_EXCEEDED(this.peer, call.function, call.timeoutMs!)));
       }, call.timeoutMs);
     }
     let out: unknown;
