@@ -8,6 +8,7 @@ export interface EchoApi {
   echoAll(args: Record<string, unknown>): Record<string, unknown>;
   add(args: { a: number; b: number }): number;
   fail(args: { message: string; code?: string }): never;
+  total(args: { ids: number[] }): number;
 }
 
 @Injectable()
@@ -47,6 +48,12 @@ export class EchoFunctions {
     const err = new Error(message) as Error & { code?: string };
     if (code) err.code = code;
     throw err;
+  }
+
+  /** Asks the host to add the numbers up: a plugin calling a @HostFunction. */
+  @PluginFunction()
+  async total(args: { ids: number[] }): Promise<number> {
+    return this.ctx.callHost<number>('sum', args);
   }
 
   @PluginFunction()

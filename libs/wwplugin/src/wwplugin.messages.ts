@@ -38,3 +38,23 @@ export const MESSAGE_TOO_LARGE = (bytes: number, max: number) =>
   `The message is ${bytes} bytes, over the limit of ${max} bytes.`;
 export const BUSY = (plugin: string, max: number) =>
   `Plugin "${plugin}" already has ${max} calls in flight (maxInFlight).`;
+export const TLS_MATERIAL_MISSING = (missing: string[]) =>
+  `tls mode 'manual' needs PEM ${missing.join(', ')} (the CA that signs plugin certificates, the host's certificate and key); or use mode 'auto'.`;
+export const TLS_BAD_MODE = (mode: unknown) => `tls.mode must be 'auto' or 'manual', got ${JSON.stringify(mode)}.`;
+export const INSECURE_REMOTE_LISTENER = (address: string) =>
+  `Listening for plugins on ${address} without TLS: any machine that can reach it may try to dial in. Use tls: { mode: 'auto' } or a loopback address.`;
+export const UNAUTHENTICATED_SESSION = 'invalid or missing plugin credentials';
+export const SHA256_MISMATCH = (path: string, actual: string, expected: string) =>
+  `Plugin entry "${path}" has SHA-256 ${actual}, expected ${expected}; refusing to start it.`;
+export const MALFORMED_FRAME = (why: string) => `A frame from this plugin could not be decoded and was dropped: ${why}`;
+export const UNEXPECTED_FRAME = (kind: string | undefined) =>
+  kind ? `A "${kind}" frame is not valid from a plugin; it was ignored.` : 'A frame of an unknown kind was ignored.';
+export const BAD_FRAME = (kind: string, why: string) => `A "${kind}" frame from this plugin was rejected: ${why}`;
+export const HELLO_ID_MISMATCH = (said: string, authenticated: string) =>
+  `Hello names plugin id "${said}" but the session authenticated as "${authenticated}".`;
+export const PUSH_STREAM_ENDED = (target: string, topic: string, why: string) =>
+  `pushStream to "${target}" on topic "${topic}" stopped: ${why}`;
+export const HEALTH_NOT_RUNNING = (names: string[], states: Record<string, { state: string }>) =>
+  `Not running: ${names.map((n) => `${n} (${states[n]?.state ?? 'not-loaded'})`).join(', ')}.`;
+export const UNDECODABLE_ARGUMENT = (name: string, why: string) => `Argument "${name}" could not be decoded: ${why}.`;
+export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command}" was not found on the PATH.`;

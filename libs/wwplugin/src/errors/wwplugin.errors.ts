@@ -108,6 +108,9 @@ export class DuplicateFunctionError extends WwPluginError {}
 /** Plugin code run outside a host, or misconfigured. */
 export class PluginConfigurationError extends WwPluginError {}
 
+/** The host's own options are unusable (TLS without its certificates, an unknown TLS mode). */
+export class HostConfigurationError extends WwPluginError {}
+
 const BY_CODE: Record<string, new (message: string, details?: Record<string, unknown>) => WwPluginError> = {
   [WireErrorCode.UNKNOWN_PLUGIN]: UnknownPluginError,
   [WireErrorCode.UNKNOWN_FUNCTION]: UnknownFunctionError,

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { defer, from, Observable, Subscription, switchMap } from 'rxjs';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { catchError, defer, EMPTY, from, Observable, Subscription, switchMap, tap } from 'rxjs';
 import {
   PluginBusyError,
   PluginCallForbiddenError,
@@ -12,7 +12,7 @@ import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, Frame } from '../protocol/frames.js';
 import { decodeArgs, decodeValue, encodeValue } from '../protocol/parameters.js';
 import type { RemoteCallOptions } from '../protocol/remote-proxy.js';
-import { BUSY, FORBIDDEN_CALL, NOT_RUNNING, UNKNOWN_FUNCTION, UNKNOWN_HOST_FUNCTION } from '../wwplugin.messages.js';
+import { BUSY, FORBIDDEN_CALL, NOT_RUNNING, PUSH_STREAM_ENDED, UNKNOWN_FUNCTION, UNKNOWN_HOST_FUNCTION } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostEvents } from './host-events.js';
 import { HostFunctionRegistry } from './host-function.registry.js';
@@ -30,6 +30,7 @@ const COMING_BACK = new Set(['starting', 'restarting', 'unresponsive']);
  */
 @Injectable()
 export class CallRouter {
+  private readonly logger = new Logger('WwPluginHost');
   private readonly defaultTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly slotWaiters = new Map<ManagedPlugin, Array<() => void>>();
@@ -101,7 +102,19 @@ export class CallRouter {
 
   /** Forwards every value of `source$` as a push until it completes or the subscription ends. */
   pushStream(target: string, topic: string, source$: Observable<unknown>): Subscription {
-    return source$.subscribe((value) => this.push(target, topic, value));
+    // An unknown target is the caller's mistake: say so now, not on the first value.
+    if (target !== '*') this.registry.resolve(target);
+    return source$
+      .pipe(
+        tap((value) => this.push(target, topic, value)),
+        // A failing source, a value that cannot be sent or an unloaded target ends the forwarding;
+        // left unhandled, rxjs would rethrow it on a timer and take the whole host down.
+        catchError((err: unknown) => {
+          this.logger.warn(PUSH_STREAM_ENDED(target, topic, (err as Error)?.message ?? String(err)));
+          return EMPTY;
+        }),
+      )
+      .subscribe();
   }
 
   /** plugin → host: a call to a host function, or to another plugin through the host. */
@@ -119,7 +132,9 @@ export class CallRouter {
   }
 
   private relay(caller: ManagedPlugin, call: CallFrame, signal: AbortSignal): unknown {
-    const targetName = call.target!;
+    // The policy always sees the target's name, however the caller addressed it (name or id).
+    const found = this.registry.find(call.target!);
+    const targetName = found?.name ?? call.target!;
     const allow = this.options.allowPluginCalls ?? true;
     const allowed = typeof allow === 'function' ? allow(caller.name, targetName, call.function) : allow;
     if (!allowed) {
@@ -129,7 +144,7 @@ export class CallRouter {
         function: call.function,
       });
     }
-    const target = this.registry.resolve(targetName);
+    const target = found ?? this.registry.resolve(targetName);
     // A relayed call never waits for a restarting plugin: the calling plugin decides what to do.
     if (target.state !== 'running') throw new PluginNotRunningError(NOT_RUNNING(target.name, target.state), { state: target.state });
     if (!target.functions.has(call.function)) throw this.unknownFunction(target, call.function);

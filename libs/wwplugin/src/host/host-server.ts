@@ -1,16 +1,27 @@
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errorFromWire, PluginCrashedError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
+import { errorFromWire, errorToWire, PluginCrashedError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
 import type { WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import type { Frame, HelloFrame } from '../protocol/frames.js';
 import { pluginHostService } from '../protocol/proto-definition.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, META_PLUGIN_ID, META_TOKEN, PROTOCOL_VERSION, WireErrorCode } from '../protocol/protocol.constants.js';
 import { SessionChannel } from '../protocol/session-channel.js';
-import { CRASHED, DUPLICATE_PLUGIN, PROTOCOL_MISMATCH, SESSION_CLOSED } from '../wwplugin.messages.js';
+import {
+  BAD_FRAME,
+  CRASHED,
+  DUPLICATE_PLUGIN,
+  HELLO_ID_MISMATCH,
+  INSECURE_REMOTE_LISTENER,
+  MALFORMED_FRAME,
+  PROTOCOL_MISMATCH,
+  SESSION_CLOSED,
+  UNAUTHENTICATED_SESSION,
+  UNEXPECTED_FRAME,
+} from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { CallRouter } from './call-router.js';
 import type { ManagedPlugin } from './managed-plugin.js';
@@ -19,6 +30,14 @@ import { HostTls } from './host-tls.js';
 
 /** How long a dialled session may take to say Hello. */
 const HELLO_TIMEOUT_MS = 10_000;
+/** Frame kinds a plugin may send that are not part of a call (those the channel handles itself). */
+const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong']);
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** What the tolerant deserializer hands over instead of a frame it could not decode. */
+interface MalformedFrame extends Frame {
+  malformed?: string;
+}
 
 /**
  * The only listener: a gRPC server with one bidirectional `Session` per plugin. It authenticates
@@ -32,6 +51,12 @@ export class HostServer implements OnApplicationShutdown {
   private listening?: Promise<string>;
   private socketDir?: string;
   private readonly maxBytes: number;
+  /** The secret each plugin process last opened a session with: a secret admits one session only. */
+  private readonly usedTokens = new WeakMap<ManagedPlugin, string>();
+  private readonly removeSocketDir = () => {
+    if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
+    this.socketDir = undefined;
+  };
 
   constructor(
     @Inject(WWPLUGIN_HOST_OPTIONS) private readonly options: WwPluginHostOptions,
@@ -58,15 +83,25 @@ export class HostServer implements OnApplicationShutdown {
       // A rogue or broken client must not hold resources for long.
       'grpc.max_concurrent_streams': 1024,
     });
-    server.addService(pluginHostService().service, {
+    server.addService(tolerantService(), {
       Session: (stream: grpc.ServerDuplexStream<Frame, Frame>) => this.accept(stream),
     });
+    const credentials = await this.tls.serverCredentials();
     const { bindAddress, dialAddress } = this.chooseAddress();
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(bindAddress, this.tls.serverCredentials(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    let port: number;
+    try {
+      port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(bindAddress, credentials, (err, p) => (err ? reject(err) : resolve(p))),
+      );
+    } catch (err) {
+      this.removeSocketDir();
+      server.forceShutdown();
+      throw err;
+    }
     this.server = server;
     const address = dialAddress(port);
+    const host = this.options.host;
+    if (host && !LOOPBACK.has(host) && !this.tls.enabled) this.logger.warn(INSECURE_REMOTE_LISTENER(address));
     if (this.options.debug) this.logger.debug(`Listening for plugins on ${address}`);
     return address;
   }
@@ -78,6 +113,9 @@ export class HostServer implements OnApplicationShutdown {
       if (!path) {
         // A directory only this user can enter (mkdtemp makes it 0700): other users cannot dial in.
         this.socketDir = mkdtempSync(join(tmpdir(), 'wwplugin-'));
+        chmodSync(this.socketDir, 0o700);
+        // Even a host that never closes (crash, process.exit) leaves no socket directory behind.
+        process.once('exit', this.removeSocketDir);
         path = join(this.socketDir, 'host.sock');
       }
       return { bindAddress: `unix:${path}`, dialAddress: () => `unix:${path}` };
@@ -90,8 +128,9 @@ export class HostServer implements OnApplicationShutdown {
   private accept(stream: grpc.ServerDuplexStream<Frame, Frame>): void {
     const plugin = this.authenticate(stream.metadata);
     if (!plugin) {
-      // Nothing is revealed: the same answer for an unknown id, a wrong secret or no secret.
-      stream.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'invalid or missing plugin credentials' });
+      // Nothing is revealed: the same answer for an unknown id, a wrong or used secret, or none.
+      this.logger.warn(`Refused a session from ${stream.getPeer() || 'a local client'}: ${UNAUTHENTICATED_SESSION}.`);
+      stream.emit('error', { code: grpc.status.UNAUTHENTICATED, details: UNAUTHENTICATED_SESSION });
       return;
     }
     let hello: HelloFrame | undefined;
@@ -103,17 +142,31 @@ export class HostServer implements OnApplicationShutdown {
         if (!hello || plugin.channel !== channel) throw new ProtocolError('A call arrived before the handshake completed.');
         return this.router.fromPlugin(plugin, call, signal);
       },
-      onFrame: (frame) => {
+      onFrame: (frame: MalformedFrame) => {
+        if (frame.malformed !== undefined) {
+          if (!hello) return refuse(WireErrorCode.PROTOCOL, MALFORMED_FRAME(frame.malformed));
+          return complain(MALFORMED_FRAME(frame.malformed));
+        }
         if (frame.kind === 'hello') {
-          if (hello) return; // a second Hello is ignored
+          if (hello) return complain('A second Hello was ignored.');
           hello = frame.hello!;
           clearTimeout(helloTimer);
           return this.welcome(plugin, channel, hello, refuse);
         }
-        if (!hello) return refuse(WireErrorCode.PROTOCOL, `expected Hello, got ${frame.kind ?? 'an empty frame'}`);
-        if (plugin.channel === channel) this.router.onPluginFrame(plugin, frame);
+        if (!hello) return refuse(WireErrorCode.PROTOCOL, `expected Hello, got ${frame.kind ?? 'a frame of an unknown kind'}`);
+        if (!frame.kind || !FROM_PLUGIN.has(frame.kind)) return complain(UNEXPECTED_FRAME(frame.kind));
+        if (plugin.channel !== channel) return;
+        try {
+          this.router.onPluginFrame(plugin, frame);
+        } catch (err) {
+          // A bad payload in an emit must cost the plugin that message, never the host.
+          complain(BAD_FRAME(frame.kind, (err as Error)?.message ?? String(err)));
+        }
       },
     });
+    // Frames that belong to no call are answered with an Error frame of id 0: the plugin learns
+    // what was wrong, and the session goes on.
+    const complain = (message: string) => channel.send({ error: { id: 0, ...errorToWire(new ProtocolError(message)) } });
     const refuse = (code: WireErrorCode, reason: string) => {
       clearTimeout(helloTimer);
       plugin.refusedWith = errorFromWire(code, reason, '', '');
@@ -141,7 +194,12 @@ export class HostServer implements OnApplicationShutdown {
     const expected = createHash('sha256').update(plugin?.token || 'no-plugin').digest();
     const given = createHash('sha256').update(token).digest();
     const match = timingSafeEqual(expected, given);
-    if (!plugin || !plugin.token || !match || plugin.state !== 'starting') return undefined;
+    if (!plugin || !plugin.token || !match) return undefined;
+    // Only while the host waits for this process's handshake, and only once per secret: a copied
+    // secret cannot open a second session beside (or after) the real plugin's.
+    if (plugin.state !== 'starting' && plugin.state !== 'restarting') return undefined;
+    if (this.usedTokens.get(plugin) === token) return undefined;
+    this.usedTokens.set(plugin, token);
     return plugin;
   }
 
@@ -150,6 +208,7 @@ export class HostServer implements OnApplicationShutdown {
       return refuse(WireErrorCode.PROTOCOL_VERSION, PROTOCOL_MISMATCH(hello.protocolVersion, PROTOCOL_VERSION));
     }
     if (!hello.name) return refuse(WireErrorCode.PROTOCOL, 'Hello must carry the plugin name');
+    if (hello.pluginId && hello.pluginId !== plugin.id) return refuse(WireErrorCode.PROTOCOL, HELLO_ID_MISMATCH(hello.pluginId, plugin.id));
     if (plugin.spec.name && hello.name !== plugin.spec.name) {
       return refuse(WireErrorCode.PROTOCOL, `expected a plugin named "${plugin.spec.name}", this one says "${hello.name}"`);
     }
@@ -183,7 +242,29 @@ export class HostServer implements OnApplicationShutdown {
         });
       });
     }
-    if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
-    this.socketDir = undefined;
+    this.removeSocketDir();
+    process.removeListener('exit', this.removeSocketDir);
   }
+}
+
+/**
+ * The Session service with a deserializer that never throws: grpc-js would end the whole session
+ * on one undecodable message; this hands the channel a marker instead, so only that frame is lost.
+ */
+function tolerantService(): grpc.ServiceDefinition {
+  const service = pluginHostService().service;
+  const session = service.Session;
+  return {
+    ...service,
+    Session: {
+      ...session,
+      requestDeserialize: (bytes: Buffer): MalformedFrame => {
+        try {
+          return session.requestDeserialize(bytes) as Frame;
+        } catch (err) {
+          return { malformed: (err as Error)?.message ?? String(err) };
+        }
+      },
+    },
+  };
 }

@@ -9,6 +9,10 @@ import { PushOutbox } from './push-outbox.js';
 import { RestartTracker } from './supervision/restart-policy.js';
 
 const STDERR_TAIL_LINES = 20;
+/** How long the exit may lag behind the end of the session before calls in flight fail anyway. */
+const SESSION_END_TO_EXIT_MS = 50;
+/** A process still alive this long after its session ended (and not stopping) is killed. */
+const SESSIONLESS_KILL_MS = 2_000;
 
 /** Everything the host knows about one plugin, across its restarts. */
 export class ManagedPlugin {
@@ -73,13 +77,18 @@ export class ManagedPlugin {
 
   /**
    * The session ended. The process exit usually follows at once and closes the channel with its
-   * exit code; if the process lingers, calls in flight must not wait for it.
+   * exit code; if the process lingers, calls in flight must not wait for it, and a process left
+   * without a session can serve nothing: it is killed, and its restart policy decides.
    */
   sessionEnded(channel: SessionChannel, reason: Error, crashed: (how: string) => Error): void {
     if (this.channel !== channel) return channel.close(reason);
+    const child = this.child;
     setTimeout(() => {
       if (!channel.isClosed) channel.close(reason, () => crashed('its session ended'));
-    }, 50).unref();
+    }, SESSION_END_TO_EXIT_MS).unref();
+    setTimeout(() => {
+      if (this.channel === channel && this.child === child && this.state === 'running') child?.kill('SIGKILL');
+    }, SESSIONLESS_KILL_MS).unref();
   }
 
   /** Resolves when the plugin is running; rejects when it stops or fails, or after `timeoutMs`. */

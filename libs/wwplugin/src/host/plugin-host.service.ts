@@ -75,7 +75,14 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
   async start(idOrName: string): Promise<PluginInfo> {
     const plugin = this.registry.resolve(idOrName);
     if (plugin.state === 'running') return plugin.info();
+    // A process already spawned and shaking hands (a load, or a restart) is awaited, not doubled.
+    if (plugin.child && (plugin.state === 'starting' || plugin.state === 'restarting')) {
+      await plugin.whenRunning(0, 'Start');
+      return plugin.info();
+    }
     this.supervisor.cancelRestart(plugin);
+    // Started by hand: a crash loop before this one no longer counts against the plugin.
+    plugin.restart.reset();
     await this.launcher.start(plugin);
     this.events$.emit({ type: 'ready', plugin: plugin.name, id: plugin.id, pid: plugin.pid ?? 0 });
     return plugin.info();
@@ -85,9 +92,10 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
   async stop(idOrName: string, graceMs?: number): Promise<PluginInfo> {
     const plugin = this.registry.resolve(idOrName);
     this.supervisor.cancelRestart(plugin);
+    const wasStopped = plugin.state === 'stopped';
     await this.launcher.stop(plugin, graceMs);
     plugin.state = 'stopped';
-    this.events$.emit({ type: 'stopped', plugin: plugin.name, id: plugin.id });
+    if (!wasStopped) this.events$.emit({ type: 'stopped', plugin: plugin.name, id: plugin.id });
     return plugin.info();
   }
 

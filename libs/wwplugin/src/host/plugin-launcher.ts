@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
-import { createInterface } from 'node:readline';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { delimiter, resolve as resolvePath } from 'node:path';
+import type { Readable } from 'node:stream';
 import { Subject } from 'rxjs';
 import { PluginCrashedError, PluginEntryNotFoundError, PluginNotRunningError, PluginStartError } from '../errors/wwplugin.errors.js';
 import type { PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import { ENV_ADDRESS, ENV_PLUGIN_ID, ENV_TOKEN } from '../protocol/protocol.constants.js';
-import { CRASHED, ENTRY_NOT_EXECUTABLE, ENTRY_NOT_FOUND, EXITED_BEFORE_READY, HANDSHAKE_TIMEOUT, NOT_RUNNING } from '../wwplugin.messages.js';
+import { COMMAND_NOT_FOUND, CRASHED, ENTRY_NOT_EXECUTABLE, ENTRY_NOT_FOUND, SHA256_MISMATCH, EXITED_BEFORE_READY, HANDSHAKE_TIMEOUT, NOT_RUNNING } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostServer } from './host-server.js';
 import { HostTls } from './host-tls.js';
@@ -16,6 +16,8 @@ import type { ManagedPlugin } from './managed-plugin.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_GRACE_MS = 5_000;
+/** Longest line of plugin output kept whole; longer ones are logged in pieces of this size. */
+const MAX_LINE_CHARS = 16 * 1024;
 
 /** An exit of a plugin process, as the supervisor sees it. */
 export interface PluginExit {
@@ -41,33 +43,56 @@ export class PluginLauncher {
   /** Throws a typed error when the spec's entry file is missing, not a file, or not the expected one. */
   checkEntry(spec: PluginSpec): void {
     if (!spec.path && !spec.command) throw new PluginEntryNotFoundError('A plugin spec needs a path or a command.');
-    if (!spec.path) return;
-    const path = resolvePath(spec.cwd ?? process.cwd(), spec.path);
+    const cwd = spec.cwd ?? process.cwd();
+    const command = spec.command ?? '';
+    // Windows resolves bare command names with PATHEXT: leave those to spawn.
+    if (!spec.path && process.platform === 'win32' && !/[\\/]/.test(command)) return;
+    const entry = spec.path ? resolvePath(cwd, spec.path) : findCommand(command, cwd, spec.env?.PATH ?? process.env.PATH);
+    if (!entry) throw new PluginEntryNotFoundError(COMMAND_NOT_FOUND(command), { command });
     let isFile: boolean;
     try {
-      isFile = statSync(path).isFile();
+      isFile = statSync(entry).isFile();
     } catch {
-      throw new PluginEntryNotFoundError(ENTRY_NOT_FOUND(path), { path });
+      throw new PluginEntryNotFoundError(ENTRY_NOT_FOUND(entry), { path: entry });
     }
-    if (!isFile) throw new PluginEntryNotFoundError(ENTRY_NOT_EXECUTABLE(path), { path });
+    if (!isFile) throw new PluginEntryNotFoundError(ENTRY_NOT_EXECUTABLE(entry), { path: entry });
+    try {
+      // Node reads a path entry; a command is executed itself.
+      accessSync(entry, spec.path ? fsConstants.R_OK : fsConstants.X_OK);
+    } catch {
+      throw new PluginEntryNotFoundError(ENTRY_NOT_EXECUTABLE(entry), { path: entry });
+    }
     if (spec.sha256) {
-      const actual = createHash('sha256').update(readFileSync(path)).digest('hex');
+      // The entry file is what is hashed: the JavaScript file for a path, the executable for a command.
+      const actual = createHash('sha256').update(readFileSync(entry)).digest('hex');
       if (actual !== spec.sha256.toLowerCase()) {
-        throw new PluginStartError(`Plugin entry "${path}" has SHA-256 ${actual}, expected ${spec.sha256}; refusing to start it.`, { path, actual, expected: spec.sha256 });
+        throw new PluginStartError(SHA256_MISMATCH(entry, actual, spec.sha256), { path: entry, actual, expected: spec.sha256 });
       }
     }
   }
 
-  /** Spawns the plugin's process and resolves once its session is accepted and it can be called. */
+  /**
+   * Spawns the plugin's process and resolves once its session is accepted and it can be called.
+   * Every start that fails reports exactly one exit on `exits$` before it rejects (a synthetic one
+   * when no process could be spawned), so the supervisor applies the restart policy to it.
+   */
   async start(plugin: ManagedPlugin): Promise<void> {
-    this.checkEntry(plugin.spec);
-    const address = await this.server.listen();
+    // Set before the first await: a stop() from here on must win over this start.
+    plugin.stopRequested = false;
+    if (plugin.state !== 'restarting') plugin.state = 'starting';
+    let address: string;
+    try {
+      this.checkEntry(plugin.spec);
+      address = await this.server.listen();
+    } catch (err) {
+      if (!plugin.stopRequested) this.exits$.next({ plugin, code: null, signal: null, expected: false });
+      throw err;
+    }
+    if (plugin.stopRequested) throw new PluginNotRunningError(NOT_RUNNING(plugin.name, plugin.state), { state: plugin.state });
     const spec = plugin.spec;
     plugin.token = randomBytes(32).toString('hex');
-    plugin.stopRequested = false;
     plugin.refusedWith = undefined;
     plugin.clearStderr();
-    if (plugin.state !== 'restarting') plugin.state = 'starting';
     const command = spec.command ?? process.execPath;
     const args = spec.command ? (spec.args ?? []) : [resolvePath(spec.cwd ?? process.cwd(), spec.path!), ...(spec.args ?? [])];
     const child = spawn(command, args, {
@@ -84,15 +109,18 @@ export class PluginLauncher {
       },
       // stdin stays open: when the host dies the plugin reads end-of-file and leaves.
       stdio: ['pipe', 'pipe', 'pipe'],
+      // A process group of its own: Ctrl-C in a terminal reaches the host only, which then stops
+      // its plugins gracefully instead of racing them to exit.
+      detached: process.platform !== 'win32',
     });
     plugin.child = child;
     // The context is read per line: the plugin's name is known only after its Hello.
     const debug = !!this.options.debug;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    forEachLine(child.stdout!, (line) => {
       if (debug) Logger.debug(line, `Plugin:${plugin.name}`);
       else Logger.log(line, `Plugin:${plugin.name}`);
     });
-    createInterface({ input: child.stderr! }).on('line', (line) => {
+    forEachLine(child.stderr!, (line) => {
       plugin.noteStderr(line);
       Logger.warn(line, `Plugin:${plugin.name}`);
     });
@@ -102,7 +130,8 @@ export class PluginLauncher {
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
-    void exited.then(({ code, signal }) => this.onExit(plugin, child.pid, code, signal));
+    // Registered before the race below: the exit reaches the supervisor before start() rejects.
+    void exited.then(({ code, signal }) => this.onExit(plugin, child, code, signal));
 
     const timeoutMs = spec.startTimeoutMs ?? this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -131,8 +160,8 @@ export class PluginLauncher {
     });
   }
 
-  private onExit(plugin: ManagedPlugin, pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): void {
-    if (plugin.child && plugin.child.pid !== pid) return; // an older process of this plugin
+  private onExit(plugin: ManagedPlugin, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (plugin.child !== child) return; // an older process of this plugin
     plugin.lastExit = { code, signal, at: new Date() };
     const expected = plugin.stopRequested;
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
@@ -180,4 +209,49 @@ export class PluginLauncher {
     clearTimeout(timer);
     return done;
   }
+}
+
+/**
+ * Calls `onLine` for each line of a plugin's output. Unlike readline it holds at most
+ * MAX_LINE_CHARS: a plugin that writes without newlines cannot make the host buffer without bound.
+ */
+function forEachLine(stream: Readable, onLine: (line: string) => void): void {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    partial += chunk;
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      onLine(trimCr(partial.slice(0, nl)));
+      partial = partial.slice(nl + 1);
+    }
+    while (partial.length > MAX_LINE_CHARS) {
+      onLine(partial.slice(0, MAX_LINE_CHARS));
+      partial = partial.slice(MAX_LINE_CHARS);
+    }
+  });
+  stream.on('end', () => {
+    if (partial) onLine(trimCr(partial));
+    partial = '';
+  });
+  stream.on('error', () => undefined);
+}
+
+function trimCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+/** The file a bare command name runs, looked up on `pathEnv` the way spawn will; undefined if none. */
+function findCommand(command: string, cwd: string, pathEnv = ''): string | undefined {
+  if (/[\\/]/.test(command)) return resolvePath(cwd, command);
+  for (const dir of pathEnv.split(delimiter)) {
+    if (!dir) continue;
+    const candidate = resolvePath(cwd, dir, command);
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
 }

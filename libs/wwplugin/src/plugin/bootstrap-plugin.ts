@@ -11,6 +11,9 @@ export interface BootstrapPluginOptions {
 }
 
 const DEFAULT_GRACE_MS = 5_000;
+/** When the host is gone: time left to calls in flight, and the moment the process exits regardless. */
+const HOST_GONE_DRAIN_MS = 500;
+const HOST_GONE_EXIT_MS = 1_500;
 
 /**
  * Starts a plugin: creates the Nest microservice with the WWPlugin transport, connects to the host
@@ -36,23 +39,37 @@ export async function bootstrapPlugin(module: unknown, options: BootstrapPluginO
   }
 
   let stopping = false;
-  const stop = async (graceMs: number, code: number) => {
+  const stop = async (graceMs: number, hardStopMs: number) => {
     if (stopping) return;
     stopping = true;
-    // Past the grace period the host terminates us anyway; do not outlive it.
-    const hardStop = setTimeout(() => process.exit(code), graceMs + 2_000);
+    // Never outlive the time we were given: the host would terminate us anyway.
+    const hardStop = setTimeout(() => process.exit(0), hardStopMs);
     hardStop.unref();
     await server.drain(graceMs);
     await app.close().catch((err) => log.error(`Shutdown hooks failed: ${(err as Error)?.message}`));
-    if (exitOnStop) process.exit(code);
+    if (exitOnStop) process.exit(0);
   };
-  server.shutdownRequests().subscribe((s) => void stop(s.graceMs || DEFAULT_GRACE_MS, 0));
-  // The host is gone (killed, or dropped the session): no one can use our answers, so leave.
-  server.lost().subscribe(() => void stop(1_000, 0));
+  // Asked by the host: finish the calls in flight within the grace period, run the shutdown hooks,
+  // and be gone before the host's SIGTERM (grace + 1 s).
+  server.shutdownRequests().subscribe((s) => {
+    const graceMs = s.graceMs || DEFAULT_GRACE_MS;
+    void stop(graceMs, graceMs + 500);
+  });
+  // The host is gone (killed, or dropped the session): no one can use our answers. Leave within
+  // HOST_GONE_EXIT_MS, giving calls in flight a moment to end cleanly first.
+  const hostGone = () => void stop(HOST_GONE_DRAIN_MS, HOST_GONE_EXIT_MS);
+  server.lost().subscribe(hostGone);
   if (process.stdin && !process.stdin.isTTY) {
-    process.stdin.on('end', () => void stop(1_000, 0));
-    process.stdin.on('error', () => void stop(1_000, 0));
+    process.stdin.on('end', hostGone);
+    process.stdin.on('error', hostGone);
     process.stdin.resume();
+  }
+  // Our stdout and stderr are pipes to the host: once it is gone, a log line must not crash the
+  // shutdown with EPIPE.
+  for (const out of [process.stdout, process.stderr]) {
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
   }
   return app;
 }

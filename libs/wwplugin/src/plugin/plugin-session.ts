@@ -88,8 +88,9 @@ export class PluginSession {
       ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined })
       : grpc.credentials.createInsecure();
     this.client = new Ctor(this.address, credentials, {
-      // The host's limit applies on receive; leave room for frame overhead.
-      'grpc.max_receive_message_length': maxBytes + 65536,
+      // The host checks what it sends against its own limit (Welcome.maxMessageBytes), which may
+      // be above our default: a fixed limit here would end the whole session on one large frame.
+      'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': 10_000,
     });
@@ -122,6 +123,8 @@ export class PluginSession {
                 return finish(new HandshakeRefusedError(PROTOCOL_MISMATCH(w.protocolVersion, PROTOCOL_VERSION), WireErrorCode.PROTOCOL_VERSION));
               }
               this.welcome = w;
+              // Frames over the host's limit would end the session: fail such a call alone instead.
+              if (w.maxMessageBytes) channel.setMaxMessageBytes(w.maxMessageBytes);
               return finish(undefined, w);
             }
             case 'refuse':
@@ -170,7 +173,9 @@ export class PluginSession {
 
   /** Calls a host function, or (with opts.target) another plugin's function through the host. */
   call(fn: string, args?: unknown, opts?: CallOptions): Promise<unknown> {
-    return this.requireChannel().call(fn, args, opts);
+    // Without a deadline of its own, a call gets the host's default, as host→plugin calls do.
+    const timeoutMs = opts?.timeoutMs ?? this.welcome?.defaultTimeoutMs;
+    return this.requireChannel().call(fn, args, timeoutMs === opts?.timeoutMs ? opts : { ...opts, timeoutMs });
   }
 
   /** Streams a host or plugin function's values. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors/wwplugin.errors.js';
-import { BAD_ARGUMENTS, UNSUPPORTED_VALUE } from '../wwplugin.messages.js';
+import { BAD_ARGUMENTS, UNDECODABLE_ARGUMENT, UNSUPPORTED_VALUE } from '../wwplugin.messages.js';
 
 /** Type tag of a Parameter on the wire (the seed's `proto.ParameterType`). @publicApi */
 export enum ParameterType {
@@ -149,7 +149,13 @@ export function decodeArgs(wire: WireParameter[] | undefined): { named: Record<s
   const named: Record<string, unknown> = {};
   const parameters: Parameter[] = [];
   for (const p of wire ?? []) {
-    const value = decodeValue(p);
+    let value: unknown;
+    try {
+      value = decodeValue(p);
+    } catch (err) {
+      // Bad bytes from a peer are a bad argument, not a failure of the handler.
+      throw new InvalidArgumentError(UNDECODABLE_ARGUMENT(p.name, (err as Error).message), { argument: p.name });
+    }
     named[p.name] = value;
     parameters.push({ name: p.name, type: p.type ?? ParameterType.NULL, value });
   }

@@ -13,10 +13,17 @@ export interface RemoteCallOptions {
  * type). @publicApi
  */
 export type RemoteApi<T> = {
-  [K in keyof T & string]: T[K] extends (...args: infer P) => infer R
-    ? (...args: [...(P extends [] ? [args?: undefined] : [args: P[0]]), opts?: RemoteCallOptions]) => Promise<Awaited<R> extends Observable<infer V> ? V : Awaited<R>>
+  [K in keyof T & string as NonNullable<T[K]> extends (...args: any[]) => unknown ? K : never]: NonNullable<T[K]> extends (...args: infer P) => infer R
+    ? (...args: RemoteParams<P>) => Promise<Awaited<R> extends Observable<infer V> ? V : Awaited<R>>
     : never;
 };
+
+// A function without parameters takes no args; one whose args are optional keeps them optional.
+type RemoteParams<P extends unknown[]> = P extends []
+  ? [args?: undefined, opts?: RemoteCallOptions]
+  : [] extends P
+    ? [args?: P[0], opts?: RemoteCallOptions]
+    : [args: P[0], opts?: RemoteCallOptions];
 
 /** Builds a proxy whose every method calls `invoke` with the method's name. Shared by host and plugin. */
 export function remoteProxy<T>(invoke: (fn: string, args: unknown, opts?: RemoteCallOptions) => Promise<unknown>): RemoteApi<T> {

@@ -110,6 +110,11 @@ export class SessionChannel {
     return this.closedWith !== undefined;
   }
 
+  /** Adopts the peer's frame size limit once known: a plugin learns the host's from Welcome. */
+  setMaxMessageBytes(bytes: number): void {
+    this.options.maxMessageBytes = bytes;
+  }
+
   /** True while the stream's buffer is full: buffered senders should wait for `onDrain`. */
   get isBlocked(): boolean {
     return this.blocked;
@@ -303,7 +308,16 @@ export class SessionChannel {
   private item(id: number, value: WireParameter | undefined): void {
     const p = this.pending.get(id);
     if (!p?.next) return;
-    p.next(p.raw ? new WireValue(value) : decodeValue(value));
+    let decoded: unknown;
+    try {
+      decoded = p.raw ? new WireValue(value) : decodeValue(value);
+    } catch (err) {
+      // A bad item must fail this stream, never escape into the transport's data handler.
+      this.fail(id, new ProtocolError(`Undecodable stream item from ${this.peer}: ${(err as Error).message}`));
+      this.sendCancel(id, 'undecodable stream item');
+      return;
+    }
+    p.next(decoded);
   }
 
   private fail(id: number, err: Error): void {

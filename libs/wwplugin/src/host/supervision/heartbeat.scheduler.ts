@@ -44,7 +44,8 @@ export class HeartbeatScheduler implements OnApplicationBootstrap, BeforeApplica
   private beat(now: number): void {
     const { intervalMs, timeoutMs, misses } = this.settings!;
     for (const plugin of this.registry.all()) {
-      if (plugin.state !== 'running' && plugin.state !== 'unresponsive') continue;
+      // Only running plugins are pinged; an unresponsive one has been killed and its exit decides.
+      if (plugin.state !== 'running' || !plugin.channel) continue;
       const hb = plugin.heartbeat;
       if (hb.outstandingSeq && now - hb.sentAt >= timeoutMs) {
         hb.missed += 1;
@@ -52,14 +53,14 @@ export class HeartbeatScheduler implements OnApplicationBootstrap, BeforeApplica
         const base = { plugin: plugin.name, id: plugin.id, missed: hb.missed };
         this.events.emit({ type: 'heartbeat-missed', ...base });
         if (hb.missed >= misses) {
-          this.logger.warn(`Plugin "${plugin.name}" missed ${hb.missed} heartbeats: killing it.`);
+          this.logger.warn(`Plugin "${plugin.name}" missed ${hb.missed} heartbeats in a row: killing it (pid ${plugin.pid}).`);
           plugin.state = 'unresponsive';
           this.events.emit({ type: 'unresponsive', ...base });
           this.launcher.kill(plugin);
           continue;
         }
       }
-      if (!hb.outstandingSeq && now - hb.sentAt >= intervalMs && plugin.channel) {
+      if (!hb.outstandingSeq && now - hb.sentAt >= intervalMs) {
         hb.seq = hb.seq >= 0xffffffff ? 1 : hb.seq + 1;
         hb.outstandingSeq = hb.seq;
         hb.sentAt = now;

@@ -31,10 +31,13 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
     this.pending.delete(plugin);
   }
 
-  /** The host is shutting down: no more restarts. */
+  /** The host is shutting down: no more restarts; calls waiting for one give up. */
   shutdown(): void {
     this.closing = true;
-    for (const plugin of [...this.pending.keys()]) this.cancelRestart(plugin);
+    for (const plugin of [...this.pending.keys()]) {
+      this.cancelRestart(plugin);
+      plugin.state = 'stopped';
+    }
   }
 
   // Exits must still be observed while the host stops its plugins (beforeApplicationShutdown).
@@ -45,45 +48,61 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
 
   private onExit({ plugin, code, signal, expected }: PluginExit): void {
     const base = { plugin: plugin.name, id: plugin.id };
-    this.events.emit({ type: 'exited', ...base, code, signal });
+    const how = signal ?? (code === null ? 'no process could be started' : `code ${code}`);
+    const clean = code === 0 && !signal;
+    // The state changes before any event goes out: a listener that calls the plugin sees where it stands.
     if (expected || this.closing) {
       plugin.state = 'stopped';
-      return;
+      return this.events.emit({ type: 'exited', ...base, code, signal });
     }
-    const wasStarting = plugin.state === 'starting';
-    this.events.emit({ type: 'crashed', ...base, code, signal });
-    // A first start that fails is reported to load() and not retried.
-    if (wasStarting) {
+    // A first start (load or start) that fails is reported to its caller and not retried. Restarts
+    // keep the state 'restarting' until the new process is running, so they never land here.
+    if (plugin.state === 'starting') {
       plugin.state = 'stopped';
-      return;
+      this.events.emit({ type: 'exited', ...base, code, signal });
+      return this.events.emit({ type: 'crashed', ...base, code, signal });
     }
     if (!plugin.restart.wantsRestart(code, signal)) {
-      plugin.state = code === 0 && !signal ? 'stopped' : 'failed';
-      if (plugin.state === 'failed') this.events.emit({ type: 'failed', ...base, reason: `exited (${signal ?? `code ${code}`}) and its restart policy says never` });
-      return;
+      plugin.state = clean ? 'stopped' : 'failed';
+      this.events.emit({ type: 'exited', ...base, code, signal });
+      if (clean) return;
+      this.events.emit({ type: 'crashed', ...base, code, signal });
+      return this.events.emit({ type: 'failed', ...base, reason: `exited (${how}) and its restart policy says never` });
     }
     if (plugin.restart.isCrashLooping()) {
       const { maxRestarts, windowMs } = plugin.restart.limits;
-      const reason = `crash loop: more than ${maxRestarts} restarts within ${windowMs} ms`;
-      this.logger.error(`Plugin "${plugin.name}" failed: ${reason}.`);
+      const reason = `crash loop: exited (${how}) after ${maxRestarts} restarts within ${windowMs} ms`;
+      this.logger.error(`Plugin "${plugin.name}" failed: ${reason}; it stays down until started again.`);
       plugin.state = 'failed';
-      this.events.emit({ type: 'failed', ...base, reason });
-      return;
+      this.events.emit({ type: 'exited', ...base, code, signal });
+      if (!clean) this.events.emit({ type: 'crashed', ...base, code, signal });
+      return this.events.emit({ type: 'failed', ...base, reason });
     }
     const { attempt, delayMs } = plugin.restart.next();
     plugin.state = 'restarting';
+    this.events.emit({ type: 'exited', ...base, code, signal });
+    if (!clean) this.events.emit({ type: 'crashed', ...base, code, signal });
     this.events.emit({ type: 'restarting', ...base, attempt, delayMs });
-    this.logger.warn(`Plugin "${plugin.name}" exited (${signal ?? `code ${code}`}); restart #${attempt} in ${delayMs} ms.`);
+    this.logger.warn(`Plugin "${plugin.name}" exited (${how}); restart #${attempt} in ${delayMs} ms.`);
+    this.cancelRestart(plugin);
     this.pending.set(
       plugin,
-      setTimeout(() => {
-        this.pending.delete(plugin);
-        if (plugin.state !== 'restarting' || this.closing) return;
-        this.launcher.start(plugin).then(
-          () => this.events.emit({ type: 'restarted', ...base, pid: plugin.pid ?? 0, attempt }),
-          (err: Error) => this.logger.warn(`Restart #${attempt} of "${plugin.name}" failed: ${err.message}`),
-        );
-      }, delayMs),
+      setTimeout(() => void this.relaunch(plugin, attempt), delayMs),
     );
+  }
+
+  private async relaunch(plugin: ManagedPlugin, attempt: number): Promise<void> {
+    this.pending.delete(plugin);
+    if (plugin.state !== 'restarting' || this.closing) return;
+    try {
+      await this.launcher.start(plugin);
+    } catch (err) {
+      // The launcher has already reported this attempt's exit, and onExit scheduled what follows
+      // (another restart, or failed): here it is only logged.
+      this.logger.warn(`Restart #${attempt} of "${plugin.name}" failed: ${(err as Error)?.message ?? String(err)}`);
+      return;
+    }
+    this.events.emit({ type: 'restarted', plugin: plugin.name, id: plugin.id, pid: plugin.pid ?? 0, attempt });
+    this.logger.log(`Plugin "${plugin.name}" is back (pid ${plugin.pid}) after restart #${attempt}.`);
   }
 }

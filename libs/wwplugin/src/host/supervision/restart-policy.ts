@@ -17,7 +17,8 @@ export class RestartTracker {
   private attempt = 0;
 
   constructor(policy: RestartPolicy | undefined, defaults?: RestartPolicy, private readonly random: () => number = Math.random) {
-    this.policy = { ...DEFAULT_RESTART_POLICY, ...defaults, ...policy };
+    this.policy = { ...DEFAULT_RESTART_POLICY, ...definedOnly(defaults), ...definedOnly(policy) };
+    this.policy.jitter = Math.min(1, Math.max(0, this.policy.jitter));
   }
 
   /** Whether an exit with this code/signal calls for a restart under the policy's mode. */
@@ -44,12 +45,23 @@ export class RestartTracker {
     return { attempt: this.attempt, delayMs: Math.max(0, Math.round(base + spread)) };
   }
 
+  /** Forgets the restarts inside the window (a manual start): the crash-loop count starts afresh. */
+  reset(): void {
+    this.restarts.length = 0;
+  }
+
   /** Total restarts so far. */
   get count(): number {
     return this.attempt;
   }
 
+  /** The crash-loop limit, for messages. */
   get limits(): { maxRestarts: number; windowMs: number } {
     return { maxRestarts: this.policy.maxRestarts, windowMs: this.policy.windowMs };
   }
+}
+
+// `{ mode: undefined }` (an unset config value) must not erase the default.
+function definedOnly(policy: RestartPolicy | undefined): RestartPolicy {
+  return Object.fromEntries(Object.entries(policy ?? {}).filter(([, v]) => v !== undefined));
 }

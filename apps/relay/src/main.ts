@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { bootstrapPlugin } from '@wwplugin/nestjs';
+import { RelayModule } from './relay.module.js';
+
+await bootstrapPlugin(RelayModule);

@@ -1,0 +1,189 @@
+// The framework side of the benchmark: a Nest host app in its own process, running one scenario
+// (config.scenario) against real plugin processes, and reporting its figures over IPC.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { PluginHostService, type PluginEvent, type PluginSpec } from '@wwplugin/nestjs';
+import { filter, firstValueFrom, timeout } from 'rxjs';
+import { fatal, readConfig, report, type ChildConfig } from '../support/child-io.js';
+import { DIST_BENCH } from '../support/paths.js';
+import { inFlight, makePayload, median, sequential } from '../support/stats.js';
+import { BenchHostModule } from './bench-host.module.js';
+
+const PLUGIN_ENTRY = `${DIST_BENCH}plugin/main.js`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Ctx {
+  config: ChildConfig;
+  host: PluginHostService;
+  payload: string;
+  spec(name: string, env?: Record<string, string>): PluginSpec;
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const app = await NestFactory.createApplicationContext(
+    BenchHostModule.forRoot(config.transport === 'tcp' ? { port: 0 } : {}),
+    { logger: ['error', 'warn'] },
+  );
+  const host = app.get(PluginHostService);
+  // Profiling flags are not allowed in NODE_OPTIONS: start profiled plugins as a command instead.
+  const entry: Partial<PluginSpec> = config.profileDir
+    ? { command: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=${String(config.profileDir)}`, PLUGIN_ENTRY] }
+    : { path: PLUGIN_ENTRY };
+  const ctx: Ctx = {
+    config,
+    host,
+    payload: makePayload(config.payloadBytes),
+    spec: (name, env = {}) => ({ ...entry, name, env: { BENCH_PLUGIN_NAME: name, ...env } }),
+  };
+  const scenarios: Record<string, (c: Ctx) => Promise<Record<string, unknown>>> = { calls, slow, lifecycle, scale };
+  const run = scenarios[String(config.scenario)];
+  if (!run) throw new Error(`unknown scenario ${String(config.scenario)}`);
+  const result = await run(ctx);
+  await report({ type: 'result', ...result });
+  await app.close();
+  process.exit(0);
+}
+
+/** host→plugin calls, plugin→host and plugin→plugin calls, and pushes at full speed. */
+async function calls({ config, host, payload, spec }: Ctx) {
+  const quick = config.quick;
+  await host.load(spec('bench-a'));
+  await host.load(spec('bench-b'));
+  const n = quick ? 300 : 3000;
+  const warmup = quick ? 50 : 300;
+  const call = () => host.call('bench-a', 'echo', { payload });
+  const seq = await sequential(n, warmup, call);
+  const rate64 = await inFlight(64, quick ? 500 : 3000, call);
+  const long = { timeoutMs: 120_000 };
+  const callHost = (await host.call('bench-a', 'measureCallHost', { n, warmup, payload }, long)) as { p50: number; p99: number };
+  const callPlugin = (await host.call('bench-a', 'measureCallPlugin', { target: 'bench-b', n, warmup, payload }, long)) as { p50: number; p99: number };
+
+  // Pushes as fast as the session takes them: keep the outbox short so none is dropped.
+  const count = quick ? 20_000 : 300_000;
+  await host.call('bench-a', 'pushReset');
+  let sent = 0;
+  while (sent < count) {
+    if (host.get('bench-a')!.pushesQueued < 2_000) {
+      for (let i = 0; i < 500 && sent < count; i++, sent++) host.push('bench-a', 'bench', payload);
+    } else {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  let stats = { count: 0, spanMs: 0 };
+  const deadline = Date.now() + 120_000;
+  const dropped = () => host.get('bench-a')!.pushesDropped;
+  while (Date.now() < deadline) {
+    stats = (await host.call('bench-a', 'pushStats')) as typeof stats;
+    if (stats.count + dropped() >= count) break;
+    await sleep(20);
+  }
+  return {
+    call: { p50: seq.p50, p99: seq.p99, rate64 },
+    callHost,
+    callPlugin,
+    push: { rate: ((stats.count - 1) * 1000) / stats.spanMs, delivered: stats.count, dropped: dropped() },
+  };
+}
+
+/** A plugin that reads pushes slowly while the host pushes flat out: host memory must stay bounded. */
+async function slow({ config, host, payload, spec }: Ctx) {
+  const durationMs = config.quick ? 2_000 : 5_000;
+  await host.load(spec('slow', { BENCH_SLOW_US: '200' }));
+  await host.call('slow', 'pushReset');
+  const baseRss = process.memoryUsage().rss;
+  const samples: Array<{ t: number; rss: number }> = [];
+  const start = performance.now();
+  const sampler = setInterval(() => samples.push({ t: performance.now() - start, rss: process.memoryUsage().rss }), 20);
+  let sent = 0;
+  while (performance.now() - start < durationMs) {
+    for (let i = 0; i < 1_000; i++, sent++) host.push('slow', 'bench', payload);
+    await new Promise((r) => setImmediate(r));
+  }
+  clearInterval(sampler);
+  samples.push({ t: performance.now() - start, rss: process.memoryUsage().rss });
+  const half = durationMs / 2;
+  const peak = (xs: typeof samples) => Math.max(...xs.map((s) => s.rss));
+  const info = host.get('slow')!;
+  const stats = (await host.call('slow', 'pushStats', undefined, { timeoutMs: 60_000 })) as { count: number };
+  return {
+    slow: {
+      baseRss,
+      peakRss: peak(samples),
+      firstHalfPeakRss: peak(samples.filter((s) => s.t <= half)),
+      secondHalfPeakRss: peak(samples.filter((s) => s.t > half)),
+      sent,
+      dropped: info.pushesDropped,
+      queued: info.pushesQueued,
+      delivered: stats.count,
+    },
+  };
+}
+
+/** Cold start (load() until the first call returns), plugin RSS, and SIGKILL → restarted and serving. */
+async function lifecycle({ config, host, payload, spec }: Ctx) {
+  const runs = config.quick ? 1 : 5;
+  const warmups = config.quick ? 0 : 1;
+  const cold: number[] = [];
+  const rss: number[] = [];
+  const restart: number[] = [];
+  for (let i = 0; i < warmups + runs; i++) {
+    const name = `cold${i}`;
+    let t0 = performance.now();
+    await host.load(spec(name));
+    await host.call(name, 'echo', { payload });
+    const coldMs = performance.now() - t0;
+    const rssBytes = (await host.call(name, 'rss')) as number;
+
+    const pid = host.get(name)!.pid!;
+    const exited = firstValueFrom(
+      host.events().pipe(
+        filter((e: PluginEvent) => e.type === 'exited' && e.plugin === name),
+        timeout(10_000),
+      ),
+    );
+    t0 = performance.now();
+    process.kill(pid, 'SIGKILL');
+    await exited;
+    await host.call(name, 'echo', { payload }, { timeoutMs: 30_000 });
+    const restartMs = performance.now() - t0;
+    await host.unload(name);
+    if (i < warmups) continue;
+    cold.push(coldMs);
+    rss.push(rssBytes);
+    restart.push(restartMs);
+  }
+  return { cold: { ms: median(cold), runs: cold, rss: median(rss) }, restart: { ms: median(restart), runs: restart } };
+}
+
+/** Many plugins loaded: the host's idle CPU, and call latency compared with one plugin. */
+async function scale({ config, host, payload, spec }: Ctx) {
+  const plugins = Number(config.plugins);
+  const idleMs = config.quick ? 2_000 : 5_000;
+  const n = config.quick ? 300 : 2000;
+  const warmup = config.quick ? 50 : 300;
+  await host.load(spec('s0'));
+  const one = await sequential(n, warmup, () => host.call('s0', 'echo', { payload }));
+  // Two at a time: the machine has two cores, and loading is CPU-bound module loading.
+  const names = Array.from({ length: plugins - 1 }, (_, i) => `s${i + 1}`);
+  const loadStart = performance.now();
+  await Promise.all(
+    [0, 1].map(async (lane) => {
+      for (let i = lane; i < names.length; i += 2) await host.load(spec(names[i]));
+    }),
+  );
+  const loadMs = performance.now() - loadStart;
+  await sleep(1_000); // let the plugins' own start-up work settle before measuring idle
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(idleMs);
+  const cpu = process.cpuUsage(cpu0);
+  const idleCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
+  const many = await sequential(n, warmup, () => host.call('s0', 'echo', { payload }));
+  let k = 0;
+  const all = ['s0', ...names];
+  const spread = await sequential(n, warmup, () => host.call(all[k++ % all.length], 'echo', { payload }));
+  return { scale: { plugins, loadMs, idleCpuPct, p50One: one.p50, p50Many: many.p50, p50Spread: spread.p50 } };
+}
+
+main().catch(fatal);

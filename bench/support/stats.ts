@@ -1,0 +1,70 @@
+/** Latency summary of a series of samples, in microseconds. */
+export interface Latency {
+  p50: number;
+  p99: number;
+  mean: number;
+  n: number;
+}
+
+/** Nearest-rank percentile of already sorted values. */
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export function summarize(samplesUs: number[]): Latency {
+  const sorted = [...samplesUs].sort((a, b) => a - b);
+  const mean = sorted.reduce((s, v) => s + v, 0) / (sorted.length || 1);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean, n: sorted.length };
+}
+
+export function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+const nowUs = () => performance.now() * 1000;
+
+/** Runs `fn` one call at a time: `warmup` unmeasured calls, then `n` timed ones. */
+export async function sequential(n: number, warmup: number, fn: () => Promise<unknown>): Promise<Latency> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = nowUs();
+    await fn();
+    samples[i] = nowUs() - t0;
+  }
+  return summarize(samples);
+}
+
+/**
+ * Keeps `concurrency` calls in flight for `durationMs` (after a warm-up of a quarter of that) and
+ * returns completed calls per second.
+ */
+export async function inFlight(concurrency: number, durationMs: number, fn: () => Promise<unknown>): Promise<number> {
+  const run = async (ms: number) => {
+    let done = 0;
+    const start = performance.now();
+    const end = start + ms;
+    const worker = async () => {
+      while (performance.now() < end) {
+        await fn();
+        done++;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return (done * 1000) / (performance.now() - start);
+  };
+  await run(durationMs / 4);
+  return run(durationMs);
+}
+
+/** A string of `bytes` ASCII characters: the payload every path carries. */
+export function makePayload(bytes: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let s = '';
+  for (let i = 0; i < bytes; i++) s += alphabet[i % alphabet.length];
+  return s;
+}
+
+export const MiB = 1024 * 1024;

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { PluginInfo, PluginState } from '../interfaces/host-options.interface.js';
+import { PluginHostService } from '../host/plugin-host.service.js';
+import { HEALTH_NOT_RUNNING } from '../wwplugin.messages.js';
+
+/** Options of PluginHealthIndicator.isHealthy. @publicApi */
+export interface PluginHealthOptions {
+  /**
+   * Plugins (names or ids) that must be running for the check to be up. Default: every loaded
+   * plugin. A required plugin that is not loaded at all counts as not running. Plugins outside this
+   * list that are not running make the check `degraded` (still HTTP 200) instead of down.
+   */
+  required?: string[];
+}
+
+/** What the indicator reports about one plugin. @publicApi */
+export interface PluginHealthDetail {
+  state: PluginState | 'not-loaded';
+  pid?: number;
+  restarts?: number;
+  /** Round trip of the last answered heartbeat (ms). */
+  lastHeartbeatMs?: number;
+  required: boolean;
+}
+
+/**
+ * A @nestjs/terminus health indicator for the plugins of this host: up when every required plugin
+ * is running. Provide it next to TerminusModule and use it in a @HealthCheck() endpoint:
+ * `health.check([() => plugins.isHealthy('plugins')])`. @publicApi
+ */
+@Injectable()
+export class PluginHealthIndicator {
+  constructor(
+    private readonly host: PluginHostService,
+    private readonly health: HealthIndicatorService,
+  ) {}
+
+  /** Reports every plugin's state under `key`; down when a required plugin is not running. */
+  isHealthy<const Key extends string = 'plugins'>(key: Key = 'plugins' as Key, options: PluginHealthOptions = {}): HealthIndicatorResult<Key> {
+    const loaded = this.host.list();
+    const required = new Set(options.required ?? loaded.map((p) => p.name));
+    const plugins: Record<string, PluginHealthDetail> = {};
+    for (const p of loaded) plugins[p.name] = detail(p, required.has(p.name) || required.has(p.id));
+    // Names asked for but not loaded (by name or id) are down, not silently ignored.
+    for (const name of required) if (!loaded.some((p) => p.name === name || p.id === name)) plugins[name] = { state: 'not-loaded', required: true };
+
+    const notRunning = Object.entries(plugins).filter(([, d]) => d.state !== 'running');
+    const down = notRunning.filter(([, d]) => d.required).map(([name]) => name);
+    const degraded = notRunning.filter(([, d]) => !d.required).map(([name]) => name);
+    const running = Object.values(plugins).filter((d) => d.state === 'running').length;
+    // Plugin names are user data: nest them so a plugin called "status" cannot clash with terminus's key.
+    const data = { running, total: loaded.length, plugins };
+    const check = this.health.check(key);
+    if (down.length) return check.down({ ...data, message: HEALTH_NOT_RUNNING(down, plugins) });
+    if (degraded.length) return check.degraded({ ...data, message: HEALTH_NOT_RUNNING(degraded, plugins) });
+    return check.up(data);
+  }
+
+  /** Reports one plugin under `key`: up only while it is running. */
+  isRunning<const Key extends string>(key: Key, idOrName: string): HealthIndicatorResult<Key> {
+    const info = this.host.get(idOrName);
+    const check = this.health.check(key);
+    if (!info) return check.down({ plugin: idOrName, state: 'not-loaded', message: HEALTH_NOT_RUNNING([idOrName], { [idOrName]: { state: 'not-loaded' } }) });
+    const data = { plugin: info.name, ...detail(info, true) };
+    return info.state === 'running' ? check.up(data) : check.down({ ...data, message: HEALTH_NOT_RUNNING([info.name], { [info.name]: info }) });
+  }
+}
+
+function detail(p: PluginInfo, required: boolean): PluginHealthDetail {
+  return { state: p.state, pid: p.pid, restarts: p.restarts, lastHeartbeatMs: p.lastHeartbeatMs, required };
+}
