@@ -128,16 +128,18 @@ describe('messaging: plugin messages to the host, as Observables and as SSE', ()
     sse.close();
   });
 
-  it('the ticker example emits ticks that reach an SSE client', async () => {
+  it('the ticker example emits ticks that reach an SSE client, counting from what a push set', async () => {
     const sse = await openSse(`${base}/events/ticks`);
     clients.push(sse);
     const got = collect(sse.events, 3, 20_000);
+    // Its @OnPush('ticker.reset') handler sets the counter; the push goes out before the call.
+    host.push('ticker', 'ticker.reset', { to: 100 });
     expect(await host.call('ticker', 'startTicking', { everyMs: 20 })).toBe('ticks');
     const ticks = await got;
     expect(await host.call('ticker', 'stopTicking')).toBe(true);
     expect(ticks.every((e) => e.data.plugin === 'ticker')).toBe(true);
     const ns = ticks.map((e) => e.data.payload.n as number);
-    expect(ns).toEqual([ns[0], ns[0] + 1, ns[0] + 2]);
+    expect(ns).toEqual([101, 102, 103]);
     sse.close();
   });
 });

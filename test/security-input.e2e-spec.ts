@@ -150,6 +150,32 @@ describe('security: bad input to a running host', () => {
       await stillServes();
     });
 
+    it('a push over maxMessageBytes is refused with MessageTooLargeError and nothing is queued', async () => {
+      const err = await failure((async () => t.host.push('good', 'news', 'p'.repeat(MAX_BYTES + 1)))());
+      expect(err).toBeInstanceOf(MessageTooLargeError);
+      expect(t.host.get('good')?.pushesQueued).toBe(0);
+      await stillServes();
+    });
+
+    it("an emit over the host's maxMessageBytes fails in the plugin alone; its session survives", async () => {
+      const seen: unknown[] = [];
+      const sub = t.host.messages('big', 'good').subscribe((m) => seen.push(m.payload));
+      try {
+        expect(await t.host.call('good', 'emitBig', { bytes: MAX_BYTES + 1 })).toEqual({
+          sent: false,
+          error: 'MessageTooLargeError',
+          message: expect.stringContaining(`over the limit of ${MAX_BYTES} bytes`),
+        });
+        expect(await t.host.call('good', 'emitBig', { bytes: 10 })).toEqual({ sent: true });
+        await until(() => seen.length === 1, 10_000, 'the small emit');
+        expect(seen).toEqual(['e'.repeat(10)]);
+      } finally {
+        sub.unsubscribe();
+      }
+      expect(t.host.get('good')?.pid).toBe(goodPid);
+      await stillServes();
+    });
+
     it('a plugin that writes garbage to stdout still works (stdout is only logs)', async () => {
       // It also wrote garbage before it booted (mode stdout-garbage) and loaded all the same.
       expect(await t.host.call('good', 'writeGarbage')).toBe('still here');

@@ -107,8 +107,11 @@ describe('supervision: crash detection and restart', () => {
     }
     expect(queuedWhileRestarting).toBe(200);
     expect(await waitingCall).toBe('waited');
-    // The new process received exactly what was pushed while it was down, in order.
-    expect(await t.host.call('crashy', 'supPushes')).toEqual(sent);
+    // The new process receives exactly what was pushed while it was down, in order. (The outbox
+    // flushes as the session drains, and calls do not queue behind pushes: poll until all are in.)
+    let received: unknown[] = [];
+    await until(async () => (received = await t.host.call<unknown[]>('crashy', 'supPushes')).length >= sent.length, 10_000, 'the pushes');
+    expect(received).toEqual(sent);
     expect(t.host.get('crashy')).toMatchObject({ pushesQueued: 0, pushesDropped: 0 });
   }, 30_000);
 

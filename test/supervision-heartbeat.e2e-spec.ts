@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PluginCrashedError, type PluginEvent } from '@wwplugin/nestjs';
+import { readFileSync } from 'node:fs';
 import { ReplaySubject } from 'rxjs';
 import { fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
 
@@ -26,13 +27,15 @@ describe('supervision: heartbeats', () => {
   }, 30_000);
 
   afterAll(async () => {
-    // A SIGSTOPped process the test left behind must not outlive it.
+    // A SIGSTOPped process the test left behind (only if it failed) must not outlive it. PIDs are
+    // reused quickly here: signal only a process that is still stopped (state T), never another.
     for (const pid of stoppedPids) {
       try {
+        if (!readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('T')) continue;
         process.kill(pid, 'SIGCONT');
         process.kill(pid, 'SIGKILL');
       } catch {
-        // already gone
+        // already gone, as it should be
       }
     }
     const pids = t?.host.list().map((p) => p.pid);

@@ -24,6 +24,20 @@ function ownPluginProcesses(): number[] {
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
+/**
+ * True once the process has exited. A plugin of a killed host is re-parented to PID 1, and until
+ * PID 1 reaps it, it lingers as a zombie (state Z): exited, holding no resources, but still
+ * answering kill(pid, 0).
+ */
+function hasExited(pid: number): boolean {
+  if (!isAlive(pid)) return true;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? false;
+  } catch {
+    return !isAlive(pid);
+  }
+}
+
 const shutdownMarker = (dir: string, name: string, pid: number) => join(dir, `${name}-${pid}.shutdown`);
 
 // Graceful shutdown: stop(id) and app.close() let calls in flight finish and the plugin run its
@@ -114,9 +128,15 @@ describe('supervision: the host process dies or is terminated', () => {
   });
 
   afterAll(() => {
-    for (const pid of [...pids, ...hosts.map((h) => h.pid!)]) {
+    // Only if a test failed: leave nothing behind. PIDs are reused quickly, so a plugin PID is
+    // signalled only while it is an orphan (parent PID 1) running the fixture: never another
+    // test's process. Host processes are our children: ChildProcess.kill is a no-op once reaped.
+    for (const host of hosts) host.kill('SIGKILL');
+    for (const pid of pids) {
       try {
-        process.kill(pid, 'SIGKILL');
+        const [, after] = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ');
+        const orphan = after?.split(' ')[1] === '1';
+        if (orphan && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fixtures/plugin/main.js')) process.kill(pid, 'SIGKILL');
       } catch {
         // already gone, as it should be
       }
@@ -149,14 +169,15 @@ describe('supervision: the host process dies or is terminated', () => {
     for (const pid of plugins) expect(isAlive(pid)).toBe(true);
     host.kill('SIGKILL');
     await exited;
-    await until(() => plugins.every((pid) => !isAlive(pid)), 5_000, 'the plugins of a killed host to exit');
+    await until(() => plugins.every(hasExited), 5_000, 'the plugins of a killed host to exit');
   }, 30_000);
 
   it('SIGTERM of the host (Nest shutdown hooks): plugins stop gracefully and run their own hooks', async () => {
     const { host, pids: plugins, exited } = await startHostProcess(['term-a', 'term-b']);
     host.kill('SIGTERM');
     await exited;
-    for (const pid of plugins) expect(isAlive(pid)).toBe(false);
+    // The host waited for its plugins' exits before it exited itself.
+    for (const pid of plugins) expect(hasExited(pid)).toBe(true);
     expect(existsSync(shutdownMarker(dir, 'term-a', plugins[0]))).toBe(true);
     expect(existsSync(shutdownMarker(dir, 'term-b', plugins[1]))).toBe(true);
   }, 30_000);

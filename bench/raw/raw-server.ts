@@ -36,6 +36,10 @@ async function main(): Promise<void> {
   );
   const address = config.transport === 'tcp' ? `127.0.0.1:${port}` : bind;
   await report({ type: 'listening', address });
+  // The orchestrator may ask how much CPU serving took (cost per call on the serving side).
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === 'cpu') void report({ type: 'cpu', cpu: process.cpuUsage() });
+  });
   process.on('SIGTERM', () => {
     server.forceShutdown();
     if (config.transport === 'unix') rmSync(dirname(bind.slice('unix:'.length)), { recursive: true, force: true });

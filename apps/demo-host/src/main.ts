@@ -2,7 +2,7 @@
 // printing each step. `npm run demo` exits 0 at the end; pass --serve to keep it running.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { PluginHostService } from '@wwplugin/nestjs';
+import { PluginClientProxy, PluginHostService } from '@wwplugin/nestjs';
 import { fileURLToPath } from 'node:url';
 import { AppModule } from './app.module.js';
 import { tour } from './tour.js';
@@ -16,7 +16,7 @@ const dist = fileURLToPath(new URL('../../', import.meta.url)); // dist/apps/
 
 let failed = false;
 try {
-  await tour(host, { url, plugin: (name) => `${dist}${name}/src/main.js` });
+  await tour(host, { url, client: app.get(PluginClientProxy), plugin: (name) => `${dist}${name}/src/main.js` });
 } catch (err) {
   failed = true;
   console.error('\nDemo failed:', err);

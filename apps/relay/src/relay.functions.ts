@@ -6,6 +6,7 @@ import type { EchoApi } from '../../echo/src/echo.functions.js';
 export interface RelayApi {
   greet(args: { name: string }): string;
   sum(args: { values: number[] }): number;
+  forward(args: { target: string; fn: string; args?: Record<string, unknown> }): unknown;
 }
 
 /**
@@ -32,5 +33,11 @@ export class RelayFunctions {
     let total = 0;
     for (const v of values) total = await this.ctx.callPlugin<number>('echo', 'add', { a: total, b: v });
     return total;
+  }
+
+  /** Forwards any call to any plugin: the host's allowPluginCalls decides whether it may. */
+  @PluginFunction()
+  forward({ target, fn, args }: { target: string; fn: string; args?: Record<string, unknown> }): Promise<unknown> {
+    return this.ctx.callPlugin(target, fn, args);
   }
 }

@@ -1,7 +1,12 @@
+import { IntrinsicException } from '@nestjs/common';
 import { WireErrorCode } from '../protocol/protocol.constants.js';
 
-/** Base class of every error this library throws; `code` is the wire code it travels as. */
-export class WwPluginError extends Error {
+/**
+ * Base class of every error this library throws; `code` is the wire code it travels as.
+ * Intrinsic: these are expected outcomes of calls (a refused call, a deadline), so Nest's
+ * exception handler passes them on without logging a stack trace for each.
+ */
+export class WwPluginError extends IntrinsicException {
   readonly code: string = WireErrorCode.HANDLER_ERROR;
   constructor(message: string, readonly details?: Record<string, unknown>) {
     super(message);

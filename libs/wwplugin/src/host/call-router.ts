@@ -11,7 +11,9 @@ import { validateArgs } from '../protocol/argument-validator.js';
 import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, Frame } from '../protocol/frames.js';
 import { decodeArgs, decodeValue, encodeValue } from '../protocol/parameters.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/protocol.constants.js';
 import type { RemoteCallOptions } from '../protocol/remote-proxy.js';
+import { assertMessageSize, type IncomingCall } from '../protocol/session-channel.js';
 import { BUSY, FORBIDDEN_CALL, NOT_RUNNING, PUSH_STREAM_ENDED, UNKNOWN_FUNCTION, UNKNOWN_HOST_FUNCTION } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostEvents } from './host-events.js';
@@ -33,6 +35,7 @@ export class CallRouter {
   private readonly logger = new Logger('WwPluginHost');
   private readonly defaultTimeoutMs: number;
   private readonly maxInFlight: number;
+  private readonly maxMessageBytes: number;
   private readonly slotWaiters = new Map<ManagedPlugin, Array<() => void>>();
 
   constructor(
@@ -43,6 +46,7 @@ export class CallRouter {
   ) {
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
   /** host → plugin: resolves with the function's result. */
@@ -89,6 +93,7 @@ export class CallRouter {
   /** host → plugins: queues a push for one plugin or, with '*', all; returns how many take it. */
   push(target: string, topic: string, payload: unknown): number {
     const wire = encodeValue('payload', payload);
+    assertMessageSize([wire], this.maxMessageBytes);
     const targets = target === '*' ? this.registry.all().filter((p) => p.state !== 'stopped' && p.state !== 'failed') : [this.registry.resolve(target)];
     for (const plugin of targets) {
       const kept = plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined);
@@ -118,8 +123,8 @@ export class CallRouter {
   }
 
   /** plugin → host: a call to a host function, or to another plugin through the host. */
-  fromPlugin(caller: ManagedPlugin, call: CallFrame, signal: AbortSignal): unknown {
-    if (call.target) return this.relay(caller, call, signal);
+  fromPlugin(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall): unknown {
+    if (call.target) return this.relay(caller, call, incoming);
     const fn = this.hostFunctions.get(call.function);
     if (!fn) {
       const available = this.hostFunctions.names();
@@ -128,10 +133,12 @@ export class CallRouter {
     const { named, parameters } = decodeArgs(call.args);
     validateArgs(call.function, fn.params, parameters);
     const plugin = { id: caller.id, name: caller.name, version: caller.version };
-    return fn.handler(named, new WwPluginCallContext({ fn: call.function, caller: caller.name, parameters, signal, plugin }));
+    // The signal is made only if the handler reads it (it costs more than the rest of the call).
+    const info = { fn: call.function, caller: caller.name, parameters, plugin, get signal() { return incoming.signal; } };
+    return fn.handler(named, new WwPluginCallContext(info));
   }
 
-  private relay(caller: ManagedPlugin, call: CallFrame, signal: AbortSignal): unknown {
+  private relay(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall): unknown {
     // The policy always sees the target's name, however the caller addressed it (name or id).
     const found = this.registry.find(call.target!);
     const targetName = found?.name ?? call.target!;
@@ -148,7 +155,7 @@ export class CallRouter {
     // A relayed call never waits for a restarting plugin: the calling plugin decides what to do.
     if (target.state !== 'running') throw new PluginNotRunningError(NOT_RUNNING(target.name, target.state), { state: target.state });
     if (!target.functions.has(call.function)) throw this.unknownFunction(target, call.function);
-    const opts = { timeoutMs: call.timeoutMs, signal, caller: caller.name };
+    const opts = { timeoutMs: call.timeoutMs, parent: incoming, caller: caller.name };
     // Arguments and results pass through in wire form: no decoding in the middle.
     if (call.stream) return target.channel!.stream(call.function, call.args ?? [], opts, true);
     return target.channel!.callRaw(call.function, call.args ?? [], opts);

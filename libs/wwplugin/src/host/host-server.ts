@@ -138,9 +138,9 @@ export class HostServer implements OnApplicationShutdown {
     const channel = new SessionChannel(stream, {
       peer: plugin.name,
       maxMessageBytes: this.maxBytes,
-      onCall: (call, signal) => {
+      onCall: (call, incoming) => {
         if (!hello || plugin.channel !== channel) throw new ProtocolError('A call arrived before the handshake completed.');
-        return this.router.fromPlugin(plugin, call, signal);
+        return this.router.fromPlugin(plugin, call, incoming);
       },
       onFrame: (frame: MalformedFrame) => {
         if (frame.malformed !== undefined) {

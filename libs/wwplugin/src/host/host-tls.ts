@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { isIP } from 'node:net';
 import { HostConfigurationError } from '../errors/wwplugin.errors.js';
 import type { WwPluginHostOptions } from '../interfaces/host-options.interface.js';
@@ -28,18 +29,21 @@ export async function createMtlsMaterial(hosts: string[] = ['localhost', '127.0.
   // CommonJS package: its exports arrive as the default export.
   const { pki, md } = (await import('node-forge')).default;
 
-  const keyPair = () => {
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+  const keyPair = async () => {
+    const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', {
       modulusLength: 2048,
       publicKeyEncoding: { type: 'spki', format: 'pem' },
       privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
     });
     return { publicPem: publicKey, privatePem: privateKey, privateKey: pki.privateKeyFromPem(privateKey) };
   };
+  type KeyPair = Awaited<ReturnType<typeof keyPair>>;
+  // Three keys at once, off the main thread: this is most of the time 'auto' adds to a start.
+  const [caKey, serverKey, clientKey] = await Promise.all([keyPair(), keyPair(), keyPair()]);
   const build = (
     commonName: string,
-    subjectKey: ReturnType<typeof keyPair>,
-    issuer: { subject: ReturnType<typeof pki.createCertificate>['subject']['attributes'] | null; key: ReturnType<typeof keyPair> },
+    subjectKey: KeyPair,
+    issuer: { subject: ReturnType<typeof pki.createCertificate>['subject']['attributes'] | null; key: KeyPair },
     extensions: object[],
   ) => {
     const cert = pki.createCertificate();
@@ -56,7 +60,6 @@ export async function createMtlsMaterial(hosts: string[] = ['localhost', '127.0.
     return cert;
   };
 
-  const caKey = keyPair();
   const ca = build('WWPlugin one-off CA', caKey, { subject: null, key: caKey }, [
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
@@ -65,14 +68,12 @@ export async function createMtlsMaterial(hosts: string[] = ['localhost', '127.0.
   const leafUsage = { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true };
   const altNames = [...new Set(hosts)].map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h }));
 
-  const serverKey = keyPair();
   const server = build('wwplugin-host', serverKey, issuer, [
     { name: 'basicConstraints', cA: false },
     leafUsage,
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames },
   ]);
-  const clientKey = keyPair();
   const client = build('wwplugin-plugin', clientKey, issuer, [
     { name: 'basicConstraints', cA: false },
     leafUsage,

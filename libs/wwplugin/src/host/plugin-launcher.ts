@@ -141,7 +141,7 @@ export class PluginLauncher {
     clearTimeout(timer);
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
-      child.kill('SIGKILL');
+      signalTree(child, 'SIGKILL');
       await exited;
       throw new PluginStartError(HANDSHAKE_TIMEOUT(plugin.name, timeoutMs, plugin.stderrTail()), { stderrTail: plugin.stderrTail() });
     }
@@ -189,18 +189,18 @@ export class PluginLauncher {
     if (plugin.channel && !plugin.channel.isClosed) {
       plugin.channel.send({ shutdown: { graceMs, reason: 'stop requested by the host' } });
     } else {
-      child.kill('SIGTERM');
+      signalTree(child, 'SIGTERM');
     }
     if (await this.within(gone, graceMs + 1_000)) return;
-    child.kill('SIGTERM');
+    signalTree(child, 'SIGTERM');
     if (await this.within(gone, 1_000)) return;
-    child.kill('SIGKILL');
+    signalTree(child, 'SIGKILL');
     await gone;
   }
 
   /** Kills at once (used for unresponsive plugins). */
   kill(plugin: ManagedPlugin): void {
-    plugin.child?.kill('SIGKILL');
+    if (plugin.child) signalTree(plugin.child, 'SIGKILL');
   }
 
   private async within(p: Promise<void>, ms: number): Promise<boolean> {
@@ -209,6 +209,22 @@ export class PluginLauncher {
     clearTimeout(timer);
     return done;
   }
+}
+
+/**
+ * Signals the plugin and whatever it spawned: a plugin leads its own process group (it is
+ * spawned detached), so a signal to the group leaves no grandchild behind.
+ */
+function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid && process.platform !== 'win32') {
+    try {
+      process.kill(-child.pid, signal);
+      return;
+    } catch {
+      // no such group (already gone): fall back to the process itself
+    }
+  }
+  child.kill(signal);
 }
 
 /**

@@ -39,7 +39,8 @@ export class PushOutbox {
         this.flush(channel);
         return false;
       }
-      this.head += 1;
+      // Let go of the dropped frame now, not at the next compaction.
+      this.queue[this.head++] = undefined as unknown as Frame;
     }
     this.queue.push(frame);
     this.flush(channel);

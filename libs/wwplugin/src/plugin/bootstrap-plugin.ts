@@ -43,8 +43,7 @@ export async function bootstrapPlugin(module: unknown, options: BootstrapPluginO
     if (stopping) return;
     stopping = true;
     // Never outlive the time we were given: the host would terminate us anyway.
-    const hardStop = setTimeout(() => process.exit(0), hardStopMs);
-    hardStop.unref();
+    if (exitOnStop) setTimeout(() => process.exit(0), hardStopMs).unref();
     await server.drain(graceMs);
     await app.close().catch((err) => log.error(`Shutdown hooks failed: ${(err as Error)?.message}`));
     if (exitOnStop) process.exit(0);

@@ -41,6 +41,7 @@ export class PluginSession {
   readonly id: string;
   private readonly address?: string;
   private readonly token: string;
+  private readonly tlsEnv?: string;
 
   constructor(@Inject(WWPLUGIN_PLUGIN_OPTIONS) readonly options: WwPluginOptions) {
     this.address = process.env[ENV_ADDRESS];
@@ -48,6 +49,9 @@ export class PluginSession {
     this.token = process.env[ENV_TOKEN] ?? '';
     // The secret is for this process only: children the plugin spawns must not inherit it.
     delete process.env[ENV_TOKEN];
+    // Same for the client certificate's private key.
+    this.tlsEnv = process.env[ENV_TLS];
+    delete process.env[ENV_TLS];
   }
 
   get name(): string {
@@ -83,7 +87,7 @@ export class PluginSession {
     if (!this.address) throw new PluginConfigurationError(NO_HOST_ADDRESS(ENV_ADDRESS));
     const Ctor = pluginHostService();
     const maxBytes = DEFAULT_MAX_MESSAGE_BYTES;
-    const tls = tlsFromEnv(process.env[ENV_TLS]);
+    const tls = tlsFromEnv(this.tlsEnv);
     const credentials = tls
       ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined })
       : grpc.credentials.createInsecure();
@@ -185,7 +189,11 @@ export class PluginSession {
 
   /** Sends a message to the host on `topic`. */
   emit(topic: string, payload: unknown): void {
-    this.requireChannel().send({ emit: { topic, payload: encodeValue('payload', payload) } });
+    const channel = this.requireChannel();
+    const wire = encodeValue('payload', payload);
+    // Over the host's limit, the frame would end the whole session: refuse this message alone.
+    channel.checkSize([wire]);
+    channel.send({ emit: { topic, payload: wire } });
   }
 
   /** Ends the session (the host sees the stream end). */

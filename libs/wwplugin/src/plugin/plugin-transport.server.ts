@@ -6,9 +6,14 @@ import { validateArgs } from '../protocol/argument-validator.js';
 import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, ShutdownFrame } from '../protocol/frames.js';
 import { decodeArgs } from '../protocol/parameters.js';
+import type { IncomingCall } from '../protocol/session-channel.js';
 import { UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
 import { PluginFunctionRegistry } from './plugin-function.registry.js';
 import { PluginSession } from './plugin-session.js';
+
+// A push cannot be cancelled: one signal that never fires serves them all, made on first use.
+let idleSignal: AbortSignal | undefined;
+const neverAborted = (): AbortSignal => (idleSignal ??= new AbortController().signal);
 
 /** Identifies this transport to Nest (`@MessagePattern(pattern, WWPLUGIN_TRANSPORT)`). @publicApi */
 export const WWPLUGIN_TRANSPORT = Symbol('WWPLUGIN_TRANSPORT');
@@ -37,7 +42,7 @@ export class PluginTransportServer extends Server implements CustomTransportStra
       const info = { id: session.id, name: session.name, version: session.options.version };
       const topics = [...new Set(registry.pushHandlers.map((h) => h.topic))];
       this.routePushes(registry, session, info);
-      await session.connect(registry.infos(), topics, (call, signal) => this.dispatch(registry, info, call, signal));
+      await session.connect(registry.infos(), topics, (call, incoming) => this.dispatch(registry, info, call, incoming));
       callback();
     } catch (err) {
       callback(err);
@@ -52,7 +57,7 @@ export class PluginTransportServer extends Server implements CustomTransportStra
     }
   }
 
-  private dispatch(registry: PluginFunctionRegistry, plugin: WwPluginCallContext['plugin'], call: CallFrame, signal: AbortSignal): unknown {
+  private dispatch(registry: PluginFunctionRegistry, plugin: WwPluginCallContext['plugin'], call: CallFrame, incoming: IncomingCall): unknown {
     const fn = registry.get(call.function);
     if (!fn) {
       const available = registry.names();
@@ -60,18 +65,22 @@ export class PluginTransportServer extends Server implements CustomTransportStra
     }
     const { named, parameters } = decodeArgs(call.args);
     validateArgs(call.function, fn.params, parameters);
-    return fn.handler(named, new WwPluginCallContext({ fn: call.function, caller: call.caller || 'host', parameters, signal, plugin }));
+    // The signal is made only if the handler reads it (it costs more than the rest of the call).
+    const info = { fn: call.function, caller: call.caller || 'host', parameters, plugin, get signal() { return incoming.signal; } };
+    return fn.handler(named, new WwPluginCallContext(info));
   }
 
   /** Pushes go to @OnPush methods and to @EventPattern handlers of the same topic. */
   private routePushes(registry: PluginFunctionRegistry, session: PluginSession, plugin: WwPluginCallContext['plugin']): void {
     session.messages().subscribe((msg) => {
-      const ctx = new WwPluginCallContext({ fn: msg.topic, caller: 'host', parameters: [], signal: new AbortController().signal, plugin });
+      // Built only for a push someone handles: most pushes go to Observables, not handlers.
+      let ctx: WwPluginCallContext | undefined;
+      const context = () => (ctx ??= new WwPluginCallContext({ fn: msg.topic, caller: 'host', parameters: [], plugin, get signal() { return neverAborted(); } }));
       for (const h of registry.pushHandlers) {
-        if (h.topic === '*' || h.topic === msg.topic) this.runQuietly(h.label, () => h.handler(msg.payload, ctx));
+        if (h.topic === '*' || h.topic === msg.topic) this.runQuietly(h.label, () => h.handler(msg.payload, context()));
       }
       const event = this.messageHandlers.get(msg.topic);
-      if (event?.isEventHandler) this.runQuietly(`@EventPattern(${msg.topic})`, () => event(msg.payload, ctx));
+      if (event?.isEventHandler) this.runQuietly(`@EventPattern(${msg.topic})`, () => event(msg.payload, context()));
     });
   }
 

@@ -25,8 +25,46 @@ export class WireValue {
   constructor(readonly param: WireParameter | undefined) {}
 }
 
+/**
+ * Cancellation of one call the peer made. Its AbortSignal is made only when someone reads it:
+ * making one costs microseconds, more than the rest of a call's bookkeeping.
+ */
+export class IncomingCall {
+  private controller?: AbortController;
+  private reason?: Error;
+  private listeners?: Array<(reason: Error) => void>;
+
+  /** Fires when the caller cancels, the deadline passes or the session ends. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** Runs `cb` once when the call is aborted (at once if it was), without making a signal. */
+  onAbort(cb: (reason: Error) => void): void {
+    if (this.reason) cb(this.reason);
+    else (this.listeners ??= []).push(cb);
+  }
+
+  abort(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const cb of listeners) cb(reason);
+  }
+}
+
 /** Handles a call the peer made; returns a value, a Promise or an Observable. */
-export type IncomingCallHandler = (call: CallFrame, signal: AbortSignal) => unknown;
+export type IncomingCallHandler = (call: CallFrame, incoming: IncomingCall) => unknown;
 
 export interface CallOptions {
   /** Deadline in milliseconds; 0 or undefined means none. */
@@ -35,6 +73,8 @@ export interface CallOptions {
   target?: string;
   /** Aborting rejects the call with CallCancelledError and cancels it at the peer. */
   signal?: AbortSignal;
+  /** The incoming call this one serves (a relay): cancelling that cancels this one, as `signal` would. */
+  parent?: IncomingCall;
   /** Name of the plugin on whose behalf the host relays the call. */
   caller?: string;
 }
@@ -64,7 +104,7 @@ interface Pending {
 }
 
 interface Incoming {
-  abort: AbortController;
+  abort: IncomingCall;
   timer?: NodeJS.Timeout;
   sub?: Subscription;
 }
@@ -170,7 +210,7 @@ export class SessionChannel {
     sink?: { next(v: unknown): void; complete(): void; error(e: Error): void; onId(id: number): void },
   ): Promise<unknown> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    if (opts.signal?.aborted) return Promise.reject(new CallCancelledError(`Call to ${fn} was aborted before it started.`));
+    if (opts.signal?.aborted || opts.parent?.aborted) return Promise.reject(new CallCancelledError(`Call to ${fn} was aborted before it started.`));
     let wireArgs: WireParameter[];
     try {
       wireArgs = raw && Array.isArray(args) ? (args as WireParameter[]) : encodeArgs(args);
@@ -209,6 +249,11 @@ export class SessionChannel {
         opts.signal.addEventListener('abort', onAbort, { once: true });
         pending.unlinkSignal = () => opts.signal!.removeEventListener('abort', onAbort);
       }
+      opts.parent?.onAbort(() => {
+        if (this.pending.get(id) !== pending) return; // settled long ago: nothing to cancel
+        this.fail(id, new CallCancelledError(`Call to ${fn} was aborted.`));
+        this.sendCancel(id, 'aborted');
+      });
       this.pending.set(id, pending);
       this.send({ call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '' } });
     });
@@ -256,13 +301,9 @@ export class SessionChannel {
     return id;
   }
 
-  private checkSize(args: WireParameter[]): void {
-    let upper = 0;
-    for (const a of args) upper += paramUpperBound(a);
-    if (upper <= this.options.maxMessageBytes) return;
-    let exact = 0;
-    for (const a of args) exact += paramExactSize(a);
-    if (exact > this.options.maxMessageBytes) throw new MessageTooLargeError(MESSAGE_TOO_LARGE(exact, this.options.maxMessageBytes));
+  /** Throws MessageTooLargeError when these values would make a frame over this side's limit. */
+  checkSize(args: WireParameter[]): void {
+    assertMessageSize(args, this.options.maxMessageBytes);
   }
 
   private receive(frame: Frame): void {
@@ -347,7 +388,7 @@ export class SessionChannel {
       this.send({ error: { id: 0, ...errorToWire(new ProtocolError('A call frame must carry a non-zero id.')) } });
       return;
     }
-    const inc: Incoming = { abort: new AbortController() };
+    const inc: Incoming = { abort: new IncomingCall() };
     this.incoming.set(id, inc);
     if (call.timeoutMs) {
       inc.timer = setTimeout(() => {
@@ -358,7 +399,7 @@ export class SessionChannel {
     }
     let out: unknown;
     try {
-      out = this.options.onCall(call, inc.abort.signal);
+      out = this.options.onCall(call, inc.abort);
     } catch (err) {
       return this.replyError(id, err);
     }
@@ -433,6 +474,16 @@ export class SessionChannel {
     if (inc.timer) clearTimeout(inc.timer);
     return true;
   }
+}
+
+/** Throws MessageTooLargeError when `values` would make a frame over `max` bytes. */
+export function assertMessageSize(values: WireParameter[], max: number): void {
+  let upper = 0;
+  for (const v of values) upper += paramUpperBound(v);
+  if (upper <= max) return;
+  let exact = 0;
+  for (const v of values) exact += paramExactSize(v);
+  if (exact > max) throw new MessageTooLargeError(MESSAGE_TOO_LARGE(exact, max));
 }
 
 // An upper bound on a parameter's encoded size that costs nothing to compute (UTF-16 unit <= 3 bytes).

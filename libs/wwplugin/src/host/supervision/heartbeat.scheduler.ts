@@ -26,7 +26,10 @@ export class HeartbeatScheduler implements OnApplicationBootstrap, BeforeApplica
     private readonly launcher: PluginLauncher,
     private readonly events: HostEvents,
   ) {
-    if (options.heartbeat !== false) this.settings = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+    if (options.heartbeat === false) return;
+    // Unset (undefined) values keep their defaults.
+    const given = Object.entries(options.heartbeat ?? {}).filter(([, v]) => v !== undefined);
+    this.settings = { ...DEFAULT_HEARTBEAT, ...Object.fromEntries(given) };
   }
 
   onApplicationBootstrap(): void {
