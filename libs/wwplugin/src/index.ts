@@ -14,6 +14,8 @@ export { PROTOCOL_VERSION, WireErrorCode } from './protocol/protocol.constants.j
 export type { RemoteApi, RemoteCallOptions } from './protocol/remote-proxy.js';
 export { PluginHostService } from './host/plugin-host.service.js';
 export { PluginClientProxy } from './host/plugin-client.proxy.js';
+export { createMtlsMaterial } from './host/host-tls.js';
+export type { MtlsMaterial } from './host/host-tls.js';
 export type { PluginPattern } from './host/plugin-client.proxy.js';
 export { PluginContext } from './plugin/plugin.context.js';
 export { PluginSession } from './plugin/plugin-session.js';

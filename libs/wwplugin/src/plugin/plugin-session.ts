@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { filter, Observable, Subject } from 'rxjs';
 import { HandshakeRefusedError, PluginConfigurationError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
 import type { FunctionInfoFrame, Frame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
-import { decodeValue, encodeValue } from '../protocol/parameters.js';
+import { decodeValue, encodeValue, type WireParameter } from '../protocol/parameters.js';
 import { pluginHostService } from '../protocol/proto-definition.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -37,6 +37,7 @@ export class PluginSession {
   private readonly shutdown$ = new Subject<ShutdownFrame>();
   private readonly lost$ = new Subject<Error>();
   private welcome?: WelcomeFrame;
+  private readonly earlyEmits: Array<{ topic: string; payload: WireParameter }> = [];
   private ending = false;
   readonly id: string;
   private readonly address?: string;
@@ -129,7 +130,9 @@ export class PluginSession {
               this.welcome = w;
               // Frames over the host's limit would end the session: fail such a call alone instead.
               if (w.maxMessageBytes) channel.setMaxMessageBytes(w.maxMessageBytes);
-              return finish(undefined, w);
+              finish(undefined, w);
+              for (const early of this.earlyEmits.splice(0)) this.emit(early.topic, decodeValue(early.payload));
+              return;
             }
             case 'refuse':
               return finish(new HandshakeRefusedError(`The host refused this plugin: ${frame.refuse!.reason}`, frame.refuse!.code));
@@ -189,8 +192,13 @@ export class PluginSession {
 
   /** Sends a message to the host on `topic`. */
   emit(topic: string, payload: unknown): void {
-    const channel = this.requireChannel();
     const wire = encodeValue('payload', payload);
+    // Providers may emit during bootstrap, before the host welcomed us: hold those until then.
+    if (!this.welcome && !this.ending) {
+      this.earlyEmits.push({ topic, payload: wire });
+      return;
+    }
+    const channel = this.requireChannel();
     // Over the host's limit, the frame would end the whole session: refuse this message alone.
     channel.checkSize([wire]);
     channel.send({ emit: { topic, payload: wire } });
