@@ -149,6 +149,14 @@ describe('foundation: calls across processes', () => {
     expect(err.message).toBe('Plugin entry "/no/such/plugin.js" does not exist.');
   });
 
+  it('two methods declaring the same function name fail the plugin at bootstrap, naming both', async () => {
+    const err = await t.host.load(fixture('twice', 'duplicate-function')).catch((e) => e);
+    expect(err).toBeInstanceOf(PluginStartError);
+    expect(err.stderrTail).toContain(
+      'Plugin function "greet" is declared twice: by FirstGreeter.hello and by SecondGreeter.greet. Give one of them another name.',
+    );
+  });
+
   it('a plugin that exits before it is callable is a PluginStartError with its stderr tail', async () => {
     const err = await t.host.load(fixture('doomed', 'die-at-boot')).catch((e) => e);
     expect(err).toBeInstanceOf(PluginStartError);
