@@ -1,32 +1,34 @@
 // `npm run bench`: the raw grpc-js references and the framework, measured in one run on the same
 // payload, each figure with its ratio to its reference and its goal. Every measurement runs in
-// fresh child processes, one scenario at a time, so they do not compete for the two cores.
+// fresh child processes, one at a time, so they do not compete for the two cores. References and
+// framework are taken in turns (rounds, medians), because the machine's speed drifts during a run.
 //
-//   node dist/bench/run.js [--quick] [--payload N] [--tcp] [--only raw,bare,calls,slow,lifecycle,scale]
-//                          [--plugins N] [--profile] [--out file.json]
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, release } from 'node:os';
-import { createInterface } from 'node:readline';
+//   node dist/bench/run.js [--quick] [--payload N] [--tcp] [--rounds N] [--plugins N]
+//                          [--only raw,calls,slow,lifecycle,scale] [--profile] [--out file.json]
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { bundlePlugin } from './bundle-plugin.js';
 import type { ChildConfig } from './support/child-io.js';
 import { DIST_BENCH, RESULTS_DIR, ROOT } from './support/paths.js';
 import { buildFigures, table, type RawResults } from './support/report.js';
-import { makePayload, median } from './support/stats.js';
+import { median } from './support/stats.js';
 
-const SCENARIOS = ['raw', 'bare', 'calls', 'slow', 'lifecycle', 'scale'] as const;
+const SCENARIOS = ['raw', 'calls', 'slow', 'lifecycle', 'scale'] as const;
 
 interface Args {
   quick: boolean;
   payloadBytes: number;
   transport: 'unix' | 'tcp';
   only: Set<string>;
+  rounds: number;
   plugins: number;
   profile: boolean;
   out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, payloadBytes: 100, transport: 'unix', only: new Set(SCENARIOS), plugins: 0, profile: false };
+  const args: Args = { quick: false, payloadBytes: 100, transport: 'unix', only: new Set(SCENARIOS), rounds: 0, plugins: 0, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -38,13 +40,15 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--payload') args.payloadBytes = Number(value());
     else if (a === '--tcp') args.transport = 'tcp';
     else if (a === '--only') args.only = new Set(value().split(','));
+    else if (a === '--rounds') args.rounds = Number(value());
     else if (a === '--plugins') args.plugins = Number(value());
     else if (a === '--profile') args.profile = true;
     else if (a === '--out') args.out = value();
     else throw new Error(`unknown option ${a}`);
   }
   if (!Number.isInteger(args.payloadBytes) || args.payloadBytes < 0) throw new Error('--payload must be a byte count');
-  for (const s of args.only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  for (const s of args.only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s} (one of ${SCENARIOS.join(', ')})`);
+  args.rounds ||= args.quick ? 1 : 3;
   args.plugins ||= args.quick ? 5 : 50;
   return args;
 }
@@ -70,23 +74,16 @@ function forkChild(file: string, config: ChildConfig, profileDir: string | undef
   return { child, message, exited };
 }
 
-/** Spawns the bare Nest reference as the host spawns a plugin, and times spawn → its reply line. */
-async function bareOnce(address: string, payload: string): Promise<{ ms: number; rss: number }> {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [`${DIST_BENCH}bare-nest-child.js`], {
-    env: { ...process.env, WWBENCH_ADDRESS: address, WWBENCH_PAYLOAD: payload },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (children.delete(child), resolve(code))));
-  const line = await new Promise<string | undefined>((resolve) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    void exited.then(() => resolve(undefined));
-  });
-  const ms = performance.now() - t0;
-  const code = await exited;
-  if (!line || code !== 0) throw new Error(`bare-nest-child failed (exit code ${code})`);
-  return { ms, rss: (JSON.parse(line) as { rss: number }).rss };
+/** The median, figure by figure, of several reports of the same shape. */
+function medianOf<T>(reports: T[]): T {
+  const merge = (values: unknown[]): unknown => {
+    if (typeof values[0] === 'number') return median(values as number[]);
+    if (values[0] && typeof values[0] === 'object' && !Array.isArray(values[0])) {
+      return Object.fromEntries(Object.keys(values[0]).map((k) => [k, merge(values.map((v) => (v as Record<string, unknown>)[k]))]));
+    }
+    return values[0];
+  };
+  return merge(reports) as T;
 }
 
 function machine() {
@@ -108,38 +105,9 @@ async function main(): Promise<void> {
   const profileDir = args.profile ? `${RESULTS_DIR}profiles/${stamp}` : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const base: ChildConfig = { quick: args.quick, payloadBytes: args.payloadBytes, transport: args.transport };
-  const payload = makePayload(args.payloadBytes);
   const results: Partial<RawResults> = {};
   const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
   const started = performance.now();
-
-  if (args.only.has('raw') || args.only.has('bare')) {
-    step('raw grpc-js server');
-    const server = forkChild('raw/raw-server.js', base, profileDir, 'listening');
-    const address = String((await server.message).address);
-    try {
-      if (args.only.has('raw')) {
-        step('raw grpc-js client: unary, server stream, bidi calls-as-messages');
-        const client = forkChild('raw/raw-client.js', { ...base, address }, profileDir);
-        results.raw = (await client.message) as unknown as RawResults['raw'];
-        await client.exited;
-      }
-      if (args.only.has('bare')) {
-        const runs = args.quick ? 1 : 5;
-        const warmups = args.quick ? 0 : 1;
-        step(`bare Nest context child ×${runs}`);
-        const measured: Array<{ ms: number; rss: number }> = [];
-        for (let i = 0; i < warmups + runs; i++) {
-          const r = await bareOnce(address, payload);
-          if (i >= warmups) measured.push(r);
-        }
-        results.bare = { ms: median(measured.map((m) => m.ms)), rss: median(measured.map((m) => m.rss)) };
-      }
-    } finally {
-      server.child.kill('SIGTERM');
-      await server.exited;
-    }
-  }
 
   const host = async (scenario: string, extra: Record<string, unknown> = {}) => {
     step(`framework: ${scenario}`);
@@ -148,9 +116,50 @@ async function main(): Promise<void> {
     await c.exited;
     return result;
   };
-  if (args.only.has('calls')) results.calls = (await host('calls')) as unknown as RawResults['calls'];
+
+  // The raw server serves the raw client and the bare Nest reference of the lifecycle scenario.
+  const needRaw = args.only.has('raw') || args.only.has('lifecycle');
+  const server = needRaw ? forkChild('raw/raw-server.js', base, profileDir, 'listening') : undefined;
+  try {
+    const address = server ? String((await server.message).address) : '';
+    const raws: Array<RawResults['raw']> = [];
+    const calls: Array<RawResults['calls']> = [];
+    for (let round = 1; round <= args.rounds; round++) {
+      if (args.only.has('raw')) {
+        step(`raw grpc-js: unary, server stream, bidi calls-as-messages (round ${round}/${args.rounds})`);
+        const client = forkChild('raw/raw-client.js', { ...base, address }, profileDir);
+        raws.push((await client.message) as unknown as RawResults['raw']);
+        await client.exited;
+      }
+      if (args.only.has('calls')) calls.push((await host('calls')) as unknown as RawResults['calls']);
+    }
+    if (raws.length) results.raw = medianOf(raws);
+    if (calls.length) results.calls = medianOf(calls);
+
+    if (args.only.has('lifecycle')) {
+      const entries: Record<string, string> = { unbundled: `${DIST_BENCH}plugin/main.js` };
+      step('bundling the bench plugin');
+      // A directory of this run's own (inside the repo, where node_modules is found), so that
+      // concurrent runs do not overwrite each other's bundle.
+      const bundleDir = `${DIST_BENCH}bundle-${process.pid}`;
+      const bundled = await bundlePlugin(entries.unbundled, `${bundleDir}/plugin/main.mjs`);
+      if (bundled.ok) entries.bundled = `${bundleDir}/plugin/main.mjs`;
+      else step(`no bundled plugin: ${bundled.reason}; cold start is measured unbundled only`);
+      try {
+        const r = (await host('lifecycle', { entries, rawAddress: address })) as unknown as Record<string, RawResults['lifecycle']> & { bare: RawResults['bare'] };
+        results.bare = r.bare;
+        results.lifecycle = { ...(r.bundled ?? r.unbundled), unbundled: r.unbundled, bundled: !!r.bundled };
+      } finally {
+        rmSync(bundleDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    if (server) {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  }
   if (args.only.has('slow')) results.slow = ((await host('slow')) as { slow: RawResults['slow'] }).slow;
-  if (args.only.has('lifecycle')) results.lifecycle = (await host('lifecycle')) as unknown as RawResults['lifecycle'];
   if (args.only.has('scale')) results.scale = ((await host('scale', { plugins: args.plugins })) as { scale: RawResults['scale'] }).scale;
 
   const figures = buildFigures(results);
@@ -158,12 +167,21 @@ async function main(): Promise<void> {
     when: new Date().toISOString(),
     durationS: Math.round((performance.now() - started) / 100) / 10,
     machine: machine(),
-    options: { quick: args.quick, payloadBytes: args.payloadBytes, transport: args.transport, plugins: args.plugins, scenarios: [...args.only] },
+    options: {
+      quick: args.quick,
+      payloadBytes: args.payloadBytes,
+      transport: args.transport,
+      rounds: args.rounds,
+      plugins: args.plugins,
+      scenarios: [...args.only],
+    },
     figures,
     raw: results,
   };
-  console.log(`\nWWPlugin benchmark — ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}, ` +
-    `payload ${args.payloadBytes} B, ${args.transport}${args.quick ? ', quick' : ''} (${report.durationS} s)\n`);
+  console.log(
+    `\nWWPlugin benchmark — ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}, ` +
+      `payload ${args.payloadBytes} B, ${args.transport}, ${args.rounds} round(s)${args.quick ? ', quick' : ''} (${report.durationS} s)\n`,
+  );
   console.log(table(figures));
   const full = !args.quick && args.only.size === SCENARIOS.length;
   mkdirSync(RESULTS_DIR, { recursive: true });

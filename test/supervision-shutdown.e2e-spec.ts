@@ -69,10 +69,11 @@ describe('supervision: graceful shutdown', () => {
   it('stop(id) lets a call in flight finish, runs the plugin’s shutdown hooks, and the process exits', async () => {
     const pid = t.host.get('grace-stop')!.pid!;
     const mark = log.length;
-    // The call goes out first on the session, so the plugin holds it when the Shutdown frame arrives.
-    const slow = t.host.call('grace-stop', 'sleep', { ms: 800 }, { timeoutMs: 60_000 });
+    // The calls go out first on the session, so the plugin holds them when the Shutdown frame
+    // arrives. Each answer reaches the host even though the process exits right after the last.
+    const slow = Array.from({ length: 20 }, (_, i) => t.host.call('grace-stop', 'supSleep', { ms: 500 + i * 10 }, { timeoutMs: 60_000 }));
     const info = await t.host.stop('grace-stop');
-    expect(await slow).toBe('slept 800');
+    expect(await Promise.all(slow)).toEqual(Array.from({ length: 20 }, (_, i) => `slept ${500 + i * 10}`));
     expect(info).toMatchObject({ state: 'stopped', pid: undefined, lastExit: { code: 0, signal: null } });
     expect(isAlive(pid)).toBe(false);
     expect(readFileSync(shutdownMarker(dir, 'grace-stop', pid), 'utf8')).toContain('closed');
@@ -103,7 +104,7 @@ describe('supervision: graceful shutdown', () => {
     await restarting;
     expect(t.host.get('pending')!.state).toBe('restarting');
 
-    const slow = t.host.call('grace-close', 'sleep', { ms: 800 }, { timeoutMs: 60_000 });
+    const slow = t.host.call('grace-close', 'supSleep', { ms: 800 }, { timeoutMs: 60_000 });
     const host = t.host;
     await t.close();
     expect(await slow).toBe('slept 800');

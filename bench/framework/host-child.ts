@@ -4,6 +4,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { PluginHostService, type PluginEvent, type PluginSpec } from '@wwplugin/nestjs';
 import { filter, firstValueFrom, timeout } from 'rxjs';
+import { bareOnce } from '../support/bare-reference.js';
 import { fatal, readConfig, report, type ChildConfig } from '../support/child-io.js';
 import { DIST_BENCH } from '../support/paths.js';
 import { inFlight, makePayload, median, sequential } from '../support/stats.js';
@@ -16,25 +17,24 @@ interface Ctx {
   config: ChildConfig;
   host: PluginHostService;
   payload: string;
-  spec(name: string, env?: Record<string, string>): PluginSpec;
+  spec(name: string, env?: Record<string, string>, entry?: string): PluginSpec;
 }
 
 async function main(): Promise<void> {
   const config = readConfig();
   const app = await NestFactory.createApplicationContext(
     BenchHostModule.forRoot(config.transport === 'tcp' ? { port: 0 } : {}),
-    { logger: ['error', 'warn'] },
+    { logger: ['error'] },
   );
   const host = app.get(PluginHostService);
   // Profiling flags are not allowed in NODE_OPTIONS: start profiled plugins as a command instead.
-  const entry: Partial<PluginSpec> = config.profileDir
-    ? { command: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=${String(config.profileDir)}`, PLUGIN_ENTRY] }
-    : { path: PLUGIN_ENTRY };
+  const start = (path: string): Partial<PluginSpec> =>
+    config.profileDir ? { command: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=${String(config.profileDir)}`, path] } : { path };
   const ctx: Ctx = {
     config,
     host,
     payload: makePayload(config.payloadBytes),
-    spec: (name, env = {}) => ({ ...entry, name, env: { BENCH_PLUGIN_NAME: name, ...env } }),
+    spec: (name, env = {}, entry = PLUGIN_ENTRY) => ({ ...start(entry), name, env: { BENCH_PLUGIN_NAME: name, ...env } }),
   };
   const scenarios: Record<string, (c: Ctx) => Promise<Record<string, unknown>>> = { calls, slow, lifecycle, scale };
   const run = scenarios[String(config.scenario)];
@@ -51,24 +51,30 @@ async function calls({ config, host, payload, spec }: Ctx) {
   await host.load(spec('bench-a'));
   await host.load(spec('bench-b'));
   const n = quick ? 300 : 3000;
-  const warmup = quick ? 50 : 300;
+  const warmupMs = quick ? 100 : 1500;
   const call = () => host.call('bench-a', 'echo', { payload });
-  const seq = await sequential(n, warmup, call);
+  await sequential(1, warmupMs, call);
+  // CPU per sequential call, host and plugin together: what a call costs, whatever the machine's load.
+  const pluginCpu0 = (await host.call('bench-a', 'cpu')) as number;
+  const hostCpu0 = process.cpuUsage();
+  const seq = await sequential(n, 0, call);
+  const hostCpu = process.cpuUsage(hostCpu0);
+  const cpuPerCall = (hostCpu.user + hostCpu.system + ((await host.call('bench-a', 'cpu')) as number) - pluginCpu0) / n;
   const rate64 = await inFlight(64, quick ? 500 : 3000, call);
   const long = { timeoutMs: 120_000 };
-  const callHost = (await host.call('bench-a', 'measureCallHost', { n, warmup, payload }, long)) as { p50: number; p99: number };
-  const callPlugin = (await host.call('bench-a', 'measureCallPlugin', { target: 'bench-b', n, warmup, payload }, long)) as { p50: number; p99: number };
+  const callHost = (await host.call('bench-a', 'measureCallHost', { n, warmupMs, payload }, long)) as { p50: number; p99: number };
+  const callPlugin = (await host.call('bench-a', 'measureCallPlugin', { target: 'bench-b', n, warmupMs, payload }, long)) as { p50: number; p99: number };
 
-  // Pushes as fast as the session takes them: keep the outbox short so none is dropped.
+  // Pushes as fast as the session takes them. The outbox (10 000 by default) drops beyond its
+  // capacity: top it up to 8 000 every millisecond. (Polling with setImmediate would spin the
+  // host's event loop and measure the poll, not the push.)
   const count = quick ? 20_000 : 300_000;
   await host.call('bench-a', 'pushReset');
   let sent = 0;
   while (sent < count) {
-    if (host.get('bench-a')!.pushesQueued < 2_000) {
-      for (let i = 0; i < 500 && sent < count; i++, sent++) host.push('bench-a', 'bench', payload);
-    } else {
-      await new Promise((r) => setImmediate(r));
-    }
+    const room = Math.min(8_000 - host.get('bench-a')!.pushesQueued, count - sent);
+    for (let i = 0; i < room; i++, sent++) host.push('bench-a', 'bench', payload);
+    if (sent < count) await sleep(1);
   }
   let stats = { count: 0, spanMs: 0 };
   const deadline = Date.now() + 120_000;
@@ -79,7 +85,7 @@ async function calls({ config, host, payload, spec }: Ctx) {
     await sleep(20);
   }
   return {
-    call: { p50: seq.p50, p99: seq.p99, rate64 },
+    call: { p50: seq.p50, p99: seq.p99, rate64, cpuPerCall },
     callHost,
     callPlugin,
     push: { rate: ((stats.count - 1) * 1000) / stats.spanMs, delivered: stats.count, dropped: dropped() },
@@ -120,50 +126,69 @@ async function slow({ config, host, payload, spec }: Ctx) {
   };
 }
 
-/** Cold start (load() until the first call returns), plugin RSS, and SIGKILL → restarted and serving. */
+/**
+ * The bare Nest reference (spawn → first gRPC reply), then for each plugin entry (as built, and
+ * bundled) cold start (load() until the first call returns), plugin RSS, and SIGKILL → restarted
+ * and serving. Taken in turns, so that all see the same machine.
+ */
 async function lifecycle({ config, host, payload, spec }: Ctx) {
+  const entries = config.entries as Record<string, string>;
+  const out: Record<string, unknown> = {};
   const runs = config.quick ? 1 : 5;
   const warmups = config.quick ? 0 : 1;
-  const cold: number[] = [];
-  const rss: number[] = [];
-  const restart: number[] = [];
+  const samples = Object.fromEntries(Object.keys(entries).map((k) => [k, { cold: [] as number[], rss: [] as number[], restart: [] as number[] }]));
+  const bare = { ms: [] as number[], rss: [] as number[] };
   for (let i = 0; i < warmups + runs; i++) {
-    const name = `cold${i}`;
-    let t0 = performance.now();
-    await host.load(spec(name));
-    await host.call(name, 'echo', { payload });
-    const coldMs = performance.now() - t0;
-    const rssBytes = (await host.call(name, 'rss')) as number;
-
-    const pid = host.get(name)!.pid!;
-    const exited = firstValueFrom(
-      host.events().pipe(
-        filter((e: PluginEvent) => e.type === 'exited' && e.plugin === name),
-        timeout(10_000),
-      ),
-    );
-    t0 = performance.now();
-    process.kill(pid, 'SIGKILL');
-    await exited;
-    await host.call(name, 'echo', { payload }, { timeoutMs: 30_000 });
-    const restartMs = performance.now() - t0;
-    await host.unload(name);
-    if (i < warmups) continue;
-    cold.push(coldMs);
-    rss.push(rssBytes);
-    restart.push(restartMs);
+    const b = await bareOnce(String(config.rawAddress), payload);
+    if (i >= warmups) {
+      bare.ms.push(b.ms);
+      bare.rss.push(b.rss);
+    }
+    for (const [label, entry] of Object.entries(entries)) {
+      const r = await lifecycleOnce(host, payload, spec(`${label}${i}`, {}, entry));
+      if (i < warmups) continue;
+      samples[label].cold.push(r.coldMs);
+      samples[label].rss.push(r.rssBytes);
+      samples[label].restart.push(r.restartMs);
+    }
   }
-  return { cold: { ms: median(cold), runs: cold, rss: median(rss) }, restart: { ms: median(restart), runs: restart } };
+  for (const [label, s] of Object.entries(samples)) {
+    out[label] = { cold: { ms: median(s.cold), runs: s.cold, rss: median(s.rss) }, restart: { ms: median(s.restart), runs: s.restart } };
+  }
+  out.bare = { ms: median(bare.ms), runs: bare.ms, rss: median(bare.rss) };
+  return out;
+}
+
+/** One plugin: load() → first reply, its RSS, then SIGKILL → restarted and answering again. */
+async function lifecycleOnce(host: PluginHostService, payload: string, pluginSpec: PluginSpec) {
+  const name = pluginSpec.name!;
+  let t0 = performance.now();
+  await host.load(pluginSpec);
+  await host.call(name, 'echo', { payload });
+  const coldMs = performance.now() - t0;
+  const rssBytes = (await host.call(name, 'rss')) as number;
+
+  const pid = host.get(name)!.pid!;
+  const exited = firstValueFrom(host.events().pipe(filter((e: PluginEvent) => e.type === 'exited' && e.plugin === name), timeout(10_000)));
+  t0 = performance.now();
+  process.kill(pid, 'SIGKILL');
+  await exited;
+  // Calls made while the plugin restarts wait for it (whileRestarting: 'wait', the default).
+  await host.call(name, 'echo', { payload }, { timeoutMs: 30_000 });
+  const restartMs = performance.now() - t0;
+  await host.unload(name);
+  return { coldMs, rssBytes, restartMs };
 }
 
 /** Many plugins loaded: the host's idle CPU, and call latency compared with one plugin. */
 async function scale({ config, host, payload, spec }: Ctx) {
   const plugins = Number(config.plugins);
   const idleMs = config.quick ? 2_000 : 5_000;
-  const n = config.quick ? 300 : 2000;
-  const warmup = config.quick ? 50 : 300;
+  const n = config.quick ? 300 : 3000;
+  const warmupMs = config.quick ? 100 : 1500;
   await host.load(spec('s0'));
-  const one = await sequential(n, warmup, () => host.call('s0', 'echo', { payload }));
+  // Warmed up as much as the calls scenario, so the two cases differ only by what is loaded.
+  const one = await sequential(n, warmupMs, () => host.call('s0', 'echo', { payload }));
   // Two at a time: the machine has two cores, and loading is CPU-bound module loading.
   const names = Array.from({ length: plugins - 1 }, (_, i) => `s${i + 1}`);
   const loadStart = performance.now();
@@ -179,10 +204,11 @@ async function scale({ config, host, payload, spec }: Ctx) {
   await sleep(idleMs);
   const cpu = process.cpuUsage(cpu0);
   const idleCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
-  const many = await sequential(n, warmup, () => host.call('s0', 'echo', { payload }));
+  const many = await sequential(n, warmupMs, () => host.call('s0', 'echo', { payload }));
+  // Spread over every plugin: each process must have its own call path compiled first.
   let k = 0;
   const all = ['s0', ...names];
-  const spread = await sequential(n, warmup, () => host.call(all[k++ % all.length], 'echo', { payload }));
+  const spread = await sequential(n, config.quick ? 200 : 3000, () => host.call(all[k++ % all.length], 'echo', { payload }));
   return { scale: { plugins, loadMs, idleCpuPct, p50One: one.p50, p50Many: many.p50, p50Spread: spread.p50 } };
 }
 

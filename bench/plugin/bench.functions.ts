@@ -46,14 +46,14 @@ export class BenchFunctions implements OnApplicationBootstrap {
 
   /** plugin → host: sequential callHost latency, measured here. */
   @PluginFunction()
-  measureCallHost({ n, warmup, payload }: { n: number; warmup: number; payload: string }) {
-    return sequential(n, warmup, () => this.ctx.callHost('hostEcho', { payload }));
+  measureCallHost({ n, warmupMs, payload }: { n: number; warmupMs: number; payload: string }) {
+    return sequential(n, warmupMs, () => this.ctx.callHost('hostEcho', { payload }));
   }
 
   /** plugin → plugin through the host: sequential callPlugin latency, measured here. */
   @PluginFunction()
-  measureCallPlugin({ target, n, warmup, payload }: { target: string; n: number; warmup: number; payload: string }) {
-    return sequential(n, warmup, () => this.ctx.callPlugin(target, 'echo', { payload }));
+  measureCallPlugin({ target, n, warmupMs, payload }: { target: string; n: number; warmupMs: number; payload: string }) {
+    return sequential(n, warmupMs, () => this.ctx.callPlugin(target, 'echo', { payload }));
   }
 
   @PluginFunction()

@@ -14,13 +14,13 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
 
   const seqN = quick ? 300 : 3000;
-  const warm = quick ? 50 : 300;
+  const warmMs = quick ? 100 : 1500;
   const flightMs = quick ? 500 : 3000;
 
   let nextId = 1;
   const unary = () =>
     new Promise<Msg>((resolve, reject) => client.Unary({ id: nextId++, payload }, (err, res) => (err ? reject(err) : resolve(res!))));
-  const unarySeq = await sequential(seqN, warm, unary);
+  const unarySeq = await sequential(seqN, warmMs, unary);
   const unaryRate = await inFlight(64, flightMs, unary);
 
   // Server stream: messages/s as the receiver sees them, first message to last.
@@ -51,7 +51,18 @@ async function main(): Promise<void> {
       waiting.set(id, resolve);
       bidi.write({ id, payload });
     });
-  const bidiSeq = await sequential(seqN, warm, bidiCall);
+  // CPU per sequential call, both processes together: what a call costs, whatever the machine's load.
+  const serverCpu = async () => Number((await new Promise<Msg>((resolve, reject) => client.Unary({ id: 0, payload: '' }, (err, res) => (err ? reject(err) : resolve(res!))))).payload);
+  const cpuOf = async (run: () => Promise<unknown>, n: number) => {
+    const s0 = await serverCpu();
+    const c0 = process.cpuUsage();
+    await run();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system + (await serverCpu()) - s0) / n;
+  };
+  let bidiSeq!: Awaited<ReturnType<typeof sequential>>;
+  await sequential(1, warmMs, bidiCall);
+  const bidiCpu = await cpuOf(async () => (bidiSeq = await sequential(seqN, 0, bidiCall)), seqN);
   const bidiRate = await inFlight(64, flightMs, bidiCall);
   bidi.end();
 
@@ -59,7 +70,7 @@ async function main(): Promise<void> {
     type: 'result',
     unary: { p50: unarySeq.p50, p99: unarySeq.p99, rate64: unaryRate },
     stream: { rate: streamRate, count: streamCount },
-    bidi: { p50: bidiSeq.p50, p99: bidiSeq.p99, rate64: bidiRate },
+    bidi: { p50: bidiSeq.p50, p99: bidiSeq.p99, rate64: bidiRate, cpuPerCall: bidiCpu },
     cpuUs: process.cpuUsage(),
   });
   client.close();

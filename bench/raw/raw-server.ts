@@ -6,11 +6,18 @@ import { dirname } from 'node:path';
 import { fatal, readConfig, report } from '../support/child-io.js';
 import { benchService, bindAddress, type Msg } from './bench-service.js';
 
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const server = new grpc.Server();
   server.addService(benchService().service, {
-    Unary: (call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) => cb(null, call.request),
+    // Id 0 asks for the CPU this process has used (µs), to work out the cost per call of serving.
+    Unary: (call: grpc.ServerUnaryCall<Msg, Msg>, cb: grpc.sendUnaryData<Msg>) =>
+      cb(null, call.request.id === 0 ? { id: 0, payload: String(cpuMicros()) } : call.request),
     ServerStream: (call: grpc.ServerWritableStream<{ count: number; payload: string }, Msg>) => {
       const { count, payload } = call.request;
       let id = 0;

@@ -25,9 +25,15 @@ export function median(values: number[]): number {
 
 const nowUs = () => performance.now() * 1000;
 
-/** Runs `fn` one call at a time: `warmup` unmeasured calls, then `n` timed ones. */
-export async function sequential(n: number, warmup: number, fn: () => Promise<unknown>): Promise<Latency> {
-  for (let i = 0; i < warmup; i++) await fn();
+/**
+ * Runs `fn` one call at a time: unmeasured calls for `warmupMs` (so that V8 has compiled the whole
+ * path, however long it is: the same time for a raw reference and for the framework), then `n`
+ * timed ones.
+ */
+export async function sequential(n: number, warmupMs: number, fn: () => Promise<unknown>): Promise<Latency> {
+  const warmUntil = performance.now() + warmupMs;
+  do await fn();
+  while (performance.now() < warmUntil);
   const samples = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const t0 = nowUs();

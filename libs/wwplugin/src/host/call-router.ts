@@ -13,7 +13,7 @@ import type { CallFrame, Frame } from '../protocol/frames.js';
 import { decodeArgs, decodeValue, encodeValue } from '../protocol/parameters.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/protocol.constants.js';
 import type { RemoteCallOptions } from '../protocol/remote-proxy.js';
-import { assertMessageSize, type IncomingCall } from '../protocol/session-channel.js';
+import { assertMessageSize, IncomingCallInfo, type IncomingCall } from '../protocol/session-channel.js';
 import { BUSY, FORBIDDEN_CALL, NOT_RUNNING, PUSH_STREAM_ENDED, UNKNOWN_FUNCTION, UNKNOWN_HOST_FUNCTION } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostEvents } from './host-events.js';
@@ -133,9 +133,7 @@ export class CallRouter {
     const { named, parameters } = decodeArgs(call.args);
     validateArgs(call.function, fn.params, parameters);
     const plugin = { id: caller.id, name: caller.name, version: caller.version };
-    // The signal is made only if the handler reads it (it costs more than the rest of the call).
-    const info = { fn: call.function, caller: caller.name, parameters, plugin, get signal() { return incoming.signal; } };
-    return fn.handler(named, new WwPluginCallContext(info));
+    return fn.handler(named, new WwPluginCallContext(new IncomingCallInfo(call.function, caller.name, parameters, plugin, incoming)));
   }
 
   private relay(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall): unknown {

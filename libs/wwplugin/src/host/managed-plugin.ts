@@ -11,6 +11,8 @@ import { RestartTracker } from './supervision/restart-policy.js';
 const STDERR_TAIL_LINES = 20;
 /** How long the exit may lag behind the end of the session before calls in flight fail anyway. */
 const SESSION_END_TO_EXIT_MS = 50;
+/** How long the end of the session may lag behind the exit before calls in flight fail anyway. */
+const EXIT_TO_SESSION_END_MS = 50;
 /** A process still alive this long after its session ended (and not stopping) is killed. */
 const SESSIONLESS_KILL_MS = 2_000;
 
@@ -34,6 +36,9 @@ export class ManagedPlugin {
   readonly outbox: PushOutbox;
   readonly restart: RestartTracker;
   private readonly stderr: string[] = [];
+  /** Sessions whose stream has ended, and the closers of exited processes waiting for that end. */
+  private readonly endedSessions = new WeakSet<SessionChannel>();
+  private readonly exitClosers = new WeakMap<SessionChannel, () => void>();
   private readonly state$: BehaviorSubject<PluginState>;
 
   constructor(
@@ -81,6 +86,9 @@ export class ManagedPlugin {
    * without a session can serve nothing: it is killed, and its restart policy decides.
    */
   sessionEnded(channel: SessionChannel, reason: Error, crashed: (how: string) => Error): void {
+    const afterExit = this.exitClosers.get(channel);
+    if (afterExit) return afterExit(); // the exit came first: its errors, now that every frame is read
+    this.endedSessions.add(channel);
     if (this.channel !== channel) return channel.close(reason);
     const child = this.child;
     setTimeout(() => {
@@ -89,6 +97,19 @@ export class ManagedPlugin {
     setTimeout(() => {
       if (this.channel === channel && this.child === child && this.state === 'running') child?.kill('SIGKILL');
     }, SESSIONLESS_KILL_MS).unref();
+  }
+
+  /**
+   * The process exited: its channel is closed with `reason` (per call: `errorFor`). Not before its
+   * session has ended, though: a plugin that answered a call and then exited has its answer in the
+   * socket still, and the host may see the exit first. The wait is bounded by EXIT_TO_SESSION_END_MS.
+   */
+  closeAfterExit(channel: SessionChannel, reason: Error, errorFor: () => Error): void {
+    if (channel.isClosed) return;
+    const close = () => channel.close(reason, errorFor);
+    if (this.endedSessions.has(channel)) return close();
+    this.exitClosers.set(channel, close);
+    setTimeout(close, EXIT_TO_SESSION_END_MS).unref();
   }
 
   /** Resolves when the plugin is running; rejects when it stops or fails, or after `timeoutMs`. */

@@ -165,12 +165,15 @@ export class PluginLauncher {
     plugin.lastExit = { code, signal, at: new Date() };
     const expected = plugin.stopRequested;
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-    plugin.channel?.close(
-      new PluginCrashedError(CRASHED(plugin.name, how), { code, signal }),
-      expected
-        ? () => new PluginNotRunningError(NOT_RUNNING(plugin.name, 'stopped'), { state: 'stopped' })
-        : () => new PluginCrashedError(CRASHED(plugin.name, how), { code, signal }),
-    );
+    if (plugin.channel) {
+      plugin.closeAfterExit(
+        plugin.channel,
+        new PluginCrashedError(CRASHED(plugin.name, how), { code, signal }),
+        expected
+          ? () => new PluginNotRunningError(NOT_RUNNING(plugin.name, 'stopped'), { state: 'stopped' })
+          : () => new PluginCrashedError(CRASHED(plugin.name, how), { code, signal }),
+      );
+    }
     plugin.channel = undefined;
     plugin.child = undefined;
     this.exits$.next({ plugin, code, signal, expected });

@@ -56,11 +56,14 @@ export async function bootstrapPlugin(module: unknown, options: BootstrapPluginO
   });
   // The host is gone (killed, or dropped the session): no one can use our answers. Leave within
   // HOST_GONE_EXIT_MS, giving calls in flight a moment to end cleanly first.
-  const hostGone = () => void stop(HOST_GONE_DRAIN_MS, HOST_GONE_EXIT_MS);
-  server.lost().subscribe(hostGone);
+  const hostGone = (why: string) => {
+    if (!stopping) log.warn(`The host is gone (${why}): stopping.`);
+    void stop(HOST_GONE_DRAIN_MS, HOST_GONE_EXIT_MS);
+  };
+  server.lost().subscribe((err) => hostGone(`session lost: ${err.message}`));
   if (process.stdin && !process.stdin.isTTY) {
-    process.stdin.on('end', hostGone);
-    process.stdin.on('error', hostGone);
+    process.stdin.on('end', () => hostGone('stdin closed'));
+    process.stdin.on('error', (err) => hostGone(`stdin failed: ${err.message}`));
     process.stdin.resume();
   }
   // Our stdout and stderr are pipes to the host: once it is gone, a log line must not crash the

@@ -33,6 +33,8 @@ export class PluginSession {
   private readonly logger = new Logger('WwPluginSession');
   private channel?: SessionChannel;
   private client?: grpc.Client;
+  /** Settles when the host has ended its side of the session (or the session failed). */
+  private hostEnded?: Promise<void>;
   private readonly pushes$ = new Subject<PushMessage>();
   private readonly shutdown$ = new Subject<ShutdownFrame>();
   private readonly lost$ = new Subject<Error>();
@@ -103,6 +105,9 @@ export class PluginSession {
     metadata.set(META_TOKEN, this.token);
     metadata.set(META_PLUGIN_ID, this.id);
     const stream = (this.client as unknown as { Session(md: grpc.Metadata): grpc.ClientDuplexStream<Frame, Frame> }).Session(metadata);
+    this.hostEnded = new Promise<void>((resolve) => {
+      for (const event of ['end', 'error', 'status', 'close']) stream.once(event, () => resolve());
+    });
 
     return new Promise<WelcomeFrame>((resolve, reject) => {
       let settled = false;
@@ -205,9 +210,19 @@ export class PluginSession {
   }
 
   /** Ends the session (the host sees the stream end). */
-  close(): void {
+  /**
+   * Ends the session (the host sees the stream end). Resolves once the host ended its side too, or
+   * after `timeoutMs`: the host ends it only after reading every frame we sent, and closing the
+   * connection before that would discard the last results on their way.
+   */
+  async close(timeoutMs = 1_000): Promise<void> {
     this.ending = true;
     this.channel?.end(new WwPluginError(SESSION_CLOSED('the host')));
+    if (this.hostEnded) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.hostEnded, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+    }
     this.client?.close();
   }
 

@@ -6,7 +6,7 @@ import { validateArgs } from '../protocol/argument-validator.js';
 import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, ShutdownFrame } from '../protocol/frames.js';
 import { decodeArgs } from '../protocol/parameters.js';
-import type { IncomingCall } from '../protocol/session-channel.js';
+import { IncomingCallInfo, type IncomingCall } from '../protocol/session-channel.js';
 import { UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
 import { PluginFunctionRegistry } from './plugin-function.registry.js';
 import { PluginSession } from './plugin-session.js';
@@ -65,8 +65,7 @@ export class PluginTransportServer extends Server implements CustomTransportStra
     }
     const { named, parameters } = decodeArgs(call.args);
     validateArgs(call.function, fn.params, parameters);
-    // The signal is made only if the handler reads it (it costs more than the rest of the call).
-    const info = { fn: call.function, caller: call.caller || 'host', parameters, plugin, get signal() { return incoming.signal; } };
+    const info = new IncomingCallInfo(call.function, call.caller || 'host', parameters, plugin, incoming);
     return fn.handler(named, new WwPluginCallContext(info));
   }
 
@@ -109,8 +108,9 @@ export class PluginTransportServer extends Server implements CustomTransportStra
     return this.session as T;
   }
 
-  close(): void {
-    this.session?.close();
+  /** Nest awaits this on app.close(): the session ends only once the host has read our last frames. */
+  async close(): Promise<void> {
+    await this.session?.close();
   }
 
   /** Exposed for bootstrapPlugin: requests to stop. */

@@ -9,8 +9,9 @@ import {
   WwPluginError,
 } from '../errors/wwplugin.errors.js';
 import { DEADLINE_EXCEEDED, MESSAGE_TOO_LARGE } from '../wwplugin.messages.js';
+import type { CallInfo } from './call-context.js';
 import type { CallFrame, Frame } from './frames.js';
-import { decodeValue, encodeArgs, encodeValue, type WireParameter } from './parameters.js';
+import { decodeValue, encodeArgs, encodeValue, type Parameter, type WireParameter } from './parameters.js';
 
 /** The part of a grpc-js duplex stream (client or server side) the channel uses. */
 export interface FrameStream {
@@ -63,6 +64,21 @@ export class IncomingCall {
   }
 }
 
+/** The CallInfo of an incoming call, for its handler's context: the signal is made when read. */
+export class IncomingCallInfo implements CallInfo {
+  constructor(
+    readonly fn: string,
+    readonly caller: string,
+    readonly parameters: Parameter[],
+    readonly plugin: CallInfo['plugin'],
+    private readonly incoming: IncomingCall,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.incoming.signal;
+  }
+}
+
 /** Handles a call the peer made; returns a value, a Promise or an Observable. */
 export type IncomingCallHandler = (call: CallFrame, incoming: IncomingCall) => unknown;
 
@@ -93,7 +109,8 @@ interface Pending {
   fn: string;
   target: string;
   timeoutMs: number;
-  timer?: NodeJS.Timeout;
+  /** Date.now() past which the call fails; 0 = none. */
+  deadline: number;
   raw: boolean;
   resolve?: (value: unknown) => void;
   reject?: (err: Error) => void;
@@ -105,7 +122,10 @@ interface Pending {
 
 interface Incoming {
   abort: IncomingCall;
-  timer?: NodeJS.Timeout;
+  fn: string;
+  timeoutMs: number;
+  /** Date.now() past which the handler is aborted; 0 = none. */
+  deadline: number;
   sub?: Subscription;
 }
 
@@ -117,6 +137,10 @@ export class SessionChannel {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly incoming = new Map<number, Incoming>();
+  // One timer per channel for every deadline, armed for the earliest: a timer per call costs
+  // more than the rest of a call's bookkeeping, and almost every call ends long before its deadline.
+  private deadlineTimer?: NodeJS.Timeout;
+  private deadlineAt = 0;
   private closedWith?: Error;
   private blocked = false;
   private readonly drainWaiters: Array<() => void> = [];
@@ -222,7 +246,7 @@ export class SessionChannel {
     const timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? Math.min(Math.floor(opts.timeoutMs), 0x7fffffff) : 0;
     const target = opts.target ?? '';
     return new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = { fn, target, timeoutMs, raw, resolve, reject };
+      const pending: Pending = { fn, target, timeoutMs, deadline: timeoutMs ? Date.now() + timeoutMs : 0, raw, resolve, reject };
       if (sink) {
         pending.next = sink.next;
         pending.complete = () => {
@@ -235,12 +259,7 @@ export class SessionChannel {
         };
         sink.onId(id);
       }
-      if (timeoutMs) {
-        pending.timer = setTimeout(() => {
-          this.fail(id, new DeadlineExceededError(DEADLINE_EXCEEDED(target || this.peer, fn, timeoutMs), { timeoutMs }));
-          this.sendCancel(id, 'deadline exceeded');
-        }, timeoutMs);
-      }
+      if (pending.deadline) this.watchDeadline(pending.deadline);
       if (opts.signal) {
         const onAbort = () => {
           this.fail(id, new CallCancelledError(`Call to ${fn} was aborted.`));
@@ -282,6 +301,9 @@ export class SessionChannel {
     }
     for (const [id, inc] of this.incoming) this.abortIncoming(id, inc);
     for (const cb of this.drainWaiters.splice(0)) cb();
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineAt = 0;
   }
 
   /** Ends the underlying stream after closing the channel. */
@@ -371,13 +393,49 @@ export class SessionChannel {
 
   private release(id: number, p: Pending): void {
     this.pending.delete(id);
-    if (p.timer) clearTimeout(p.timer);
     p.unlinkSignal?.();
+  }
+
+  /** Makes sure the deadline timer fires by `at`. */
+  private watchDeadline(at: number): void {
+    if (this.deadlineAt && this.deadlineAt <= at) return;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineAt = at;
+    this.deadlineTimer = setTimeout(() => this.expireDeadlines(), Math.max(1, at - Date.now()));
+    // The session's stream keeps the process alive while calls are in flight; this timer must not.
+    this.deadlineTimer.unref();
+  }
+
+  /** Fails outgoing calls and aborts incoming ones whose deadline passed; re-arms for the next. */
+  private expireDeadlines(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineAt = 0;
+    const now = Date.now();
+    let next = 0;
+    for (const [id, p] of this.pending) {
+      if (!p.deadline) continue;
+      if (p.deadline > now) {
+        if (!next || p.deadline < next) next = p.deadline;
+        continue;
+      }
+      this.fail(id, new DeadlineExceededError(DEADLINE_EXCEEDED(p.target || this.peer, p.fn, p.timeoutMs), { timeoutMs: p.timeoutMs }));
+      this.sendCancel(id, 'deadline exceeded');
+    }
+    for (const [id, inc] of this.incoming) {
+      if (!inc.deadline) continue;
+      if (inc.deadline > now) {
+        if (!next || inc.deadline < next) next = inc.deadline;
+        continue;
+      }
+      this.incoming.delete(id);
+      inc.sub?.unsubscribe();
+      inc.abort.abort(new DeadlineExceededError(DEADLINE_EXCEEDED(this.peer, inc.fn, inc.timeoutMs)));
+    }
+    if (next && !this.closedWith) this.watchDeadline(next);
   }
 
   private abortIncoming(id: number, inc: Incoming): void {
     this.incoming.delete(id);
-    if (inc.timer) clearTimeout(inc.timer);
     inc.sub?.unsubscribe();
     inc.abort.abort(new CallCancelledError('The caller cancelled the call.'));
   }
@@ -388,15 +446,10 @@ export class SessionChannel {
       this.send({ error: { id: 0, ...errorToWire(new ProtocolError('A call frame must carry a non-zero id.')) } });
       return;
     }
-    const inc: Incoming = { abort: new IncomingCall() };
+    const timeoutMs = call.timeoutMs ?? 0;
+    const inc: Incoming = { abort: new IncomingCall(), fn: call.function, timeoutMs, deadline: timeoutMs ? Date.now() + timeoutMs : 0 };
     this.incoming.set(id, inc);
-    if (call.timeoutMs) {
-      inc.timer = setTimeout(() => {
-        this.incoming.delete(id);
-        inc.sub?.unsubscribe();
-        inc.abort.abort(new DeadlineExceededError(DEADLINE_EXCEEDED(this.peer, call.function, call.timeoutMs!)));
-      }, call.timeoutMs);
-    }
+    if (inc.deadline) this.watchDeadline(inc.deadline);
     let out: unknown;
     try {
       out = this.options.onCall(call, inc.abort);
@@ -471,7 +524,6 @@ export class SessionChannel {
     const inc = this.incoming.get(id);
     if (!inc) return false;
     this.incoming.delete(id);
-    if (inc.timer) clearTimeout(inc.timer);
     return true;
   }
 }
