@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,6 +10,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: ['default', './test/support/summary-reporter.ts'],
+    // Absolute: configs that extend this one (the scaffold test) run from other roots.
+    reporters: ['default', fileURLToPath(new URL('./test/support/summary-reporter.ts', import.meta.url))],
   },
 });

@@ -180,15 +180,25 @@ async function lifecycleOnce(host: PluginHostService, payload: string, pluginSpe
   return { coldMs, rssBytes, restartMs };
 }
 
-/** Many plugins loaded: the host's idle CPU, and call latency compared with one plugin. */
+/**
+ * Many plugins loaded: the host's idle CPU, and call latency compared with one plugin. The
+ * one-plugin case is measured before the others load and again after they stop, so that a drift
+ * of the machine's speed during the run does not pass for an effect of the plugins loaded.
+ */
 async function scale({ config, host, payload, spec }: Ctx) {
   const plugins = Number(config.plugins);
   const idleMs = config.quick ? 2_000 : 5_000;
-  const n = config.quick ? 300 : 3000;
+  const n = config.quick ? 100 : 1000;
   const warmupMs = config.quick ? 100 : 1500;
+  const call = () => host.call('s0', 'echo', { payload });
+  // p50 of three batches each: one batch is too easily caught by a hiccup of the machine.
+  const p50s = async (warmMs: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < 3; i++) out.push((await sequential(n, i ? 100 : warmMs, call)).p50);
+    return out;
+  };
   await host.load(spec('s0'));
-  // Warmed up as much as the calls scenario, so the two cases differ only by what is loaded.
-  const one = await sequential(n, warmupMs, () => host.call('s0', 'echo', { payload }));
+  const oneBefore = await p50s(warmupMs);
   // Two at a time: the machine has two cores, and loading is CPU-bound module loading.
   const names = Array.from({ length: plugins - 1 }, (_, i) => `s${i + 1}`);
   const loadStart = performance.now();
@@ -204,12 +214,16 @@ async function scale({ config, host, payload, spec }: Ctx) {
   await sleep(idleMs);
   const cpu = process.cpuUsage(cpu0);
   const idleCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
-  const many = await sequential(n, warmupMs, () => host.call('s0', 'echo', { payload }));
+  const many = await p50s(100);
   // Spread over every plugin: each process must have its own call path compiled first.
   let k = 0;
   const all = ['s0', ...names];
-  const spread = await sequential(n, config.quick ? 200 : 3000, () => host.call(all[k++ % all.length], 'echo', { payload }));
-  return { scale: { plugins, loadMs, idleCpuPct, p50One: one.p50, p50Many: many.p50, p50Spread: spread.p50 } };
+  const spread = await sequential(n * 3, config.quick ? 200 : 3000, () => host.call(all[k++ % all.length], 'echo', { payload }));
+  await Promise.all(names.map((name) => host.stop(name)));
+  const oneAfter = await p50s(100);
+  return {
+    scale: { plugins, loadMs, idleCpuPct, p50One: median([...oneBefore, ...oneAfter]), p50Many: median(many), p50Spread: spread.p50, oneBefore, oneAfter, many },
+  };
 }
 
 main().catch(fatal);

@@ -32,9 +32,10 @@ export class MethodExplorer {
     externalContextCreator: ExternalContextCreator,
   ) {
     // ExternalContextCreator resolves Observables to their last value; streaming functions need
-    // the Observable itself, so this view of the creator hands results back untouched.
+    // the Observable itself, so this view of the creator hands results back untouched (and at
+    // once: the handler is async already, another async step would only cost a microtask).
     this.contextCreator = Object.create(externalContextCreator, {
-      transformToResult: { value: async (result: unknown) => result },
+      transformToResult: { value: (result: unknown) => result },
     });
   }
 
