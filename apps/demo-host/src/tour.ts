@@ -1,7 +1,7 @@
 import { ClientProxy } from '@nestjs/microservices';
 import { ParameterType, type PluginEvent, type PluginHostService } from '@wwplugin/nestjs';
 import { request } from 'node:http';
-import { inspect } from 'node:util';
+import { inspect, isDeepStrictEqual } from 'node:util';
 import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
 
 /** What the tour needs besides the host service. */
@@ -30,7 +30,11 @@ export async function tour(host: PluginHostService, env: TourEnv): Promise<void>
 
     step('3. Calls with every parameter type (echo.echo returns its argument)');
     const values: unknown[] = ['Hello', 42, 2n ** 60n, 3.14, true, Buffer.from('bytes!'), { nested: [1, 'two'] }, null];
-    for (const value of values) show(kind(value), await host.call('echo', 'echo', { value }));
+    for (const value of values) {
+      const back = await host.call('echo', 'echo', { value });
+      check(isDeepStrictEqual(back, value), `echo of ${kind(value)} came back as ${inspect(back)}`);
+      show(kind(value), back);
+    }
     show('greet, named arguments', await host.call('echo', 'greet', { name: 'Ada' }));
     show('describe, seed-style Parameter[]', await host.call('echo', 'describe', [
       { name: 'who', type: ParameterType.STRING, value: 'Grace' },
@@ -50,12 +54,15 @@ export async function tour(host: PluginHostService, env: TourEnv): Promise<void>
     }
 
     step('5. A plugin calls a host function (echo.total -> @HostFunction sum)');
-    show('echo.total({ ids: [1, 2, 3, 4] })', await host.call('echo', 'total', { ids: [1, 2, 3, 4] }));
+    const total = await host.call('echo', 'total', { ids: [1, 2, 3, 4] });
+    check(total === 10, `echo.total gave ${total}`);
+    show('echo.total({ ids: [1, 2, 3, 4] })', total);
 
     step('6. Plugin-to-plugin through the host (relay -> echo), and a call the host refuses');
     show('relay.greet', await host.call('relay', 'greet', { name: 'Margaret' }));
     show('relay.sum (one echo.add per value)', await host.call('relay', 'sum', { values: [5, 6, 7] }));
     const refused = (await host.call('relay', 'forward', { target: 'echo', fn: 'fail', args: { message: 'x' } }).catch((e) => e)) as Error;
+    check(refused.name === 'PluginCallForbiddenError', `the refused call gave ${refused.name}`);
     show('relay.forward -> echo.fail', `${refused.name}: ${refused.message}`);
 
     step('7. Streaming: ticker.ticks returns an Observable; the host gets every value');
@@ -92,6 +99,7 @@ export async function tour(host: PluginHostService, env: TourEnv): Promise<void>
     process.kill(before.pid!, 'SIGKILL');
     await back;
     const after = host.get('ticker')!;
+    check(after.state === 'running' && after.pid !== before.pid && after.restarts === 1, `ticker after the crash: ${inspect(after)}`);
     show('ticker', `pid ${before.pid} -> ${after.pid}, state ${after.state}, restarts ${after.restarts}, last exit ${after.lastExit?.signal}`);
     show('ticker.ticks after the restart', await lastValueFrom(host.stream('ticker', 'ticks', { count: 2, everyMs: 10 }).pipe(toArray())));
 
@@ -105,6 +113,11 @@ export async function tour(host: PluginHostService, env: TourEnv): Promise<void>
   } finally {
     events.unsubscribe();
   }
+}
+
+/** The demo is also a test (test/demo-host.e2e-spec.ts): a step that misbehaves stops it. */
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`Demo check failed: ${what}`);
 }
 
 function waitForEvent(host: PluginHostService, match: (e: PluginEvent) => boolean, ms = 15_000): Promise<PluginEvent> {
@@ -123,9 +136,13 @@ function waitForEvent(host: PluginHostService, match: (e: PluginEvent) => boolea
 }
 
 /** Reads `count` events from an SSE endpoint with plain node:http. */
-function readSse(url: string, count: number): Promise<unknown[]> {
+export function readSse(url: string, count: number, ms = 15_000): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const got: unknown[] = [];
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`only ${got.length} of ${count} SSE events from ${url} within ${ms} ms`));
+    }, ms);
     const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
       let buffer = '';
       res.setEncoding('utf8');
@@ -138,6 +155,7 @@ function readSse(url: string, count: number): Promise<unknown[]> {
           const data = event.split('\n').find((l) => l.startsWith('data:'));
           if (data) got.push(JSON.parse(data.slice(5)));
           if (got.length === count) {
+            clearTimeout(timer);
             req.destroy();
             resolve(got);
           }
