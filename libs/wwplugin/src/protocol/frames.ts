@@ -82,6 +82,12 @@ export interface ShutdownFrame {
   reason?: string;
 }
 
+export interface ChunkFrame {
+  id: number;
+  data?: Uint8Array;
+  last?: boolean;
+}
+
 /** One frame on the session stream: exactly one member is set, and `kind` names it. */
 export interface Frame {
   kind?: FrameKind;
@@ -99,7 +105,8 @@ export interface Frame {
   ping?: PingFrame;
   pong?: PingFrame;
   shutdown?: ShutdownFrame;
+  chunk?: ChunkFrame;
 }
 export type FrameKind =
   | 'hello' | 'welcome' | 'refuse' | 'call' | 'result' | 'item' | 'end' | 'error'
-  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown';
+  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk';

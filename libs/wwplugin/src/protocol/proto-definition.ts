@@ -33,3 +33,18 @@ export function pluginHostService(): ServiceCtor {
   }
   return cached;
 }
+
+/** Encodes and decodes whole frames, for frames sent in chunks (the gRPC layer does it otherwise). */
+export interface FrameCodec {
+  encode(frame: object): Buffer;
+  decode(bytes: Buffer): object;
+}
+
+/** The Session method's own serializer and deserializer: a chunked frame is a Frame message. */
+export function frameCodec(): FrameCodec {
+  const session = pluginHostService().service.Session;
+  return {
+    encode: (frame) => session.requestSerialize(frame) as Buffer,
+    decode: (bytes) => session.requestDeserialize(bytes) as object,
+  };
+}

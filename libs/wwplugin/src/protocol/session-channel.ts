@@ -12,10 +12,17 @@ import { DEADLINE_EXCEEDED, MESSAGE_TOO_LARGE } from '../wwplugin.messages.js';
 import type { CallInfo } from './call-context.js';
 import type { CallFrame, Frame } from './frames.js';
 import { decodeValue, encodeArgs, encodeValue, type Parameter, type WireParameter } from './parameters.js';
+import { frameCodec, type FrameCodec } from './proto-definition.js';
+
+/** Frames that may be larger than this go in chunks, so small frames can pass between the pieces. */
+export const CHUNK_OVER_BYTES = 256 * 1024;
+const CHUNK_BYTES = 64 * 1024;
+/** Chunked frames a peer may have in progress at once; more is a misbehaving peer. */
+const MAX_REASSEMBLIES = 16;
 
 /** The part of a grpc-js duplex stream (client or server side) the channel uses. */
 export interface FrameStream {
-  write(frame: Frame): boolean;
+  write(frame: Frame, cb?: () => void): boolean;
   end(): void;
   on(event: 'data', cb: (frame: Frame) => void): unknown;
   on(event: 'drain', cb: () => void): unknown;
@@ -143,6 +150,12 @@ export class SessionChannel {
   private deadlineAt = 0;
   private closedWith?: Error;
   private blocked = false;
+  // Chunks of large frames waiting to be written, one at a time (see sendSized).
+  private readonly bulk: Frame[] = [];
+  private bulkWriting = false;
+  private nextChunkId = 1;
+  private readonly reassembly = new Map<number, { parts: Buffer[]; bytes: number }>();
+  private codec?: FrameCodec;
   private readonly drainWaiters: Array<() => void> = [];
 
   /** Name of the peer in messages; the host learns a plugin's name only from its Hello. */
@@ -196,6 +209,68 @@ export class SessionChannel {
     const ok = this.frames.write(frame);
     if (!ok) this.blocked = true;
     return ok;
+  }
+
+  /**
+   * Sends a frame that may be large. Over CHUNK_OVER_BYTES it is encoded and sent as Chunk frames,
+   * written one at a time: the next piece goes only when gRPC has taken the previous one, so a
+   * frame sent meanwhile waits behind at most one piece instead of the whole message.
+   */
+  private sendSized(frame: Frame, upper: number): void {
+    if (upper <= CHUNK_OVER_BYTES || this.closedWith) {
+      this.send(frame);
+      return;
+    }
+    const bytes = (this.codec ??= frameCodec()).encode(frame);
+    const id = this.nextChunkId;
+    this.nextChunkId = id >= 0xfffffffe ? 1 : id + 1;
+    for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
+      const end = Math.min(bytes.length, offset + CHUNK_BYTES);
+      this.bulk.push({ chunk: { id, data: bytes.subarray(offset, end), last: end === bytes.length } });
+    }
+    this.writeNextChunk();
+  }
+
+  private writeNextChunk(): void {
+    if (this.bulkWriting || this.closedWith) return;
+    const next = this.bulk.shift();
+    if (!next) return;
+    this.bulkWriting = true;
+    const ok = this.frames.write(next, () => {
+      this.bulkWriting = false;
+      this.writeNextChunk();
+    });
+    if (!ok) this.blocked = true;
+  }
+
+  /** Collects the pieces of a chunked frame; the whole frame is handled as if it came at once. */
+  private receiveChunk(chunk: { id: number; data?: Uint8Array; last?: boolean }): void {
+    let entry = this.reassembly.get(chunk.id);
+    if (!entry) {
+      if (this.reassembly.size >= MAX_REASSEMBLIES) return this.rejectChunk(chunk.id, 'too many chunked frames in progress');
+      entry = { parts: [], bytes: 0 };
+      this.reassembly.set(chunk.id, entry);
+    }
+    const data = chunk.data ?? new Uint8Array(0);
+    entry.bytes += data.byteLength;
+    // The receive limit of gRPC no longer applies to the whole frame: apply ours.
+    if (entry.bytes > this.options.maxMessageBytes + 65_536) return this.rejectChunk(chunk.id, 'chunked frame over the message size limit');
+    entry.parts.push(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    if (!chunk.last) return;
+    this.reassembly.delete(chunk.id);
+    let frame: Frame;
+    try {
+      frame = (this.codec ??= frameCodec()).decode(Buffer.concat(entry.parts, entry.bytes)) as Frame;
+    } catch (err) {
+      return this.rejectChunk(chunk.id, `undecodable chunked frame (${(err as Error).message})`);
+    }
+    if (frame.kind === 'chunk') return this.rejectChunk(chunk.id, 'a chunked frame may not hold another chunk');
+    this.receive(frame);
+  }
+
+  private rejectChunk(id: number, why: string): void {
+    this.reassembly.delete(id);
+    this.send({ error: { id: 0, ...errorToWire(new ProtocolError(`Chunk ${id}: ${why}.`)) } });
   }
 
   /** Calls a function on the peer and resolves with its decoded result. */
@@ -274,7 +349,7 @@ export class SessionChannel {
         this.sendCancel(id, 'aborted');
       });
       this.pending.set(id, pending);
-      this.send({ call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '' } });
+      this.sendSized({ call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '' } }, upperBound(wireArgs));
     });
   }
 
@@ -301,6 +376,8 @@ export class SessionChannel {
     }
     for (const [id, inc] of this.incoming) this.abortIncoming(id, inc);
     for (const cb of this.drainWaiters.splice(0)) cb();
+    this.bulk.length = 0;
+    this.reassembly.clear();
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
     this.deadlineAt = 0;
@@ -350,6 +427,8 @@ export class SessionChannel {
       case 'ping':
         this.send({ pong: { seq: frame.ping!.seq } });
         return this.options.onFrame(frame);
+      case 'chunk':
+        return this.receiveChunk(frame.chunk!);
       default:
         return this.options.onFrame(frame);
     }
@@ -463,7 +542,7 @@ export class SessionChannel {
         next: (v) => {
           if (!this.incoming.has(id)) return;
           const value = this.encodeResult(id, v);
-          if (value) this.send({ item: { id, value } });
+          if (value) this.sendSized({ item: { id, value } }, paramUpperBound(value));
         },
         error: (err) => this.replyError(id, err),
         complete: () => {
@@ -495,7 +574,7 @@ export class SessionChannel {
     }
     const value = this.encodeResult(id, v);
     if (value && this.finish(id)) {
-      this.send({ result: { id, value } });
+      this.sendSized({ result: { id, value } }, paramUpperBound(value));
     }
   }
 
@@ -536,6 +615,12 @@ export function assertMessageSize(values: WireParameter[], max: number): void {
   let exact = 0;
   for (const v of values) exact += paramExactSize(v);
   if (exact > max) throw new MessageTooLargeError(MESSAGE_TOO_LARGE(exact, max));
+}
+
+function upperBound(values: WireParameter[]): number {
+  let n = 0;
+  for (const v of values) n += paramUpperBound(v);
+  return n;
 }
 
 // An upper bound on a parameter's encoded size that costs nothing to compute (UTF-16 unit <= 3 bytes).

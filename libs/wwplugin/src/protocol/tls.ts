@@ -12,6 +12,7 @@ export function tlsFromEnv(value: string | undefined): TlsMaterial | undefined {
   return { ca: Buffer.from(parsed.ca), cert: Buffer.from(parsed.cert), key: Buffer.from(parsed.key) };
 }
 
+/** The inverse of tlsFromEnv: what the host puts in a spawned plugin's WWPLUGIN_TLS. */
 export function tlsToEnv(material: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer }): string {
   return JSON.stringify({ ca: material.ca.toString(), cert: material.cert.toString(), key: material.key.toString() });
 }
