@@ -225,3 +225,16 @@ describe('protocol: a plugin written from docs/protocol.md alone', () => {
     expect(await t.host.call('raw', 'upper', { text: 'back' })).toBe('BACK');
   }, 30_000);
 });
+
+describe('a plugin written from docs/protocol.md alone: chunked frames', () => {
+  let t: TestHost | undefined;
+  afterAll(() => t?.close());
+
+  it('reassembles a large call the host sends in Chunk frames', async () => {
+    t = await startHost();
+    await t.host.load({ command: process.execPath, args: [RAW_PLUGIN], name: 'raw' });
+    const big = 'ü'.repeat(600_000); // 1.2 MB of UTF-8: over the 256 KiB chunking threshold
+    expect(await t.host.call('raw', 'echo', { value: big })).toBe(big);
+    expect(await t.host.call('raw', 'upper', { text: 'still fine' })).toBe('STILL FINE');
+  }, 30_000);
+});
