@@ -311,9 +311,11 @@ export class SessionChannel {
     if (this.closedWith) return Promise.reject(this.closedWith);
     if (opts.signal?.aborted || opts.parent?.aborted) return Promise.reject(new CallCancelledError(`Call to ${fn} was aborted before it started.`));
     let wireArgs: WireParameter[];
+    let upper: number;
     try {
       wireArgs = raw && Array.isArray(args) ? (args as WireParameter[]) : encodeArgs(args);
-      this.checkSize(wireArgs);
+      upper = upperBound(wireArgs);
+      if (upper > this.options.maxMessageBytes) this.checkSize(wireArgs);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -349,7 +351,7 @@ export class SessionChannel {
         this.sendCancel(id, 'aborted');
       });
       this.pending.set(id, pending);
-      this.sendSized({ call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '' } }, upperBound(wireArgs));
+      this.sendSized({ call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '' } }, upper);
     });
   }
 
