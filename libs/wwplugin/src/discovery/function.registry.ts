@@ -1,6 +1,10 @@
-import { DuplicateFunctionError } from '../errors/wwplugin.errors.js';
+import { DuplicateFunctionError, UnknownFunctionError } from '../errors/wwplugin.errors.js';
 import type { FunctionOptions } from '../interfaces/function-options.interface.js';
-import type { FunctionInfoFrame, ParameterSpecFrame } from '../protocol/frames.js';
+import { validateArgs } from '../protocol/argument-validator.js';
+import { WwPluginCallContext, type CallInfo } from '../protocol/call-context.js';
+import type { CallFrame, FunctionInfoFrame, ParameterSpecFrame } from '../protocol/frames.js';
+import { decodeArgs } from '../protocol/parameters.js';
+import { IncomingCallInfo, type IncomingCall } from '../protocol/session-channel.js';
 
 /** A function one side serves: its handler takes (named args, call context). */
 export interface RegisteredFunction {
@@ -26,6 +30,26 @@ export class FunctionRegistry {
 
   get(name: string): RegisteredFunction | undefined {
     return this.functions.get(name);
+  }
+
+  /**
+   * Runs the function a call names: the same steps on host and plugin side (find it, decode and
+   * validate the arguments, build the call context, call the handler).
+   */
+  invoke(
+    call: CallFrame,
+    incoming: IncomingCall,
+    who: { caller: string; plugin: CallInfo['plugin'] },
+    unknown: (fn: string, available: string[]) => string,
+  ): unknown {
+    const fn = this.functions.get(call.function);
+    if (!fn) {
+      const available = this.names();
+      throw new UnknownFunctionError(unknown(call.function, available), { available });
+    }
+    const { named, parameters } = decodeArgs(call.args);
+    validateArgs(call.function, fn.params, parameters);
+    return fn.handler(named, new WwPluginCallContext(new IncomingCallInfo(call.function, who.caller, parameters, who.plugin, incoming)));
   }
 
   names(): string[] {

@@ -7,13 +7,11 @@ import {
   UnknownFunctionError,
 } from '../errors/wwplugin.errors.js';
 import type { PluginMessage, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
-import { validateArgs } from '../protocol/argument-validator.js';
-import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, Frame } from '../protocol/frames.js';
-import { decodeArgs, decodeValue, encodeValue } from '../protocol/parameters.js';
+import { decodeValue, encodeValue } from '../protocol/parameters.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/protocol.constants.js';
 import type { RemoteCallOptions } from '../protocol/remote-proxy.js';
-import { assertMessageSize, IncomingCallInfo, type IncomingCall } from '../protocol/session-channel.js';
+import { assertMessageSize, type IncomingCall } from '../protocol/session-channel.js';
 import { BUSY, FORBIDDEN_CALL, NOT_RUNNING, PUSH_STREAM_ENDED, UNKNOWN_FUNCTION, UNKNOWN_HOST_FUNCTION } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostEvents } from './host-events.js';
@@ -125,15 +123,8 @@ export class CallRouter {
   /** plugin → host: a call to a host function, or to another plugin through the host. */
   fromPlugin(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall): unknown {
     if (call.target) return this.relay(caller, call, incoming);
-    const fn = this.hostFunctions.get(call.function);
-    if (!fn) {
-      const available = this.hostFunctions.names();
-      throw new UnknownFunctionError(UNKNOWN_HOST_FUNCTION(call.function, available), { available });
-    }
-    const { named, parameters } = decodeArgs(call.args);
-    validateArgs(call.function, fn.params, parameters);
     const plugin = { id: caller.id, name: caller.name, version: caller.version };
-    return fn.handler(named, new WwPluginCallContext(new IncomingCallInfo(call.function, caller.name, parameters, plugin, incoming)));
+    return this.hostFunctions.invoke(call, incoming, { caller: caller.name, plugin }, UNKNOWN_HOST_FUNCTION);
   }
 
   private relay(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall): unknown {

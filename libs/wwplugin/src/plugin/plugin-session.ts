@@ -136,7 +136,7 @@ export class PluginSession {
               // Frames over the host's limit would end the session: fail such a call alone instead.
               if (w.maxMessageBytes) channel.setMaxMessageBytes(w.maxMessageBytes);
               finish(undefined, w);
-              for (const early of this.earlyEmits.splice(0)) this.emit(early.topic, decodeValue(early.payload));
+              for (const early of this.earlyEmits.splice(0)) this.sendEmit(early.topic, early.payload);
               return;
             }
             case 'refuse':
@@ -203,10 +203,14 @@ export class PluginSession {
       this.earlyEmits.push({ topic, payload: wire });
       return;
     }
+    this.sendEmit(topic, wire);
+  }
+
+  private sendEmit(topic: string, payload: WireParameter): void {
     const channel = this.requireChannel();
     // Over the host's limit, the frame would end the whole session: refuse this message alone.
-    channel.checkSize([wire]);
-    channel.send({ emit: { topic, payload: wire } });
+    channel.checkSize([payload]);
+    channel.send({ emit: { topic, payload } });
   }
 
   /** Ends the session (the host sees the stream end). */

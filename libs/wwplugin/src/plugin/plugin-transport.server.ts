@@ -1,12 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { firstValueFrom, isObservable, timer, filter, race } from 'rxjs';
-import { UnknownFunctionError } from '../errors/wwplugin.errors.js';
-import { validateArgs } from '../protocol/argument-validator.js';
 import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, ShutdownFrame } from '../protocol/frames.js';
-import { decodeArgs } from '../protocol/parameters.js';
-import { IncomingCallInfo, type IncomingCall } from '../protocol/session-channel.js';
+import { type IncomingCall } from '../protocol/session-channel.js';
 import { UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
 import { PluginFunctionRegistry } from './plugin-function.registry.js';
 import { PluginSession } from './plugin-session.js';
@@ -58,15 +55,7 @@ export class PluginTransportServer extends Server implements CustomTransportStra
   }
 
   private dispatch(registry: PluginFunctionRegistry, plugin: WwPluginCallContext['plugin'], call: CallFrame, incoming: IncomingCall): unknown {
-    const fn = registry.get(call.function);
-    if (!fn) {
-      const available = registry.names();
-      throw new UnknownFunctionError(UNKNOWN_FUNCTION(plugin.name, call.function, available), { available });
-    }
-    const { named, parameters } = decodeArgs(call.args);
-    validateArgs(call.function, fn.params, parameters);
-    const info = new IncomingCallInfo(call.function, call.caller || 'host', parameters, plugin, incoming);
-    return fn.handler(named, new WwPluginCallContext(info));
+    return registry.invoke(call, incoming, { caller: call.caller || 'host', plugin }, (fn, available) => UNKNOWN_FUNCTION(plugin.name, fn, available));
   }
 
   /** Pushes go to @OnPush methods and to @EventPattern handlers of the same topic. */
