@@ -58,3 +58,6 @@ export const HEALTH_NOT_RUNNING = (names: string[], states: Record<string, { sta
   `Not running: ${names.map((n) => `${n} (${states[n]?.state ?? 'not-loaded'})`).join(', ')}.`;
 export const UNDECODABLE_ARGUMENT = (name: string, why: string) => `Argument "${name}" could not be decoded: ${why}.`;
 export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command}" was not found on the PATH.`;
+export const STREAM_OVERFLOW = (peer: string, fn: string, items: number, bytes: number) =>
+  `Stream ${fn} to ${peer} produced more than ${items} items or ${bytes} bytes faster than the session could send them; ` +
+  'an Observable cannot be paused: return an async iterable (async generator) to be paused by back-pressure, or raise streamBuffer.';

@@ -116,6 +116,14 @@ export class PluginConfigurationError extends WwPluginError {}
 /** The host's own options are unusable (TLS without its certificates, an unknown TLS mode). */
 export class HostConfigurationError extends WwPluginError {}
 
+/**
+ * A streaming function's Observable produced items faster than the session could send them, past
+ * the stream buffer's bound: the stream ends with this error. An async iterable is paused instead.
+ */
+export class StreamOverflowError extends WwPluginError {
+  override readonly code = WireErrorCode.STREAM_OVERFLOW;
+}
+
 const BY_CODE: Record<string, new (message: string, details?: Record<string, unknown>) => WwPluginError> = {
   [WireErrorCode.UNKNOWN_PLUGIN]: UnknownPluginError,
   [WireErrorCode.UNKNOWN_FUNCTION]: UnknownFunctionError,
@@ -130,6 +138,7 @@ const BY_CODE: Record<string, new (message: string, details?: Record<string, unk
   [WireErrorCode.PROTOCOL]: ProtocolError,
   [WireErrorCode.MESSAGE_TOO_LARGE]: MessageTooLargeError,
   [WireErrorCode.DUPLICATE_PLUGIN]: DuplicatePluginError,
+  [WireErrorCode.STREAM_OVERFLOW]: StreamOverflowError,
 };
 
 /** Rebuilds the typed error a peer sent in an Error frame. */
@@ -191,3 +200,4 @@ function safeJson(value: unknown): string {
     return '"[unserializable]"';
   }
 }
+

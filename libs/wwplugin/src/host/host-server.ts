@@ -154,6 +154,8 @@ export class HostServer implements OnApplicationShutdown {
           return this.welcome(plugin, channel, hello, refuse);
         }
         if (!hello) return refuse(WireErrorCode.PROTOCOL, `expected Hello, got ${frame.kind ?? 'a frame of an unknown kind'}`);
+        // A plugin's complaint about a frame of ours: logged, never answered (two peers could loop).
+        if (frame.kind === 'error') return this.logger.warn(`Plugin "${plugin.name}" reported: ${frame.error!.message}`);
         if (!frame.kind || !FROM_PLUGIN.has(frame.kind)) return complain(UNEXPECTED_FRAME(frame.kind));
         if (plugin.channel !== channel) return;
         try {
@@ -171,7 +173,7 @@ export class HostServer implements OnApplicationShutdown {
       clearTimeout(helloTimer);
       plugin.refusedWith = errorFromWire(code, reason, '', '');
       channel.send({ refuse: { code, reason } });
-      channel.end(new WwPluginError(reason));
+      void channel.end(new WwPluginError(reason));
     };
     const onGone = (err?: Error) => {
       clearTimeout(helloTimer);
@@ -181,7 +183,8 @@ export class HostServer implements OnApplicationShutdown {
     stream.on('error', (err: Error) => onGone(err));
     stream.on('end', () => {
       onGone();
-      stream.end();
+      // Half-close in turn, after whatever is still queued for the plugin.
+      void channel.endWrites();
     });
     stream.on('close', () => onGone());
   }

@@ -117,7 +117,7 @@ export class PluginSession {
         settled = true;
         clearTimeout(timer);
         if (err) {
-          channel.end(err);
+          void channel.end(err);
           reject(err);
         } else resolve(welcome!);
       };
@@ -213,7 +213,6 @@ export class PluginSession {
     channel.send({ emit: { topic, payload } });
   }
 
-  /** Ends the session (the host sees the stream end). */
   /**
    * Ends the session (the host sees the stream end). Resolves once the host ended its side too, or
    * after `timeoutMs`: the host ends it only after reading every frame we sent, and closing the
@@ -221,7 +220,8 @@ export class PluginSession {
    */
   async close(timeoutMs = 1_000): Promise<void> {
     this.ending = true;
-    this.channel?.end(new WwPluginError(SESSION_CLOSED('the host')));
+    // Every answer already produced (chunked ones too) is written before our side of the stream ends.
+    await this.channel?.end(new WwPluginError(SESSION_CLOSED('the host')));
     if (this.hostEnded) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.hostEnded, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);

@@ -1,0 +1,289 @@
+import type { Frame } from './frames.js';
+import type { FrameCodec } from './proto-definition.js';
+
+/** Frames larger than this travel as Chunk frames of this size, so small frames pass between the pieces. */
+export const CHUNK_BYTES = 64 * 1024;
+
+/** The part of a grpc-js duplex stream (client or server side) the writer writes to. */
+export interface FrameSink {
+  write(frame: Frame, cb?: (err?: Error | null) => void): boolean;
+  end(): void;
+}
+
+/**
+ * Which ordered queue a frame belongs to. Frames of one lane leave in the order they were queued;
+ * lanes take turns, one frame or one chunk each. Lane 0 carries pushes, emits and logs; a positive
+ * lane the answers to the peer's call of that id; a negative lane this side's call of that id.
+ */
+export type LaneKey = number;
+export const MESSAGE_LANE: LaneKey = 0;
+
+export interface FrameWriterOptions {
+  /** Encodes a whole frame to cut it into chunks. */
+  codec: () => FrameCodec;
+  /** Bytes of chunked frames that may be in progress at once: the receiver holds them until the last piece. */
+  chunkBudgetBytes: number;
+}
+
+interface Entry {
+  frame: Frame;
+  /** Encoded size, or an upper bound of it; over CHUNK_BYTES it is the exact size. */
+  size: number;
+}
+
+interface Lane {
+  readonly key: LaneKey;
+  readonly entries: Entry[];
+  head: number;
+  /** Sizes of the entries not yet written. */
+  bytes: number;
+  /** A frame being sent in pieces: the rest of the lane waits behind it. */
+  chunking?: { id: number; bytes: Buffer; offset: number };
+  /** In the ready queue, or parked waiting for the chunk slot. */
+  scheduled: boolean;
+  /** Runs once the lane has nothing left to send (a producer waiting for room). */
+  onEmpty?: Array<() => void>;
+}
+
+/**
+ * The only writer of a session: control frames first, then the lanes in turn. At most one chunk is
+ * in the transport at a time, so a small frame of another call waits behind one piece at most; and
+ * nothing more is written while the transport says it is full (write() returned false) until it
+ * drains, so producers that wait for room are paused by back-pressure.
+ */
+export class FrameWriter {
+  private readonly control: Frame[] = [];
+  private readonly lanes = new Map<LaneKey, Lane>();
+  private ready: Lane[] = [];
+  private parked: Lane[] = [];
+  private blocked = false;
+  private chunkInTransport = false;
+  private chunkedBytes = 0;
+  private nextChunkId = 1;
+  private pumping = false;
+  private closed = false;
+  private ended = false;
+  private readonly drainWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
+  private readonly chunkWritten = () => {
+    this.chunkInTransport = false;
+    if (this.parked.length) {
+      for (const lane of this.parked) this.ready.push(lane);
+      this.parked = [];
+    }
+    this.pump();
+  };
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly options: FrameWriterOptions,
+  ) {}
+
+  /** True while the transport is full: nothing is written until it drains. */
+  get isBlocked(): boolean {
+    return this.blocked;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Frames waiting in a lane (a frame in pieces counts as one). */
+  backlog(key: LaneKey): number {
+    const lane = this.lanes.get(key);
+    return lane ? lane.entries.length - lane.head + (lane.chunking ? 1 : 0) : 0;
+  }
+
+  /** Bytes waiting in a lane (sizes as given to enqueue). */
+  backlogBytes(key: LaneKey): number {
+    return this.lanes.get(key)?.bytes ?? 0;
+  }
+
+  /** Lanes of answers still being written: a graceful stop waits for them. */
+  get answersInProgress(): number {
+    let n = 0;
+    for (const key of this.lanes.keys()) if (key > 0) n += 1;
+    return n;
+  }
+
+  /** Writes a control frame ahead of every lane (heartbeats, cancels, credit, handshake). */
+  sendControl(frame: Frame): void {
+    if (this.closed || this.ended) return;
+    this.control.push(frame);
+    this.pump();
+  }
+
+  /** Queues a frame at the end of its lane. `size` is its encoded size or an upper bound of it. */
+  enqueue(key: LaneKey, frame: Frame, size: number): void {
+    if (this.closed || this.ended) return;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { key, entries: [], head: 0, bytes: 0, scheduled: false };
+      this.lanes.set(key, lane);
+    }
+    lane.entries.push({ frame, size });
+    lane.bytes += size;
+    if (!lane.scheduled) {
+      lane.scheduled = true;
+      this.ready.push(lane);
+    }
+    this.pump();
+  }
+
+  /**
+   * Forgets what a lane has not started to send (its call was cancelled). A frame already partly
+   * sent is finished: the peer is holding its first pieces.
+   */
+  dropLane(key: LaneKey): void {
+    const lane = this.lanes.get(key);
+    if (!lane) return;
+    lane.entries.length = 0;
+    lane.head = 0;
+    lane.bytes = 0;
+    if (!lane.chunking) this.retire(lane);
+  }
+
+  /** Runs `cb` once the lane has nothing left to send and the transport is not full. */
+  whenRoom(key: LaneKey, cb: () => void): void {
+    if (this.closed) return;
+    const lane = this.lanes.get(key);
+    if (!lane) {
+      if (!this.blocked) cb();
+      else this.drainWaiters.push(cb);
+      return;
+    }
+    (lane.onEmpty ??= []).push(() => (this.blocked ? this.drainWaiters.push(cb) : cb()));
+  }
+
+  /** The transport drained: write on. */
+  drained(): void {
+    this.blocked = false;
+    this.pump();
+    // One at a time: a waiter that fills the transport again leaves the rest waiting.
+    while (!this.blocked && this.drainWaiters.length) this.drainWaiters.shift()!();
+  }
+
+  /** Resolves once every queued frame is in the transport (or the writer is closed). */
+  flushed(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Writes what is queued, then ends the transport; past `timeoutMs` it ends anyway. */
+  async end(timeoutMs: number): Promise<void> {
+    if (this.ended || this.closed) return;
+    this.ended = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flushed(), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    this.close();
+    try {
+      this.sink.end();
+    } catch {
+      // already ended by the other side
+    }
+  }
+
+  /** Drops everything queued; nothing is written after this. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.control.length = 0;
+    this.lanes.clear();
+    this.ready = [];
+    this.parked = [];
+    this.chunkedBytes = 0;
+    for (const cb of this.idleWaiters.splice(0)) cb();
+    this.drainWaiters.length = 0;
+  }
+
+  private isIdle(): boolean {
+    return this.closed || (this.control.length === 0 && this.lanes.size === 0 && !this.chunkInTransport);
+  }
+
+  private pump(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    try {
+      while (!this.blocked && !this.closed) {
+        const control = this.control.shift();
+        if (control) {
+          this.write(control);
+          continue;
+        }
+        const lane = this.ready.shift();
+        if (!lane) break;
+        if (!lane.chunking && lane.head >= lane.entries.length) continue; // dropped while it waited
+        if (!this.writeFrom(lane)) {
+          this.parked.push(lane);
+          continue;
+        }
+        if (lane.chunking || lane.head < lane.entries.length) this.ready.push(lane);
+        else this.retire(lane);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.idleWaiters.length && this.isIdle()) for (const cb of this.idleWaiters.splice(0)) cb();
+  }
+
+  /** Writes the lane's next frame or piece; false when it must wait for the chunk slot. */
+  private writeFrom(lane: Lane): boolean {
+    if (!lane.chunking) {
+      const entry = lane.entries[lane.head];
+      lane.bytes -= entry.size;
+      if (entry.size <= CHUNK_BYTES) {
+        this.shift(lane);
+        this.write(entry.frame);
+        return true;
+      }
+      // A frame in pieces takes the chunk slot, and the peer must have room to hold it whole.
+      if (this.chunkInTransport || (this.chunkedBytes > 0 && this.chunkedBytes + entry.size > this.options.chunkBudgetBytes)) {
+        lane.bytes += entry.size;
+        return false;
+      }
+      this.shift(lane);
+      const bytes = this.options.codec().encode(entry.frame);
+      const id = this.nextChunkId;
+      this.nextChunkId = id >= 0xfffffffe ? 1 : id + 1;
+      lane.chunking = { id, bytes, offset: 0 };
+      this.chunkedBytes += bytes.length;
+    } else if (this.chunkInTransport) {
+      return false;
+    }
+    const chunking = lane.chunking!;
+    const end = Math.min(chunking.bytes.length, chunking.offset + CHUNK_BYTES);
+    const last = end === chunking.bytes.length;
+    const frame: Frame = { chunk: { id: chunking.id, data: chunking.bytes.subarray(chunking.offset, end), last } };
+    chunking.offset = end;
+    if (last) {
+      lane.chunking = undefined;
+      this.chunkedBytes -= chunking.bytes.length;
+    }
+    this.chunkInTransport = true;
+    this.write(frame, this.chunkWritten);
+    return true;
+  }
+
+  /** Takes the lane's first entry off; a long-lived lane (a stream) is compacted now and then. */
+  private shift(lane: Lane): void {
+    lane.entries[lane.head++] = undefined as unknown as Entry;
+    if (lane.head >= 1024 && lane.head * 2 >= lane.entries.length) {
+      lane.entries.splice(0, lane.head);
+      lane.head = 0;
+    }
+  }
+
+  private write(frame: Frame, cb?: () => void): void {
+    if (!this.sink.write(frame, cb)) this.blocked = true;
+  }
+
+  /** A lane with nothing left is forgotten; whoever waited for it to empty is told. */
+  private retire(lane: Lane): void {
+    lane.scheduled = false;
+    this.lanes.delete(lane.key);
+    const waiters = lane.onEmpty;
+    lane.onEmpty = undefined;
+    if (waiters) for (const cb of waiters) cb();
+  }
+}

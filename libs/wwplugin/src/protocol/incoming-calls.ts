@@ -1,0 +1,190 @@
+import { defaultIfEmpty, isObservable, lastValueFrom } from 'rxjs';
+import { CallCancelledError, DeadlineExceededError, errorToWire, MessageTooLargeError, ProtocolError, StreamOverflowError } from '../errors/wwplugin.errors.js';
+import { DEADLINE_EXCEEDED, MESSAGE_TOO_LARGE, STREAM_OVERFLOW } from '../wwplugin.messages.js';
+import { CHUNK_BYTES, type FrameWriter } from './frame-writer.js';
+import { sizeOver } from './frame-size.js';
+import type { CallFrame } from './frames.js';
+import { IncomingCall } from './incoming-call.js';
+import { WireValue } from './outgoing-calls.js';
+import { encodeValue, type WireParameter } from './parameters.js';
+import { StreamProducer, type StreamBufferOptions, type StreamOutlet } from './stream-producer.js';
+
+/** Handles a call the peer made; returns a value, a Promise, an Observable or an async iterable. */
+export type IncomingCallHandler = (call: CallFrame, incoming: IncomingCall) => unknown;
+
+export interface IncomingCallsContext {
+  writer: FrameWriter;
+  peer: () => string;
+  maxMessageBytes: () => number;
+  watchDeadline: (at: number) => void;
+  onCall: IncomingCallHandler;
+  streamBuffer: StreamBufferOptions;
+}
+
+interface Incoming {
+  abort: IncomingCall;
+  fn: string;
+  timeoutMs: number;
+  /** Date.now() past which the handler is aborted; 0 = none. */
+  deadline: number;
+  producer?: StreamProducer;
+}
+
+/**
+ * The calls the peer made that this side is serving: runs their handlers and writes each answer
+ * (result, items then end, or error) into the call's own lane, so they leave in the order produced.
+ * Every call is answered at most once; nothing is written for a call the caller gave up.
+ */
+export class IncomingCalls {
+  private readonly incoming = new Map<number, Incoming>();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly ctx: IncomingCallsContext) {}
+
+  get size(): number {
+    return this.incoming.size;
+  }
+
+  /** Resolves once no call is being served. */
+  whenIdle(): Promise<void> {
+    if (!this.incoming.size) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  handle(call: CallFrame): void {
+    const { id } = call;
+    if (!id || this.incoming.has(id)) {
+      const why = id ? `Call id ${id} is already in flight.` : 'A call frame must carry a non-zero id.';
+      this.ctx.writer.sendControl({ error: { id: 0, ...errorToWire(new ProtocolError(why)) } });
+      return;
+    }
+    const timeoutMs = call.timeoutMs ?? 0;
+    const inc: Incoming = { abort: new IncomingCall(), fn: call.function, timeoutMs, deadline: timeoutMs ? Date.now() + timeoutMs : 0 };
+    this.incoming.set(id, inc);
+    if (inc.deadline) this.ctx.watchDeadline(inc.deadline);
+    let out: unknown;
+    try {
+      out = this.ctx.onCall(call, inc.abort);
+    } catch (err) {
+      return this.replyError(id, err);
+    }
+    if (call.stream) {
+      inc.producer = new StreamProducer(this.outlet(id, inc), this.ctx.streamBuffer);
+      return inc.producer.start(out);
+    }
+    this.answer(id, out);
+  }
+
+  /** The caller cancelled: the handler is aborted and nothing more is sent for the call. */
+  cancel(id: number): void {
+    const inc = this.incoming.get(id);
+    if (inc) this.abort(id, inc, new CallCancelledError('The caller cancelled the call.'));
+  }
+
+  /** The session ended: every handler's signal fires. */
+  abortAll(): void {
+    for (const [id, inc] of [...this.incoming]) this.abort(id, inc, new CallCancelledError('The caller cancelled the call.'));
+  }
+
+  /** Aborts the handlers whose deadline passed; returns the next deadline, or 0. */
+  expire(now: number): number {
+    let next = 0;
+    for (const [id, inc] of this.incoming) {
+      if (!inc.deadline) continue;
+      if (inc.deadline > now) {
+        if (!next || inc.deadline < next) next = inc.deadline;
+        continue;
+      }
+      this.abort(id, inc, new DeadlineExceededError(DEADLINE_EXCEEDED(this.ctx.peer(), inc.fn, inc.timeoutMs)));
+    }
+    return next;
+  }
+
+  private abort(id: number, inc: Incoming, reason: Error): void {
+    this.forget(id);
+    inc.producer?.stop();
+    this.ctx.writer.dropLane(id);
+    inc.abort.abort(reason);
+  }
+
+  /** A one-value answer; a handler's Observable (Nest returns them) answers with its last value. */
+  private answer(id: number, out: unknown): void {
+    if (isObservable(out)) out = lastValueFrom(out.pipe(defaultIfEmpty(null)));
+    if (out && typeof (out as PromiseLike<unknown>).then === 'function') {
+      (out as PromiseLike<unknown>).then(
+        (v) => (isObservable(v) ? this.answer(id, v) : this.reply(id, v)),
+        (err) => this.replyError(id, err),
+      );
+      return;
+    }
+    this.reply(id, out);
+  }
+
+  private reply(id: number, v: unknown): void {
+    if (!this.incoming.has(id)) return;
+    const encoded = this.encode(id, v);
+    if (encoded && this.finish(id)) this.ctx.writer.enqueue(id, { result: { id, value: encoded.value } }, encoded.size);
+  }
+
+  private replyError(id: number, err: unknown): void {
+    if (!this.finish(id)) return;
+    // In the call's lane, behind its items: an error never overtakes what came before it.
+    this.ctx.writer.enqueue(id, { error: { id, ...errorToWire(err) } }, 0);
+  }
+
+  private outlet(id: number, inc: Incoming): StreamOutlet {
+    const writer = this.ctx.writer;
+    return {
+      item: (v) => {
+        if (this.incoming.get(id) !== inc) return false;
+        const encoded = this.encode(id, v);
+        if (!encoded) return false;
+        writer.enqueue(id, { item: { id, value: encoded.value } }, encoded.size);
+        return true;
+      },
+      end: () => {
+        if (this.incoming.get(id) === inc && this.finish(id)) writer.enqueue(id, { end: { id } }, 0);
+      },
+      error: (err) => {
+        if (this.incoming.get(id) === inc) this.replyError(id, err);
+      },
+      backlog: () => ({ items: writer.backlog(id), bytes: writer.backlogBytes(id) }),
+      room: () => new Promise<void>((resolve) => writer.whenRoom(id, resolve)),
+      overflow: () => {
+        if (this.incoming.get(id) !== inc) return;
+        const { items, bytes } = this.ctx.streamBuffer;
+        // What waits unsent is dropped: the caller gets the error now, not after the backlog.
+        writer.dropLane(id);
+        this.replyError(id, new StreamOverflowError(STREAM_OVERFLOW(this.ctx.peer(), inc.fn, items, bytes), { items, bytes }));
+      },
+    };
+  }
+
+  /** The value in wire form with its size; over the size limit the call is answered with the error. */
+  private encode(id: number, v: unknown): { value: WireParameter; size: number } | undefined {
+    try {
+      const value = v instanceof WireValue ? (v.param ?? { name: 'result' }) : encodeValue('result', v);
+      const size = sizeOver([value], CHUNK_BYTES);
+      const max = this.ctx.maxMessageBytes();
+      if (size > max) throw new MessageTooLargeError(MESSAGE_TOO_LARGE(size, max));
+      return { value, size };
+    } catch (err) {
+      this.replyError(id, err);
+      return undefined;
+    }
+  }
+
+  /** Marks a call answered; false if it was already answered or given up. */
+  private finish(id: number): boolean {
+    const inc = this.incoming.get(id);
+    if (!inc) return false;
+    this.forget(id);
+    inc.producer?.stop();
+    return true;
+  }
+
+  private forget(id: number): void {
+    this.incoming.delete(id);
+    if (!this.incoming.size && this.idleWaiters.length) for (const cb of this.idleWaiters.splice(0)) cb();
+  }
+}
