@@ -5,7 +5,7 @@ export default defineConfig({
   // Nest's dependency injection needs legacy decorators with emitted parameter types.
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } } as never,
   test: {
-    include: ['test/**/*.e2e-spec.ts', 'libs/**/*.spec.ts', 'apps/**/*.spec.ts'],
+    include: ['test/**/*.e2e-spec.ts', 'test/unit/**/*.spec.ts', 'libs/**/*.spec.ts', 'apps/**/*.spec.ts'],
     // e2e tests spawn real plugin processes: two files at a time fit two cores.
     maxWorkers: 2,
     testTimeout: 30_000,
