@@ -40,8 +40,10 @@ function handler(call: CallFrame, incoming: IncomingCall): unknown {
 
 function session(capacity = 16, extra: Partial<SessionChannelOptions> = {}) {
   const pair = memoryPair(capacity);
-  const host = new SessionChannel(pair.a, { peer: 'plugin', maxMessageBytes: MAX, onCall: () => undefined, onFrame: () => undefined, ...extra });
-  const plugin = new SessionChannel(pair.b, { peer: 'host', maxMessageBytes: MAX, onCall: handler, onFrame: () => undefined, ...extra });
+  // The writers may leave as many frames unconfirmed as the pipe holds before it says it is full.
+  const transportWindow = { frames: capacity, bytes: 256 * 1024 };
+  const host = new SessionChannel(pair.a, { peer: 'plugin', maxMessageBytes: MAX, onCall: () => undefined, onFrame: () => undefined, transportWindow, ...extra });
+  const plugin = new SessionChannel(pair.b, { peer: 'host', maxMessageBytes: MAX, onCall: handler, onFrame: () => undefined, transportWindow, ...extra });
   return { pair, host, plugin };
 }
 

@@ -138,6 +138,8 @@ export class HostServer implements OnApplicationShutdown {
     const channel = new SessionChannel(stream, {
       peer: plugin.name,
       maxMessageBytes: this.maxBytes,
+      streamBuffer: this.options.streamBuffer,
+      chunkIdleMs: this.options.chunkIdleTimeoutMs,
       onCall: (call, incoming) => {
         if (!hello || plugin.channel !== channel) throw new ProtocolError('A call arrived before the handshake completed.');
         return this.router.fromPlugin(plugin, call, incoming);

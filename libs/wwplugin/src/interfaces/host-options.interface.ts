@@ -88,6 +88,10 @@ export interface WwPluginHostOptions {
   pushBufferSize?: number;
   /** What a full push buffer does. Default 'drop-oldest'. */
   pushOverflow?: 'drop-oldest' | 'drop-newest';
+  /** What a streaming host function's Observable may have waiting to be sent (see WwPluginOptions.streamBuffer). */
+  streamBuffer?: { items: number; bytes: number };
+  /** A chunked frame from a plugin that gets no piece for this long is dropped and its memory released. Default 30 000. */
+  chunkIdleTimeoutMs?: number;
   /** May plugins call each other through the host? A function decides per call. Default true. */
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
 }

@@ -4,6 +4,11 @@ export interface WwPluginOptions {
   name: string;
   version: string;
   description?: string;
+  /**
+   * What a streaming function's Observable may have waiting to be sent (default 65,536 items or
+   * 32 MiB); past it the stream fails with StreamOverflowError. Async iterables are paused instead.
+   */
+  streamBuffer?: { items: number; bytes: number };
 }
 
 /** A message the host pushed to this plugin. @publicApi */

@@ -124,6 +124,7 @@ export class PluginSession {
       const channel = new SessionChannel(stream, {
         peer: 'host',
         maxMessageBytes: maxBytes,
+        streamBuffer: this.options.streamBuffer,
         onCall,
         onFrame: (frame) => {
           switch (frame.kind) {

@@ -18,11 +18,24 @@ export interface FrameSink {
 export type LaneKey = number;
 export const MESSAGE_LANE: LaneKey = 0;
 
+/**
+ * How much the writer lets the transport hold that it has not yet confirmed written: frames and
+ * bytes. The transport's own "full" signal comes after 16 frames, too early to keep a loopback
+ * link busy; this window is what bounds both memory and the wait of a control frame.
+ */
+export interface TransportWindow {
+  frames: number;
+  bytes: number;
+}
+
+export const DEFAULT_TRANSPORT_WINDOW: TransportWindow = { frames: 256, bytes: 256 * 1024 };
+
 export interface FrameWriterOptions {
   /** Encodes a whole frame to cut it into chunks. */
   codec: () => FrameCodec;
   /** Bytes of chunked frames that may be in progress at once: the receiver holds them until the last piece. */
   chunkBudgetBytes: number;
+  window?: TransportWindow;
 }
 
 interface Entry {
@@ -58,6 +71,10 @@ export class FrameWriter {
   private parked: Lane[] = [];
   private blocked = false;
   private chunkInTransport = false;
+  /** Sizes of the frames in the transport, oldest first; a chunk's is stored as -(size + 1). */
+  private readonly inTransport: number[] = [];
+  private bytesInTransport = 0;
+  private readonly window: TransportWindow;
   private chunkedBytes = 0;
   private nextChunkId = 1;
   private pumping = false;
@@ -65,19 +82,29 @@ export class FrameWriter {
   private ended = false;
   private readonly drainWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
-  private readonly chunkWritten = () => {
-    this.chunkInTransport = false;
-    if (this.parked.length) {
-      for (const lane of this.parked) this.ready.push(lane);
-      this.parked = [];
-    }
-    this.pump();
+  // The transport confirms its writes in order: the oldest frame in it is the one confirmed.
+  private readonly written = () => {
+    const size = this.inTransport.shift();
+    if (size === undefined) return;
+    if (size < 0) {
+      this.bytesInTransport -= -size - 1;
+      this.chunkInTransport = false;
+      if (this.parked.length) {
+        for (const lane of this.parked) this.ready.push(lane);
+        this.parked = [];
+      }
+    } else this.bytesInTransport -= size;
+    // Resume once the transport is half empty, not at every confirmation.
+    if (this.blocked && this.inTransport.length <= this.window.frames / 2 && this.bytesInTransport <= this.window.bytes / 2) this.blocked = false;
+    if (!this.blocked) this.resume();
   };
 
   constructor(
     private readonly sink: FrameSink,
     private readonly options: FrameWriterOptions,
-  ) {}
+  ) {
+    this.window = options.window ?? DEFAULT_TRANSPORT_WINDOW;
+  }
 
   /** True while the transport is full: nothing is written until it drains. */
   get isBlocked(): boolean {
@@ -155,9 +182,12 @@ export class FrameWriter {
     (lane.onEmpty ??= []).push(() => (this.blocked ? this.drainWaiters.push(cb) : cb()));
   }
 
-  /** The transport drained: write on. */
+  /** The transport drained: whatever it held is written. */
   drained(): void {
-    this.blocked = false;
+    this.resume();
+  }
+
+  private resume(): void {
     this.pump();
     // One at a time: a waiter that fills the transport again leaves the rest waiting.
     while (!this.blocked && this.drainWaiters.length) this.drainWaiters.shift()!();
@@ -198,7 +228,7 @@ export class FrameWriter {
   }
 
   private isIdle(): boolean {
-    return this.closed || (this.control.length === 0 && this.lanes.size === 0 && !this.chunkInTransport);
+    return this.closed || (this.control.length === 0 && this.lanes.size === 0 && this.inTransport.length === 0);
   }
 
   private pump(): void {
@@ -234,7 +264,7 @@ export class FrameWriter {
       lane.bytes -= entry.size;
       if (entry.size <= CHUNK_BYTES) {
         this.shift(lane);
-        this.write(entry.frame);
+        this.write(entry.frame, entry.size);
         return true;
       }
       // A frame in pieces takes the chunk slot, and the peer must have room to hold it whole.
@@ -261,7 +291,7 @@ export class FrameWriter {
       this.chunkedBytes -= chunking.bytes.length;
     }
     this.chunkInTransport = true;
-    this.write(frame, this.chunkWritten);
+    this.write(frame, -(frame.chunk!.data!.byteLength + 16) - 1);
     return true;
   }
 
@@ -274,8 +304,12 @@ export class FrameWriter {
     }
   }
 
-  private write(frame: Frame, cb?: () => void): void {
-    if (!this.sink.write(frame, cb)) this.blocked = true;
+  /** Writes to the transport; `size` as kept in inTransport (negative for a chunk). */
+  private write(frame: Frame, size = 32): void {
+    this.inTransport.push(size);
+    this.bytesInTransport += size < 0 ? -size - 1 : size;
+    if (this.inTransport.length >= this.window.frames || this.bytesInTransport >= this.window.bytes) this.blocked = true;
+    this.sink.write(frame, this.written);
   }
 
   /** A lane with nothing left is forgotten; whoever waited for it to empty is told. */

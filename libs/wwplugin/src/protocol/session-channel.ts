@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import { errorFromWire, errorToWire, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
 import { ChunkAssembler } from './chunk-assembler.js';
 import { assertMessageSize, sizeOver } from './frame-size.js';
-import { CHUNK_BYTES, FrameWriter, MESSAGE_LANE, type FrameSink } from './frame-writer.js';
+import { CHUNK_BYTES, FrameWriter, MESSAGE_LANE, type FrameSink, type TransportWindow } from './frame-writer.js';
 import type { Frame, FrameKind } from './frames.js';
 import { IncomingCalls, type IncomingCallHandler } from './incoming-calls.js';
 import { OutgoingCalls, WireValue, type CallOptions } from './outgoing-calls.js';
@@ -41,6 +41,8 @@ export interface SessionChannelOptions {
   streamBuffer?: StreamBufferOptions;
   /** A chunked frame that gets no piece for this long is dropped (default 30 s). */
   chunkIdleMs?: number;
+  /** What the transport may hold unconfirmed (default 256 frames, 256 KiB). */
+  transportWindow?: TransportWindow;
 }
 
 /** Frames written ahead of every call's data: heartbeats, cancels, handshake, flow control. */
@@ -75,7 +77,7 @@ export class SessionChannel {
     const maxMessageBytes = () => this.options.maxMessageBytes;
     // What the receiver of chunked frames may hold at once: two frames of the largest size.
     const budget = () => 2 * (this.options.maxMessageBytes + 65_536);
-    this.writer = new FrameWriter(frames, { codec, chunkBudgetBytes: 2 * this.options.maxMessageBytes });
+    this.writer = new FrameWriter(frames, { codec, chunkBudgetBytes: 2 * this.options.maxMessageBytes, window: options.transportWindow });
     const watchDeadline = (at: number) => this.watchDeadline(at);
     const peer = () => this.peer;
     this.outgoing = new OutgoingCalls({ writer: this.writer, peer, maxMessageBytes, watchDeadline, closedWith: () => this.closedWith });

@@ -12,6 +12,11 @@ export const DEFAULT_STREAM_BUFFER: StreamBufferOptions = { items: 65_536, bytes
 
 /** Items a pulled source may have queued in the writer before the next pull waits for room. */
 const PULL_AHEAD = 8;
+/**
+ * Pulls between two turns of the event loop. A source that never waits (a generator) would
+ * otherwise hold the loop while the transport keeps taking frames, and starve heartbeats.
+ */
+const PULLS_PER_TURN = 256;
 
 /** What a producer writes to: one call's lane of the session writer. */
 export interface StreamOutlet {
@@ -132,12 +137,14 @@ export class StreamProducer {
   private async pull(source: AsyncIterable<unknown> | Iterable<unknown>): Promise<void> {
     const asyncIt = (source as AsyncIterable<unknown>)[Symbol.asyncIterator];
     const it: AsyncIterator<unknown> | Iterator<unknown> = asyncIt ? asyncIt.call(source) : (source as Iterable<unknown>)[Symbol.iterator]();
+    let pulls = 0;
     try {
       while (!this.stopped) {
         if (this.outlet.backlog().items >= PULL_AHEAD) {
           await this.waitForRoom();
           continue;
         }
+        if (++pulls % PULLS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
         const r = await it.next();
         if (r.done || this.stopped) break;
         if (!this.outlet.item(r.value)) return this.stop();
