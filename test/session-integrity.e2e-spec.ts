@@ -59,6 +59,33 @@ describe('session integrity', () => {
     // The session is still good.
     expect(await t.host.call<string>('edges', 'blobLater', { size: 3, delayMs: 0 })).toBe('bbb');
   }, 60_000);
+
+  it('the host pulling a fast stream slowly pauses the plugin: both memories stay bounded', async () => {
+    const { rss: pluginStart } = await t.host.call<{ rss: number }>('edges', 'memory', { reset: true });
+    const hostStart = process.memoryUsage().rss;
+    let hostPeak = hostStart;
+    let seen = 0;
+    let inOrder = true;
+    for await (const v of t.host.iterate<number>('edges', 'count', { n: 200_000 })) {
+      if (v !== seen) inOrder = false;
+      seen += 1;
+      if (seen % 100 === 0) {
+        hostPeak = Math.max(hostPeak, process.memoryUsage().rss);
+        await new Promise((r) => setImmediate(r)); // a consumer slower than its producer
+      }
+    }
+    expect([seen, inOrder]).toEqual([200_000, true]);
+    const { peak } = await t.host.call<{ peak: number }>('edges', 'memory', {});
+    expect(peak / pluginStart).toBeLessThan(RSS_GROWTH_BOUND);
+    expect(hostPeak / hostStart).toBeLessThan(RSS_GROWTH_BOUND);
+  }, 120_000);
+
+  it("a plugin pulling another plugin's stream through the host, slowly, gets all of it in order", async () => {
+    await t.host.load(fixture('reader', 'integrity'));
+    const hostStart = process.memoryUsage().rss;
+    expect(await t.host.call('reader', 'relayCount', { target: 'edges', n: 100_000 }, { timeoutMs: 120_000 })).toEqual({ count: 100_000, inOrder: true });
+    expect(process.memoryUsage().rss / hostStart).toBeLessThan(RSS_GROWTH_BOUND);
+  }, 120_000);
 });
 
 describe('graceful stop delivers every answer already produced', () => {

@@ -5,6 +5,7 @@ import { DeadlineExceededError, StreamOverflowError } from '../../libs/wwplugin/
 import type { CallFrame } from '../../libs/wwplugin/src/protocol/frames.js';
 import type { IncomingCall } from '../../libs/wwplugin/src/protocol/incoming-call.js';
 import { decodeArgs } from '../../libs/wwplugin/src/protocol/parameters.js';
+import { STREAM_WINDOW } from '../../libs/wwplugin/src/protocol/outgoing-calls.js';
 import { SessionChannel, type SessionChannelOptions } from '../../libs/wwplugin/src/protocol/session-channel.js';
 import { memoryPair, pump, type MemoryEnd } from '../support/memory-pipe.js';
 
@@ -162,6 +163,46 @@ describe('session core over an in-memory duplex', () => {
     expect(complaints.some((c) => /reassembly budget/.test(c))).toBe(true);
   });
 
+  it('a pulling consumer that stops taking values pauses the producer: at most one window is sent ahead', async () => {
+    const { pair, host, plugin } = session();
+    const it = host.iterate('count', { size: 10_000 })[Symbol.asyncIterator]();
+    const taken: number[] = [];
+    const take = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const next = it.next();
+        await pump(pair, () => false, 3);
+        taken.push((await next).value as number);
+      }
+    };
+    await take(10);
+    await pump(pair, () => false, 200); // the consumer rests: whatever the producer may send, it sends
+    const sent = () => pair.b.written.filter((f) => f.item).length;
+    expect(sent()).toBeLessThanOrEqual(10 + STREAM_WINDOW);
+    expect(sent()).toBeGreaterThan(10);
+    await take(990);
+    expect(taken).toEqual([...Array(1000).keys()]);
+    expect(sent()).toBeLessThanOrEqual(1000 + STREAM_WINDOW);
+    // Leaving early cancels the call at the producer.
+    await it.return!();
+    await pump(pair, () => plugin.handling === 0, 1_000);
+    expect(plugin.handling).toBe(0);
+  });
+
+  it('an Observable producer facing a consumer that does not take its values ends with StreamOverflowError', async () => {
+    const { pair, host } = session(16, { streamBuffer: { items: 500, bytes: 1 << 20 } });
+    const it = host.iterate('flood', { size: 100_000 })[Symbol.asyncIterator]();
+    const first = it.next();
+    await pump(pair, () => false, 50);
+    expect((await first).value).toBe(0);
+    let error: unknown;
+    try {
+      for (;;) if ((await it.next()).done) break;
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(StreamOverflowError);
+  });
+
   it('fails a call at its deadline and cancels it at the peer', async () => {
     const { pair, host, plugin } = session();
     const p = host.call('never', {}, { timeoutMs: 20 });
@@ -190,7 +231,7 @@ const size = fc.oneof(
 );
 const op = fc.oneof(
   fc.record({ kind: fc.constant('unary' as const), size }),
-  fc.record({ kind: fc.constant('stream' as const), sizes: fc.array(size, { maxLength: 5 }), gen: fc.boolean() }),
+  fc.record({ kind: fc.constant('stream' as const), sizes: fc.array(size, { maxLength: 5 }), gen: fc.boolean(), pull: fc.boolean() }),
   fc.record({ kind: fc.constant('cancel' as const), which: fc.nat(20) }),
   fc.record({ kind: fc.constant('deadline' as const), ms: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ kind: fc.constant('deliver' as const), n: fc.integer({ min: 0, max: 12 }) }),
@@ -245,26 +286,41 @@ describe('session core property', () => {
             const t = track();
             t.expect = o.sizes;
             let next = 0;
-            const sub = host.stream('items', { sizes: o.sizes, gen: o.gen }).subscribe({
-              next: (v) => {
-                const item = v as { k: number; s: string };
-                if (t.settled) t.violations.push(`item after ${t.events.at(-1)}`);
-                if (item.k !== next || item.s.length !== o.sizes[item.k]) t.violations.push(`item ${item.k} (${item.s.length} B) where ${next} was due`);
-                next += 1;
-                t.events.push(`item ${item.k}`);
-              },
-              complete: () => {
-                if (next !== o.sizes.length) t.violations.push(`completed after ${next} of ${o.sizes.length} items`);
-                settle(t, 'end');
-              },
-              error: () => settle(t, 'error'),
-            });
-            t.abort.signal.addEventListener('abort', () => {
-              if (!t.settled) {
-                sub.unsubscribe();
-                settle(t, 'unsubscribed');
-              }
-            });
+            const onItem = (v: unknown) => {
+              const item = v as { k: number; s: string };
+              if (t.settled) t.violations.push(`item after ${t.events.at(-1)}`);
+              if (item.k !== next || item.s.length !== o.sizes[item.k]) t.violations.push(`item ${item.k} (${item.s.length} B) where ${next} was due`);
+              next += 1;
+              t.events.push(`item ${item.k}`);
+            };
+            const onEnd = () => {
+              if (next !== o.sizes.length) t.violations.push(`completed after ${next} of ${o.sizes.length} items`);
+              settle(t, 'end');
+            };
+            if (o.pull) {
+              // Pulled: values are taken one by one as the test's loop gets to them.
+              const it = host.iterate('items', { sizes: o.sizes, gen: o.gen })[Symbol.asyncIterator]();
+              t.abort.signal.addEventListener('abort', () => void it.return!());
+              void (async () => {
+                try {
+                  for (;;) {
+                    const r = await it.next();
+                    if (r.done) return t.abort.signal.aborted ? settle(t, 'unsubscribed') : onEnd();
+                    onItem(r.value);
+                  }
+                } catch {
+                  settle(t, 'error');
+                }
+              })();
+            } else {
+              const sub = host.stream('items', { sizes: o.sizes, gen: o.gen }).subscribe({ next: onItem, complete: onEnd, error: () => settle(t, 'error') });
+              t.abort.signal.addEventListener('abort', () => {
+                if (!t.settled) {
+                  sub.unsubscribe();
+                  settle(t, 'unsubscribed');
+                }
+              });
+            }
           } else if (o.kind === 'cancel') {
             calls[o.which % Math.max(1, calls.length)]?.abort.abort();
           } else {

@@ -88,6 +88,21 @@ export class CallRouter {
     });
   }
 
+  /** host → plugin: a streaming function's values, pulled: the plugin sends only what is taken. */
+  iterate(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions = {}): AsyncIterable<unknown> {
+    const ready = (plugin: ManagedPlugin) => this.ready(plugin, opts.timeoutMs || this.defaultTimeoutMs, fn);
+    const unknownFunction = (plugin: ManagedPlugin) => this.unknownFunction(plugin, fn);
+    const registry = this.registry;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const plugin = registry.resolve(idOrName);
+        await ready(plugin);
+        if (!plugin.functions.has(fn)) throw unknownFunction(plugin);
+        yield* plugin.channel!.iterate(fn, args, { timeoutMs: opts.timeoutMs ?? 0, signal: opts.signal });
+      },
+    };
+  }
+
   /** host → plugins: queues a push for one plugin or, with '*', all; returns how many take it. */
   push(target: string, topic: string, payload: unknown): number {
     const wire = encodeValue('payload', payload);
@@ -146,7 +161,8 @@ export class CallRouter {
     if (!target.functions.has(call.function)) throw this.unknownFunction(target, call.function);
     const opts = { timeoutMs: call.timeoutMs, parent: incoming, caller: caller.name };
     // Arguments and results pass through in wire form: no decoding in the middle.
-    if (call.stream) return target.channel!.stream(call.function, call.args ?? [], opts, true);
+    // Pulled, so a calling plugin that reads slowly pauses the target instead of filling the host.
+    if (call.stream) return target.channel!.iterate(call.function, call.args ?? [], opts, true);
     return target.channel!.callRaw(call.function, call.args ?? [], opts);
   }
 

@@ -158,6 +158,7 @@ export class HostServer implements OnApplicationShutdown {
         if (!hello) return refuse(WireErrorCode.PROTOCOL, `expected Hello, got ${frame.kind ?? 'a frame of an unknown kind'}`);
         // A plugin's complaint about a frame of ours: logged, never answered (two peers could loop).
         if (frame.kind === 'error') return this.logger.warn(`Plugin "${plugin.name}" reported: ${frame.error!.message}`);
+        // Unknown kinds are ignored, but the plugin's author is told (docs/protocol.md section 5).
         if (!frame.kind || !FROM_PLUGIN.has(frame.kind)) return complain(UNEXPECTED_FRAME(frame.kind));
         if (plugin.channel !== channel) return;
         try {

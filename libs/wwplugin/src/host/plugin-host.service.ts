@@ -134,6 +134,14 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
     return this.router.stream(idOrName, fn, args, opts) as Observable<T>;
   }
 
+  /**
+   * The values of a streaming plugin function, pulled with `for await`: the plugin sends only as
+   * many as the loop has room for, so a slow consumer pauses it. Leaving the loop cancels the call.
+   */
+  iterate<T = unknown>(idOrName: string, fn: string, args?: unknown, opts?: RemoteCallOptions): AsyncIterable<T> {
+    return this.router.iterate(idOrName, fn, args, opts) as AsyncIterable<T>;
+  }
+
   /** A typed proxy of a plugin's functions: `host.plugin<EchoApi>('echo').greet({ name })`. */
   plugin<T>(idOrName: string): RemoteApi<T> {
     return remoteProxy<T>((fn, args, opts) => this.call(idOrName, fn, args, opts));

@@ -196,6 +196,11 @@ export class PluginSession {
     return this.requireChannel().stream(fn, args, opts);
   }
 
+  /** Pulls a host or plugin function's values (see PluginHostService.iterate). */
+  iterate(fn: string, args?: unknown, opts?: CallOptions): AsyncIterable<unknown> {
+    return this.requireChannel().iterate(fn, args, opts);
+  }
+
   /** Sends a message to the host on `topic`. */
   emit(topic: string, payload: unknown): void {
     const wire = encodeValue('payload', payload);

@@ -33,6 +33,11 @@ export class PluginContext {
     return this.session.stream(fn, args, { ...opts, target }) as Observable<T>;
   }
 
+  /** Pulls the values of another plugin's streaming function: it sends only what the loop takes. */
+  iteratePlugin<T = unknown>(target: string, fn: string, args?: unknown, opts: PluginCallOptions = {}): AsyncIterable<T> {
+    return this.session.iterate(fn, args, { ...opts, target }) as AsyncIterable<T>;
+  }
+
   /** The host's pushes, all topics or one. */
   messages<T = unknown>(topic?: string): Observable<PushMessage<T>> {
     return this.session.messages(topic) as Observable<PushMessage<T>>;

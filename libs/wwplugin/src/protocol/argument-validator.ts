@@ -11,13 +11,15 @@ export function validateArgs(fn: string, specs: ParameterSpecFrame[] | undefined
   for (const spec of specs) {
     const expected = spec.type ?? ParameterType.NULL;
     const given = parameters.find((p) => p.name === spec.name);
-    if (!given || given.type === ParameterType.NULL) {
+    if (!given || (given.type === ParameterType.NULL && expected !== ParameterType.NULL)) {
       if (spec.optional) continue;
       throw new InvalidArgumentError(
         `${fn}: argument "${spec.name}" is required (expected ${ParameterType[expected]}, got ${given ? 'NULL' : 'nothing'}).`,
         { argument: spec.name, expected: ParameterType[expected], actual: given ? 'NULL' : 'missing' },
       );
     }
+    // NULL (unset) in a spec means any type: only presence is checked.
+    if (expected === ParameterType.NULL) continue;
     // An integer is a valid float; everything else must match exactly.
     const ok = given.type === expected || (expected === ParameterType.FLOAT && given.type === ParameterType.INT);
     if (!ok) {

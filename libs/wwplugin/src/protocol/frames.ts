@@ -42,6 +42,8 @@ export interface CallFrame {
   target?: string;
   stream?: boolean;
   caller?: string;
+  /** Streaming calls: items the caller accepts before it grants more with Credit; 0 = no limit. */
+  credit?: number;
 }
 export interface ResultFrame {
   id: number;
@@ -82,6 +84,11 @@ export interface ShutdownFrame {
   reason?: string;
 }
 
+export interface CreditFrame {
+  id: number;
+  items: number;
+}
+
 export interface ChunkFrame {
   id: number;
   data?: Uint8Array;
@@ -106,7 +113,8 @@ export interface Frame {
   pong?: PingFrame;
   shutdown?: ShutdownFrame;
   chunk?: ChunkFrame;
+  credit?: CreditFrame;
 }
 export type FrameKind =
   | 'hello' | 'welcome' | 'refuse' | 'call' | 'result' | 'item' | 'end' | 'error'
-  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk';
+  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk' | 'credit';

@@ -69,10 +69,15 @@ export class IncomingCalls {
       return this.replyError(id, err);
     }
     if (call.stream) {
-      inc.producer = new StreamProducer(this.outlet(id, inc), this.ctx.streamBuffer);
+      inc.producer = new StreamProducer(this.outlet(id, inc), this.ctx.streamBuffer, call.credit ?? 0);
       return inc.producer.start(out);
     }
     this.answer(id, out);
+  }
+
+  /** The caller accepts more items of a stream. */
+  credit(id: number, items: number): void {
+    this.incoming.get(id)?.producer?.grant(items);
   }
 
   /** The caller cancelled: the handler is aborted and nothing more is sent for the call. */

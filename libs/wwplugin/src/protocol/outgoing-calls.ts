@@ -41,6 +41,9 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   sink?: StreamSink;
+  /** Items consumed since credit was last granted; granted on delivery unless `pulled`. */
+  consumed: number;
+  pulled: boolean;
   unlinkSignal?: () => void;
 }
 
@@ -52,6 +55,12 @@ export interface OutgoingCallsContext {
   watchDeadline: (at: number) => void;
   closedWith: () => Error | undefined;
 }
+
+/**
+ * Items of a stream this side lets be on their way at once (Call.credit); more are granted as
+ * they are consumed, half a window at a time.
+ */
+export const STREAM_WINDOW = 64;
 
 /** Lane of this side's call `id` in the writer: negative, apart from the answers to the peer's calls. */
 const lane = (id: number) => -id;
@@ -75,7 +84,16 @@ export class OutgoingCalls {
   }
 
   /** Sends a call; resolves with its result (a stream: once it ended, with items going to `sink`). */
-  start(fn: string, args: unknown, opts: CallOptions, stream: boolean, raw: boolean, sink?: StreamSink, onId?: (id: number) => void): Promise<unknown> {
+  start(
+    fn: string,
+    args: unknown,
+    opts: CallOptions,
+    stream: boolean,
+    raw: boolean,
+    sink?: StreamSink,
+    onId?: (id: number) => void,
+    pulled = false,
+  ): Promise<unknown> {
     const closed = this.ctx.closedWith();
     if (closed) return Promise.reject(closed);
     if (opts.signal?.aborted || opts.parent?.aborted) return Promise.reject(new CallCancelledError(`Call to ${fn} was aborted before it started.`));
@@ -94,7 +112,8 @@ export class OutgoingCalls {
     const timeoutMs = opts.timeoutMs && opts.timeoutMs > 0 ? Math.min(Math.floor(opts.timeoutMs), 0x7fffffff) : 0;
     const target = opts.target ?? '';
     return new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = { fn, target, timeoutMs, deadline: timeoutMs ? Date.now() + timeoutMs : 0, raw, resolve, reject, sink };
+      const deadline = timeoutMs ? Date.now() + timeoutMs : 0;
+      const pending: Pending = { fn, target, timeoutMs, deadline, raw, resolve, reject, sink, consumed: 0, pulled };
       if (pending.deadline) this.ctx.watchDeadline(pending.deadline);
       if (opts.signal) {
         const signal = opts.signal;
@@ -107,7 +126,8 @@ export class OutgoingCalls {
         this.cancel(id, 'aborted', new CallCancelledError(`Call to ${fn} was aborted.`));
       });
       this.pending.set(id, pending);
-      this.ctx.writer.enqueue(lane(id), { call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '' } }, size);
+      const credit = stream ? STREAM_WINDOW : 0;
+      this.ctx.writer.enqueue(lane(id), { call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '', credit } }, size);
     });
   }
 
@@ -121,6 +141,69 @@ export class OutgoingCalls {
         if (id && this.pending.has(id)) this.cancel(id, 'unsubscribed');
       };
     });
+  }
+
+  /**
+   * A streaming call as an async iterable: the peer is granted credit only as values are taken,
+   * so at most STREAM_WINDOW values wait here. Leaving the loop early cancels the call.
+   */
+  iterate(fn: string, args: unknown, opts: CallOptions, raw: boolean): AsyncIterable<unknown> {
+    return { [Symbol.asyncIterator]: () => this.iterator(fn, args, opts, raw) };
+  }
+
+  private iterator(fn: string, args: unknown, opts: CallOptions, raw: boolean): AsyncIterator<unknown> {
+    const queue: unknown[] = [];
+    let done = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    let id = 0;
+    let started = false;
+    const sink: StreamSink = {
+      next: (v) => {
+        queue.push(v);
+        wake?.();
+      },
+      complete: () => {
+        done = true;
+        wake?.();
+      },
+      error: (e) => {
+        failure ??= e;
+        done = true;
+        wake?.();
+      },
+    };
+    return {
+      next: async () => {
+        if (!started) {
+          started = true;
+          this.start(fn, args, opts, true, raw, sink, (callId) => (id = callId), true).catch((e: Error) => sink.error(e));
+        }
+        while (!queue.length && !done) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        if (queue.length) {
+          const value = queue.shift();
+          this.consumed(id);
+          return { value, done: false };
+        }
+        if (failure) throw failure;
+        return { value: undefined, done: true };
+      },
+      return: async () => {
+        done = true;
+        if (id && this.pending.has(id)) this.cancel(id, 'iteration stopped');
+        wake?.();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /** One value of stream `id` was taken: every half window, the peer may send that many more. */
+  private consumed(id: number): void {
+    const p = this.pending.get(id);
+    if (!p || ++p.consumed < STREAM_WINDOW / 2) return;
+    this.ctx.writer.sendControl({ credit: { id, items: p.consumed } });
+    p.consumed = 0;
   }
 
   /** Gives up a call: it fails here with `err`, and the peer is told to stop working on it. */
@@ -160,6 +243,8 @@ export class OutgoingCalls {
       return this.cancel(id, 'undecodable stream item', new ProtocolError(`Undecodable stream item from ${this.ctx.peer()}: ${(err as Error).message}`));
     }
     p.sink.next(decoded);
+    // Delivered to an Observable subscriber: taken at once (a slow subscriber holds the event loop).
+    if (!p.pulled) this.consumed(id);
   }
 
   end(id: number): void {

@@ -46,7 +46,7 @@ export interface SessionChannelOptions {
 }
 
 /** Frames written ahead of every call's data: heartbeats, cancels, handshake, flow control. */
-const CONTROL: ReadonlySet<FrameKind | undefined> = new Set<FrameKind>(['hello', 'welcome', 'refuse', 'cancel', 'ping', 'pong', 'shutdown']);
+const CONTROL: ReadonlySet<FrameKind | undefined> = new Set<FrameKind>(['hello', 'welcome', 'refuse', 'cancel', 'credit', 'ping', 'pong', 'shutdown']);
 
 /**
  * Calls in both directions over one session stream, matched by id. Shared by host and plugin: each
@@ -162,6 +162,14 @@ export class SessionChannel {
     return this.outgoing.stream(fn, args, opts, raw);
   }
 
+  /**
+   * Calls a streaming function on the peer and pulls its values: the peer sends only as many as
+   * this side has asked for, so a slow consumer pauses the producer instead of filling memory.
+   */
+  iterate(fn: string, args?: unknown, opts: CallOptions = {}, raw = false): AsyncIterable<unknown> {
+    return this.outgoing.iterate(fn, args, opts, raw);
+  }
+
   /** Gives up a call: rejects it here and tells the peer to stop working on it. */
   cancel(id: number, reason: string): void {
     this.outgoing.cancel(id, reason);
@@ -232,6 +240,8 @@ export class SessionChannel {
       }
       case 'cancel':
         return this.incoming.cancel(frame.cancel!.id);
+      case 'credit':
+        return this.incoming.credit(frame.credit!.id, frame.credit!.items);
       case 'ping':
         this.writer.sendControl({ pong: { seq: frame.ping!.seq } });
         return this.options.onFrame(frame);

@@ -53,11 +53,22 @@ export class StreamProducer {
   private stopped = false;
   private sub?: Subscription;
   private wake?: () => void;
+  /** Items the caller accepts now (Call.credit plus Credit frames); unlimited when it set none. */
+  private credit: number;
 
   constructor(
     private readonly outlet: StreamOutlet,
     private readonly bounds: StreamBufferOptions,
-  ) {}
+    credit = 0,
+  ) {
+    this.credit = credit > 0 ? credit : Infinity;
+  }
+
+  /** The caller accepts `items` more. */
+  grant(items: number): void {
+    this.credit += items;
+    this.wake?.();
+  }
 
   /** Starts on what the handler returned: a Promise, an Observable, a pulled source or one value. */
   start(out: unknown): void {
@@ -94,10 +105,11 @@ export class StreamProducer {
   private offer(v: unknown): void {
     if (this.stopped) return;
     if (isPullable(v)) return this.push({ pull: v });
-    if (!this.running && !this.jobs.length) {
+    if (!this.running && !this.jobs.length && this.credit > 0) {
+      this.credit -= 1;
       if (!this.outlet.item(v)) return this.stop();
     } else {
-      this.jobs.push({ value: v });
+      this.push({ value: v });
     }
     const { items, bytes } = this.outlet.backlog();
     if (items + this.jobs.length > this.bounds.items || bytes > this.bounds.bytes) {
@@ -118,6 +130,9 @@ export class StreamProducer {
       while (!this.stopped && this.jobs.length) {
         const job = this.jobs.shift()!;
         if ('value' in job) {
+          if (this.credit <= 0) await this.waitFor(() => this.credit > 0);
+          if (this.stopped) break;
+          this.credit -= 1;
           if (!this.outlet.item(job.value)) return this.stop();
         } else if ('pull' in job) {
           await this.pull(job.pull);
@@ -144,9 +159,14 @@ export class StreamProducer {
           await this.waitForRoom();
           continue;
         }
+        if (this.credit <= 0) {
+          await this.waitFor(() => this.credit > 0);
+          continue;
+        }
         if (++pulls % PULLS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
         const r = await it.next();
         if (r.done || this.stopped) break;
+        this.credit -= 1;
         if (!this.outlet.item(r.value)) return this.stop();
       }
     } catch (err) {
@@ -158,6 +178,12 @@ export class StreamProducer {
     }
     // A source left before its end is told, so it can release what it holds.
     if (this.stopped) await Promise.resolve(it.return?.()).catch(() => undefined);
+  }
+
+  /** Resolves once `ready()` holds (checked when credit comes) or the producer stops. */
+  private async waitFor(ready: () => boolean): Promise<void> {
+    while (!this.stopped && !ready()) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
   }
 
   private waitForRoom(): Promise<void> {
