@@ -136,6 +136,8 @@ export class FrameWriter {
   /** Writes a control frame ahead of every lane (heartbeats, cancels, credit, handshake). */
   sendControl(frame: Frame): void {
     if (this.closed || this.ended) return;
+    // The common case costs one write: nothing is waiting, so nothing can be overtaken.
+    if (!this.blocked && !this.pumping && this.control.length === 0) return this.write(frame);
     this.control.push(frame);
     this.pump();
   }
@@ -144,6 +146,10 @@ export class FrameWriter {
   enqueue(key: LaneKey, frame: Frame, size: number): void {
     if (this.closed || this.ended) return;
     let lane = this.lanes.get(key);
+    // The common case, a small frame with nothing queued anywhere, is written at once: no lane.
+    if (!lane && size <= CHUNK_BYTES && !this.blocked && !this.pumping && this.ready.length === 0 && this.control.length === 0) {
+      return this.write(frame, size);
+    }
     if (!lane) {
       lane = { key, entries: [], head: 0, bytes: 0, scheduled: false };
       this.lanes.set(key, lane);

@@ -3,7 +3,7 @@ import { errorFromWire, errorToWire, ProtocolError, WwPluginError } from '../err
 import { ChunkAssembler } from './chunk-assembler.js';
 import { assertMessageSize, sizeOver } from './frame-size.js';
 import { CHUNK_BYTES, FrameWriter, MESSAGE_LANE, type FrameSink, type TransportWindow } from './frame-writer.js';
-import type { Frame, FrameKind } from './frames.js';
+import type { Frame } from './frames.js';
 import { IncomingCalls, type IncomingCallHandler } from './incoming-calls.js';
 import { OutgoingCalls, WireValue, type CallOptions } from './outgoing-calls.js';
 import type { WireParameter } from './parameters.js';
@@ -44,9 +44,6 @@ export interface SessionChannelOptions {
   /** What the transport may hold unconfirmed (default 256 frames, 256 KiB). */
   transportWindow?: TransportWindow;
 }
-
-/** Frames written ahead of every call's data: heartbeats, cancels, handshake, flow control. */
-const CONTROL: ReadonlySet<FrameKind | undefined> = new Set<FrameKind>(['hello', 'welcome', 'refuse', 'cancel', 'credit', 'ping', 'pong', 'shutdown']);
 
 /**
  * Calls in both directions over one session stream, matched by id. Shared by host and plugin: each
@@ -141,9 +138,9 @@ export class SessionChannel {
    */
   send(frame: Frame): boolean {
     if (this.closedWith) return false;
-    const kind = frame.kind ?? (Object.keys(frame)[0] as FrameKind);
-    if (CONTROL.has(kind) || (kind === 'error' && !frame.error?.id)) this.writer.sendControl(frame);
-    else this.writer.enqueue(MESSAGE_LANE, frame, messageSize(frame));
+    // Messages keep their order among themselves; everything else sent here is control.
+    if (frame.push || frame.emit || 'log' in frame) this.writer.enqueue(MESSAGE_LANE, frame, messageSize(frame));
+    else this.writer.sendControl(frame);
     return !this.isBlocked;
   }
 
