@@ -61,3 +61,5 @@ export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command
 export const STREAM_OVERFLOW = (peer: string, fn: string, items: number, bytes: number) =>
   `Stream ${fn} to ${peer} produced more than ${items} items or ${bytes} bytes faster than the session could send them; ` +
   'an Observable cannot be paused: return an async iterable (async generator) to be paused by back-pressure, or raise streamBuffer.';
+export const STREAM_IGNORED_CREDIT = (peer: string, fn: string, window: number) =>
+  `Stream ${fn} from ${peer} sent more than ${2 * window} values nobody had asked for (it ignores credit, docs/protocol.md section 9).`;

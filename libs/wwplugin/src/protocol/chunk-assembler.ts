@@ -86,7 +86,7 @@ export class ChunkAssembler {
     const entry = this.open.get(id);
     if (entry) this.release(id, entry);
     // Bounded: a peer that never sends the last pieces must not grow this set either.
-    if (this.refused.size >= 1024) this.refused.clear();
+    if (this.refused.size >= 1024) this.refused.delete(this.refused.values().next().value!);
     this.refused.add(id);
     this.options.onReject(id, why);
   }

@@ -22,6 +22,12 @@ export function paramExactSize(p: WireParameter): number {
   return n;
 }
 
+/** A parameter's size for the writer: exact once it could be over a chunk (64 KiB), cheap below. */
+export function paramSize(p: WireParameter): number {
+  const upper = paramUpperBound(p);
+  return upper <= 64 * 1024 ? upper : paramExactSize(p);
+}
+
 /** The cheap upper bound of several parameters. */
 export function upperBound(values: readonly WireParameter[]): number {
   let n = 0;

@@ -34,7 +34,7 @@ export interface FrameWriterOptions {
   /** Encodes a whole frame to cut it into chunks. */
   codec: () => FrameCodec;
   /** Bytes of chunked frames that may be in progress at once: the receiver holds them until the last piece. */
-  chunkBudgetBytes: number;
+  chunkBudgetBytes: () => number;
   window?: TransportWindow;
 }
 
@@ -178,7 +178,7 @@ export class FrameWriter {
 
   /** Runs `cb` once the lane has nothing left to send and the transport is not full. */
   whenRoom(key: LaneKey, cb: () => void): void {
-    if (this.closed) return;
+    if (this.closed) return cb();
     const lane = this.lanes.get(key);
     if (!lane) {
       if (!this.blocked) cb();
@@ -225,12 +225,16 @@ export class FrameWriter {
     if (this.closed) return;
     this.closed = true;
     this.control.length = 0;
+    const lanes = [...this.lanes.values()];
     this.lanes.clear();
     this.ready = [];
     this.parked = [];
     this.chunkedBytes = 0;
     for (const cb of this.idleWaiters.splice(0)) cb();
-    this.drainWaiters.length = 0;
+    // Whoever waits for room is told now, and finds the writer closed: none is left hanging.
+    const waiters = this.drainWaiters.splice(0);
+    for (const lane of lanes) if (lane.onEmpty) waiters.push(...lane.onEmpty);
+    for (const cb of waiters) cb();
   }
 
   private isIdle(): boolean {
@@ -274,7 +278,7 @@ export class FrameWriter {
         return true;
       }
       // A frame in pieces takes the chunk slot, and the peer must have room to hold it whole.
-      if (this.chunkInTransport || (this.chunkedBytes > 0 && this.chunkedBytes + entry.size > this.options.chunkBudgetBytes)) {
+      if (this.chunkInTransport || (this.chunkedBytes > 0 && this.chunkedBytes + entry.size > this.options.chunkBudgetBytes())) {
         lane.bytes += entry.size;
         return false;
       }

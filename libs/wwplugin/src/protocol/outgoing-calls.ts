@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
-import { CallCancelledError, DeadlineExceededError, ProtocolError } from '../errors/wwplugin.errors.js';
-import { DEADLINE_EXCEEDED, MESSAGE_TOO_LARGE } from '../wwplugin.messages.js';
+import { CallCancelledError, DeadlineExceededError, ProtocolError, StreamOverflowError } from '../errors/wwplugin.errors.js';
+import { DEADLINE_EXCEEDED, MESSAGE_TOO_LARGE, STREAM_IGNORED_CREDIT } from '../wwplugin.messages.js';
 import { MessageTooLargeError } from '../errors/wwplugin.errors.js';
 import type { FrameWriter } from './frame-writer.js';
 import { sizeOver } from './frame-size.js';
@@ -161,6 +161,10 @@ export class OutgoingCalls {
     const sink: StreamSink = {
       next: (v) => {
         queue.push(v);
+        // A callee that ignores credit must not fill this queue: the stream fails loudly instead.
+        if (queue.length > 2 * STREAM_WINDOW && id) {
+          this.cancel(id, 'credit ignored', new StreamOverflowError(STREAM_IGNORED_CREDIT(this.ctx.peer(), fn, STREAM_WINDOW)));
+        }
         wake?.();
       },
       complete: () => {
@@ -263,9 +267,12 @@ export class OutgoingCalls {
     } else p.reject(err);
   }
 
-  /** Fails every call in flight (the session ended). */
+  /** Fails every call in flight (the session ended); calls not yet sent are not sent. */
   failAll(errorFor: (fn: string, target: string) => Error): void {
-    for (const [id, p] of [...this.pending]) this.fail(id, errorFor(p.fn, p.target));
+    for (const [id, p] of [...this.pending]) {
+      this.fail(id, errorFor(p.fn, p.target));
+      this.ctx.writer.dropLane(lane(id));
+    }
   }
 
   /** Fails the calls whose deadline passed; returns the next deadline, or 0. */

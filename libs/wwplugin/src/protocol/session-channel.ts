@@ -74,7 +74,9 @@ export class SessionChannel {
     const maxMessageBytes = () => this.options.maxMessageBytes;
     // What the receiver of chunked frames may hold at once: two frames of the largest size.
     const budget = () => 2 * (this.options.maxMessageBytes + 65_536);
-    this.writer = new FrameWriter(frames, { codec, chunkBudgetBytes: 2 * this.options.maxMessageBytes, window: options.transportWindow });
+    // Follows the limit the peer announced (a plugin adopts the host's from Welcome).
+    const chunkBudgetBytes = () => 2 * this.options.maxMessageBytes;
+    this.writer = new FrameWriter(frames, { codec, chunkBudgetBytes, window: options.transportWindow });
     const watchDeadline = (at: number) => this.watchDeadline(at);
     const peer = () => this.peer;
     this.outgoing = new OutgoingCalls({ writer: this.writer, peer, maxMessageBytes, watchDeadline, closedWith: () => this.closedWith });
@@ -188,9 +190,10 @@ export class SessionChannel {
    * call), every incoming call's AbortSignal fires, and nothing more is written.
    */
   close(reason: Error, errorFor?: (fn: string, target: string) => Error): void {
+    // After a graceful end() the writer may still be flushing: a close stops that too.
+    this.writer.close();
     if (this.closedWith) return;
     this.closedWith = reason;
-    this.writer.close();
     this.shutDownCalls(reason, errorFor);
   }
 
@@ -258,7 +261,8 @@ export class SessionChannel {
     if (this.deadlineAt && this.deadlineAt <= at) return;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineAt = at;
-    this.deadlineTimer = setTimeout(() => this.expireDeadlines(), Math.max(1, at - Date.now()));
+    // Node fires a timer over 2^31-1 ms at once: a peer's huge timeout must not make it spin.
+    this.deadlineTimer = setTimeout(() => this.expireDeadlines(), Math.min(0x7fffffff, Math.max(1, at - Date.now())));
     // The session's stream keeps the process alive while calls are in flight; this timer must not.
     this.deadlineTimer.unref();
   }

@@ -1,4 +1,5 @@
-import { isObservable, type Subscription } from 'rxjs';
+import { isObservable, takeWhile, type Subscription } from 'rxjs';
+import type { WireParameter } from './parameters.js';
 
 /** Bounds of what a streaming call may have waiting to be sent when its producer cannot be paused. */
 export interface StreamBufferOptions {
@@ -18,10 +19,18 @@ const PULL_AHEAD = 8;
  */
 const PULLS_PER_TURN = 256;
 
+/** A value in wire form and its size (exact over a chunk). */
+export interface EncodedValue {
+  value: WireParameter;
+  size: number;
+}
+
 /** What a producer writes to: one call's lane of the session writer. */
 export interface StreamOutlet {
-  /** Encodes and queues one item; false when it could not be (the call was answered with an error). */
-  item(value: unknown): boolean;
+  /** The value in wire form; undefined when it cannot be (the call was answered with the error). */
+  encode(value: unknown): EncodedValue | undefined;
+  /** Queues one encoded item; false when the call is over. */
+  send(encoded: EncodedValue): boolean;
   end(): void;
   error(err: unknown): void;
   /** Items and bytes queued and not yet written. */
@@ -32,7 +41,7 @@ export interface StreamOutlet {
   overflow(): void;
 }
 
-type Job = { value: unknown } | { pull: AsyncIterable<unknown> | Iterable<unknown> } | { end: true } | { error: unknown };
+type Job = { item: EncodedValue } | { pull: AsyncIterable<unknown> | Iterable<unknown> } | { end: true } | { error: unknown };
 
 /** An async iterable or a generator: a source that waits to be asked for its next value. */
 export function isPullable(v: unknown): v is AsyncIterable<unknown> | Iterable<unknown> {
@@ -43,16 +52,20 @@ export function isPullable(v: unknown): v is AsyncIterable<unknown> | Iterable<u
 }
 
 /**
- * Feeds one streaming call's values into its lane, in order. A pulled source (async iterable,
- * generator) is asked for its next value only when the lane has room, so back-pressure pauses it.
- * An Observable cannot be paused: what it produces beyond the bound ends the call with an error.
+ * Feeds one streaming call's values into its lane, in order, within the caller's credit. A pulled
+ * source (async iterable, generator) is asked for its next value only when there is room and
+ * credit, so back-pressure pauses it. An Observable cannot be paused: what it produces beyond the
+ * bound (values waiting for credit or for the transport) ends the call with an error.
  */
 export class StreamProducer {
   private readonly jobs: Job[] = [];
+  /** Bytes of the encoded items in `jobs`. */
+  private jobBytes = 0;
   private running = false;
   private stopped = false;
   private sub?: Subscription;
-  private wake?: () => void;
+  private wakeOnCredit?: () => void;
+  private wakeOnStop?: () => void;
   /** Items the caller accepts now (Call.credit plus Credit frames); unlimited when it set none. */
   private credit: number;
 
@@ -66,8 +79,9 @@ export class StreamProducer {
 
   /** The caller accepts `items` more. */
   grant(items: number): void {
+    if (!(items > 0)) return;
     this.credit += items;
-    this.wake?.();
+    this.wakeOnCredit?.();
   }
 
   /** Starts on what the handler returned: a Promise, an Observable, a pulled source or one value. */
@@ -81,38 +95,43 @@ export class StreamProducer {
       return;
     }
     if (isObservable(out)) {
-      this.sub = out.subscribe({
+      // takeWhile: a synchronous source is unsubscribed at once when the producer stops mid-emission.
+      this.sub = out.pipe(takeWhile(() => !this.stopped)).subscribe({
         next: (v) => this.offer(v),
         error: (err) => this.push({ error: err }),
         complete: () => this.push({ end: true }),
       });
-      if (this.stopped) this.sub.unsubscribe();
       return;
     }
     this.offer(out);
     this.push({ end: true });
   }
 
-  /** The call is over (cancelled, deadline, session closed): stop producing. */
+  /** The call is over (cancelled, deadline, session closed, answered): stop producing. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.jobs.length = 0;
+    this.jobBytes = 0;
     this.sub?.unsubscribe();
-    this.wake?.();
+    this.wakeOnCredit?.();
+    this.wakeOnStop?.();
   }
 
   private offer(v: unknown): void {
     if (this.stopped) return;
     if (isPullable(v)) return this.push({ pull: v });
+    const encoded = this.outlet.encode(v);
+    if (!encoded) return this.stop();
     if (!this.running && !this.jobs.length && this.credit > 0) {
       this.credit -= 1;
-      if (!this.outlet.item(v)) return this.stop();
+      if (!this.outlet.send(encoded)) return this.stop();
     } else {
-      this.push({ value: v });
+      this.jobBytes += encoded.size;
+      this.push({ item: encoded });
     }
     const { items, bytes } = this.outlet.backlog();
-    if (items + this.jobs.length > this.bounds.items || bytes > this.bounds.bytes) {
+    if (items + this.jobs.length > this.bounds.items || bytes + this.jobBytes > this.bounds.bytes) {
       this.stop();
       this.outlet.overflow();
     }
@@ -129,11 +148,12 @@ export class StreamProducer {
     try {
       while (!this.stopped && this.jobs.length) {
         const job = this.jobs.shift()!;
-        if ('value' in job) {
-          if (this.credit <= 0) await this.waitFor(() => this.credit > 0);
+        if ('item' in job) {
+          this.jobBytes -= job.item.size;
+          if (this.credit <= 0) await this.creditCame();
           if (this.stopped) break;
           this.credit -= 1;
-          if (!this.outlet.item(job.value)) return this.stop();
+          if (!this.outlet.send(job.item)) return this.stop();
         } else if ('pull' in job) {
           await this.pull(job.pull);
         } else if ('end' in job) {
@@ -155,19 +175,23 @@ export class StreamProducer {
     let pulls = 0;
     try {
       while (!this.stopped) {
-        if (this.outlet.backlog().items >= PULL_AHEAD) {
-          await this.waitForRoom();
+        if (this.credit <= 0) {
+          await this.creditCame();
           continue;
         }
-        if (this.credit <= 0) {
-          await this.waitFor(() => this.credit > 0);
+        if (this.outlet.backlog().items >= PULL_AHEAD) {
+          await this.roomCame();
           continue;
         }
         if (++pulls % PULLS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
         const r = await it.next();
         if (r.done || this.stopped) break;
+        const encoded = this.outlet.encode(r.value);
         this.credit -= 1;
-        if (!this.outlet.item(r.value)) return this.stop();
+        if (!encoded || !this.outlet.send(encoded)) {
+          this.stop();
+          break;
+        }
       }
     } catch (err) {
       if (!this.stopped) {
@@ -180,16 +204,16 @@ export class StreamProducer {
     if (this.stopped) await Promise.resolve(it.return?.()).catch(() => undefined);
   }
 
-  /** Resolves once `ready()` holds (checked when credit comes) or the producer stops. */
-  private async waitFor(ready: () => boolean): Promise<void> {
-    while (!this.stopped && !ready()) await new Promise<void>((resolve) => (this.wake = resolve));
-    this.wake = undefined;
+  /** Resolves when credit comes or the producer stops. */
+  private creditCame(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wakeOnCredit = resolve)).finally(() => (this.wakeOnCredit = undefined));
   }
 
-  private waitForRoom(): Promise<void> {
+  /** Resolves when the lane has room or the producer stops. */
+  private roomCame(): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.wake = resolve;
+      this.wakeOnStop = resolve;
       this.outlet.room().then(resolve, resolve);
-    }).finally(() => (this.wake = undefined));
+    }).finally(() => (this.wakeOnStop = undefined));
   }
 }
