@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { from, lastValueFrom, range, toArray } from 'rxjs';
+import { from, lastValueFrom, Observable, range, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { DeadlineExceededError, StreamOverflowError } from '../../libs/wwplugin/src/errors/wwplugin.errors.js';
 import type { CallFrame } from '../../libs/wwplugin/src/protocol/frames.js';
@@ -32,6 +32,16 @@ function handler(call: CallFrame, incoming: IncomingCall): unknown {
       return range(0, args.size ?? 0);
     case 'never':
       return new Promise((_, reject) => incoming.onAbort(reject));
+    case 'late':
+      // Answers after `size` ms whatever happened meanwhile.
+      return new Promise((resolve) => setTimeout(() => resolve('late'), args.size ?? 0));
+    case 'endless':
+      return new Observable<number>((s) => {
+        let i = 0;
+        while (!s.closed) s.next(i++);
+      });
+    case 'huge-error':
+      throw new Error('e'.repeat(args.size ?? 0));
     case 'fail':
       throw new Error('boom');
     default:
@@ -193,6 +203,95 @@ describe('session core over an in-memory duplex', () => {
     const it = host.iterate('flood', { size: 100_000 })[Symbol.asyncIterator]();
     const first = it.next();
     await pump(pair, () => false, 50);
+    expect((await first).value).toBe(0);
+    let error: unknown;
+    try {
+      for (;;) if ((await it.next()).done) break;
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(StreamOverflowError);
+  });
+
+  it("chunks no more than the peer can hold once it learns the peer's smaller limit", async () => {
+    const { pair, host, plugin } = session();
+    host.setMaxMessageBytes(1 << 20);
+    plugin.setMaxMessageBytes(1 << 20); // as a plugin does on Welcome
+    const calls = Array.from({ length: 6 }, () => host.call('blob', { size: 900_000 }));
+    await pump(pair, () => false, 2_000);
+    for (const c of calls) expect(((await c) as string).length).toBe(900_000);
+  });
+
+  it('counts Observable values waiting for credit against the byte bound', async () => {
+    const { pair, host } = session(16, { streamBuffer: { items: 1_000_000, bytes: 1 << 20 } });
+    const it = host.iterate('items', { sizes: Array(2_000).fill(3_000) })[Symbol.asyncIterator]();
+    const first = it.next();
+    await pump(pair, () => false, 50);
+    await first;
+    await expect(
+      (async () => {
+        for (;;) if ((await it.next()).done) return 'completed';
+      })(),
+    ).rejects.toBeInstanceOf(StreamOverflowError);
+  });
+
+  it('stops a synchronous Observable at once when its stream overflows', async () => {
+    const { pair, host } = session(16, { streamBuffer: { items: 100, bytes: 1 << 20 } });
+    const outcome = lastValueFrom(host.stream('endless', {})).catch((e: Error) => e);
+    await pump(pair, () => false, 20); // an endless source that did not stop would never return here
+    expect(await outcome).toBeInstanceOf(StreamOverflowError);
+  });
+
+  it('a late answer of a given-up call is not sent as the answer of a new call with the same id', async () => {
+    const { pair, plugin } = session();
+    const ms = (n: number) => [{ name: 'size', type: 2, intValue: String(n) }];
+    pair.b.emit('data', { kind: 'call', call: { id: 5, function: 'late', args: ms(30), timeoutMs: 5 } });
+    await pump(pair, () => plugin.handling === 0, 1_000);
+    pair.b.emit('data', { kind: 'call', call: { id: 5, function: 'never', args: [] } });
+    const answered = () => pair.b.written.some((f) => f.result?.id === 5 || f.error?.id === 5);
+    // The first handler answers 'late' at 30 ms; the new call 5 is still running and must not get it.
+    await new Promise((r) => setTimeout(r, 40));
+    await pump(pair, () => false, 10);
+    expect(answered()).toBe(false);
+    expect(plugin.handling).toBe(1);
+  });
+
+  it('a cancel that arrives after the answer was produced drops it if it was not sent yet', async () => {
+    const { pair, host, plugin } = session(1);
+    plugin.send({ ping: { seq: 1 } }); // the plugin's transport is full
+    const ac = new AbortController();
+    const p = host.call('blob', { size: 10 }, { signal: ac.signal }).catch((e: Error) => e);
+    pair.a.deliver();
+    await new Promise((r) => setImmediate(r)); // the answer is produced and waits in the plugin's writer
+    ac.abort();
+    pair.a.deliver(); // the cancel reaches the plugin
+    await pump(pair, () => false, 10);
+    expect(((await p) as Error).message).toMatch(/aborted/);
+    expect(pair.b.written.some((f) => f.result)).toBe(false);
+  });
+
+  it('an error too large for a frame is cut down, and the session lives on', async () => {
+    const { pair, host } = session();
+    const outcome = host.call('huge-error', { size: 2_000_000 }).catch((e: Error) => e);
+    await pump(pair, () => false, 50);
+    const err = (await outcome) as Error;
+    expect(err.message.length).toBeLessThan(20_000);
+    expect(err.message).toMatch(/2000000 characters/);
+    const small = host.call('blob', { size: 2 });
+    await pump(pair, () => false, 20);
+    expect(await small).toBe('xx');
+  });
+
+  it('a pulled stream whose callee ignores credit fails instead of filling memory', async () => {
+    const pair = memoryPair();
+    const host = new SessionChannel(pair.a, { peer: 'rogue', maxMessageBytes: MAX, onCall: () => undefined, onFrame: () => undefined });
+    const it = host.iterate('flood', {})[Symbol.asyncIterator]();
+    const first = it.next();
+    pair.a.deliver();
+    const call = pair.a.written.find((f) => f.call)!.call!;
+    expect(call.credit).toBe(STREAM_WINDOW);
+    // A callee that ignores credit: far more items than asked for.
+    for (let i = 0; i < 4 * STREAM_WINDOW; i++) pair.a.emit('data', { kind: 'item', item: { id: call.id, value: { name: 'result', type: 2, intValue: String(i) } } });
     expect((await first).value).toBe(0);
     let error: unknown;
     try {
