@@ -58,3 +58,10 @@ export const HEALTH_NOT_RUNNING = (names: string[], states: Record<string, { sta
   `Not running: ${names.map((n) => `${n} (${states[n]?.state ?? 'not-loaded'})`).join(', ')}.`;
 export const UNDECODABLE_ARGUMENT = (name: string, why: string) => `Argument "${name}" could not be decoded: ${why}.`;
 export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command}" was not found on the PATH.`;
+export const ILLEGAL_TRANSITION = (plugin: string, from: string, to: string, allowed: string[]) =>
+  `Illegal lifecycle transition of plugin "${plugin}": ${from} -> ${to} (from ${from} it may go to: ${allowed.join(', ') || 'nowhere'}). This is a bug in the host.`;
+export const NAME_TAKEN = (name: string, id: string, state: string) =>
+  `A plugin named "${name}" is already loaded (id ${id}, state: ${state}). Use start("${name}") or restart("${name}") to run it again, or unload("${name}") first.`;
+export const REQUIRED_PLUGINS_FAILED = (failures: Array<{ plugin: string; reason: string }>) =>
+  `${failures.length} required plugin(s) could not start:\n${failures.map((f) => `- ${f.plugin}: ${f.reason}`).join('\n')}`;
+export const PLUGIN_UNLOADED = (plugin: string) => `Plugin "${plugin}" was unloaded before this operation ran.`;
