@@ -35,12 +35,15 @@ export class LineSplitter {
   /** Emits full pieces of `line`; the rest is emitted too when the line is complete, else returned. */
   private emitCapped(line: Buffer, complete: boolean): Buffer {
     let rest = complete && line.at(-1) === 0x0d ? line.subarray(0, -1) : line;
-    while (rest.length > this.maxBytes || (complete && rest.length)) {
-      const cut = rest.length > this.maxBytes ? charBoundary(rest, this.maxBytes) : rest.length;
+    while (rest.length > this.maxBytes) {
+      const cut = charBoundary(rest, this.maxBytes);
       this.onLine(rest.subarray(0, cut).toString('utf8'));
       rest = rest.subarray(cut);
     }
-    return rest;
+    if (!complete) return rest;
+    // An empty line is a line too, unless it is what is left after pieces of a long one.
+    if (rest.length || line.length === 0 || (line.length === 1 && line[0] === 0x0d)) this.onLine(rest.toString('utf8'));
+    return Buffer.alloc(0);
   }
 }
 
