@@ -155,8 +155,12 @@ describe('host lifecycle: one name, one entry', () => {
 describe('host lifecycle: forRoot plugins', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const barrier = (name: string, count: number, extra: object = {}) =>
-    fixture(name, 'boot-barrier', { name, env: { BARRIER_DIR: dir, BARRIER_COUNT: String(count) }, ...extra });
+  // The marker is written by a preload, before the plugin's imports: a process counts as soon as it runs.
+  const MARK = "import { writeFileSync } from 'node:fs'; writeFileSync(process.env.BARRIER_DIR + '/' + process.env.FIXTURE_NAME + '-' + process.pid, '');";
+  const barrier = (name: string, count: number, extra: object = {}) => {
+    const spec = fixture(name, 'boot-barrier', { name, env: { BARRIER_DIR: dir, BARRIER_COUNT: String(count) }, ...extra });
+    return { ...spec, path: undefined, command: process.execPath, args: ['--import', `data:text/javascript,${encodeURIComponent(MARK)}`, spec.path!] };
+  };
 
   it('start in parallel: four plugins that each wait for all four to be spawned all come up', async () => {
     dir = mkdtempSync(join(tmpdir(), 'barrier-'));
@@ -176,7 +180,7 @@ describe('host lifecycle: forRoot plugins', () => {
   it('with startConcurrency 2, at most two start at once: two of three wait for a third that never comes', async () => {
     dir = mkdtempSync(join(tmpdir(), 'barrier-'));
     // Taken in order: a and b start first and can only time out; c, started when one of them has failed, has all the time it needs.
-    const plugins = [barrier('a', 3, { startTimeoutMs: 2_000 }), barrier('b', 3, { startTimeoutMs: 2_000 }), barrier('c', 3)];
+    const plugins = [barrier('a', 3, { startTimeoutMs: 4_000 }), barrier('b', 3, { startTimeoutMs: 4_000 }), barrier('c', 3)];
     const h = await startLoggedHost({ heartbeat: false, startConcurrency: 2, plugins });
     try {
       const states = h.host.list().map((p) => [p.name, p.state]);
@@ -188,7 +192,7 @@ describe('host lifecycle: forRoot plugins', () => {
       ]);
       const errors = h.logger.lines.filter((l) => l.level === 'error' && l.context === 'WwPluginHost').map((l) => l.message);
       expect(errors).toHaveLength(2);
-      expect(errors.every((m) => m.includes('could not start: Plugin "') && m.includes('did not complete its handshake within 2000 ms'))).toBe(true);
+      expect(errors.every((m) => m.includes('could not start: Plugin "') && m.includes('did not complete its handshake within 4000 ms'))).toBe(true);
       // A failed boot plugin can be started later.
       expect((await h.host.start('a')).state).toBe('running');
     } finally {
