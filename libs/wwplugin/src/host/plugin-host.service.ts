@@ -80,7 +80,7 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
    * Spawns a plugin and resolves with its info once it can be called. A name is held by one plugin
    * at a time: loading a name that is loaded (in any state, stopped too) fails with DuplicatePluginError.
    */
-  load(pathOrSpec: string | PluginSpec): Promise<PluginInfo> {
+  async load(pathOrSpec: string | PluginSpec): Promise<PluginInfo> {
     return this.loadSpec(typeof pathOrSpec === 'string' ? { path: pathOrSpec } : { ...pathOrSpec }, false);
   }
 
@@ -116,17 +116,17 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /** Starts a stopped (or failed) plugin again; waits for one that is already starting. */
-  start(idOrName: string): Promise<PluginInfo> {
+  async start(idOrName: string): Promise<PluginInfo> {
     return this.operate(idOrName, (plugin) => this.startNow(plugin));
   }
 
   /** Stops a plugin gracefully: calls in flight may finish within the grace period. */
-  stop(idOrName: string, graceMs?: number): Promise<PluginInfo> {
+  async stop(idOrName: string, graceMs?: number): Promise<PluginInfo> {
     return this.operate(idOrName, (plugin) => this.stopNow(plugin, graceMs));
   }
 
   /** Stops and starts a plugin as one operation: no other operation on it, and no load of its name, comes between. */
-  restart(idOrName: string): Promise<PluginInfo> {
+  async restart(idOrName: string): Promise<PluginInfo> {
     return this.operate(idOrName, async (plugin) => {
       await this.stopNow(plugin);
       await this.startNow(plugin);
