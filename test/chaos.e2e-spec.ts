@@ -114,7 +114,7 @@ describe(`chaos (seed ${SEED})`, () => {
     const operations = async () => {
       for (let i = 0; i < MAX_OPS_PER_WORKER && Date.now() < deadline; i++) {
         const name = pick(NAMES);
-        const op = pick(['load', 'load', 'stop', 'start', 'restart', 'unload', 'kill', 'kill']);
+        const op = pick(['load', 'load', 'stop', 'start', 'restart', 'unload', 'kill', 'kill', 'crash']);
         let p: Promise<unknown>;
         switch (op) {
           case 'load':
@@ -133,14 +133,24 @@ describe(`chaos (seed ${SEED})`, () => {
           case 'unload':
             p = host.unload(name);
             break;
+          case 'crash':
+            p = host.call(name, 'lcCrash', { code: 7 });
+            break;
           default: {
             const pid = host.get(name)?.pid;
-            p = Promise.resolve(pid ? process.kill(pid, 'SIGKILL') : undefined);
+            // The process may be gone between get() and kill(): ESRCH is no failure of the host.
+            p = Promise.resolve().then(() => {
+              try {
+                if (pid) process.kill(pid, 'SIGKILL');
+              } catch (err) {
+                if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+              }
+            });
           }
         }
         // Some operations are awaited, others left running beside the next ones.
         const tracked = track(op, Promise.resolve().then(() => p));
-        if (random() < 0.6) await tracked;
+        if (random() < 0.4) await tracked;
         notePids();
       }
     };
@@ -181,7 +191,7 @@ describe(`chaos (seed ${SEED})`, () => {
 
     for (const name of NAMES) await track('load', host.load(fixture(name, 'messaging,lifecycle', { name })));
     notePids();
-    await Promise.all([operations(), operations(), traffic(), traffic(), traffic()]);
+    await Promise.all([operations(), operations(), operations(), traffic(), traffic(), traffic()]);
 
     // Every operation, call, stream and push settles.
     await until(() => pending.size === 0, HANG_MS, `${pending.size} operations and calls to settle`);
