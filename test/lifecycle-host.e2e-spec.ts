@@ -14,6 +14,8 @@ import {
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// Internal (not exported by the package): the registry gives the test a plugin's lifecycle to misuse.
+import { PluginRegistry } from '../libs/wwplugin/dist/host/plugin.registry.js';
 import { CapturingLogger } from './support/capturing-logger.js';
 import { childPids } from './support/child-processes.js';
 import { fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
@@ -248,6 +250,29 @@ describe('host lifecycle: output lines', () => {
       const pieces = fromLong().filter((m) => m.startsWith('Q'));
       expect(pieces.join('')).toBe('Q'.repeat(77_823));
       expect(Math.max(...fromLong().map((m) => Buffer.byteLength(m)))).toBeLessThanOrEqual(MAX_LINE_BYTES);
+    } finally {
+      await h.close();
+    }
+  }, 30_000);
+});
+
+describe('host lifecycle: an illegal move', () => {
+  it('is refused, logged as a bug under WwPluginLifecycle, and the host keeps serving', async () => {
+    const h = await startLoggedHost({ heartbeat: false });
+    try {
+      await h.host.load(fixture('strict', '', { name: 'strict' }));
+      const plugin = h.app.get(PluginRegistry).resolve('strict');
+      // running -> starting is not in the table.
+      expect(plugin.lifecycle.moveTo('starting')).toBe(false);
+      expect(h.host.get('strict')!.state).toBe('running');
+      const bugs = illegal(h.logger);
+      expect(bugs.map((l) => [l.level, l.message])).toEqual([
+        [
+          'error',
+          'Illegal lifecycle transition of plugin "strict": running -> starting (from running it may go to: stopping, unresponsive, restarting, stopped, failed). This is a bug in the host.',
+        ],
+      ]);
+      expect(await h.host.call('strict', 'echo', { value: 1 })).toBe(1);
     } finally {
       await h.close();
     }
