@@ -20,7 +20,7 @@ export const TRANSITIONS: Readonly<Record<PluginState, readonly PluginState[]>> 
   stopping: ['stopped'],
 };
 
-/** States from which calls wait for the plugin (it is on its way to running). */
+/** States at which a wait for `running` ends (resolved or rejected). */
 const SETTLED: ReadonlySet<PluginState> = new Set(['running', 'stopped', 'failed', 'stopping']);
 
 /**
