@@ -4,6 +4,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   DuplicatePluginError,
+  HostConfigurationError,
   PluginHostService,
   RequiredPluginsError,
   UnknownPluginError,
@@ -201,6 +202,15 @@ describe('host lifecycle: forRoot plugins', () => {
       await h.close();
     }
   }, 60_000);
+
+  it('a startConcurrency that is not a positive integer is a HostConfigurationError at bootstrap', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'barrier-'));
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      const err = await startLoggedHost({ heartbeat: false, startConcurrency: bad }).catch((e) => e);
+      expect(err).toBeInstanceOf(HostConfigurationError);
+      expect(err.message).toBe(`startConcurrency must be a positive integer, got ${String(bad)}.`);
+    }
+  });
 
   it('bootstrap fails only for required plugins, listing each one that could not start, and leaves no process', async () => {
     dir = mkdtempSync(join(tmpdir(), 'barrier-'));

@@ -65,3 +65,4 @@ export const NAME_TAKEN = (name: string, id: string, state: string) =>
 export const REQUIRED_PLUGINS_FAILED = (failures: Array<{ plugin: string; reason: string }>) =>
   `${failures.length} required plugin(s) could not start:\n${failures.map((f) => `- ${f.plugin}: ${f.reason}`).join('\n')}`;
 export const PLUGIN_UNLOADED = (plugin: string) => `Plugin "${plugin}" was unloaded before this operation ran.`;
+export const BAD_START_CONCURRENCY = (value: unknown) => `startConcurrency must be a positive integer, got ${String(value)}.`;

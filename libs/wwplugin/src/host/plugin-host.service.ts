@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { filter, Observable, Subscription } from 'rxjs';
-import { PluginNotRunningError, RequiredPluginsError, UnknownPluginError } from '../errors/wwplugin.errors.js';
+import { HostConfigurationError, PluginNotRunningError, RequiredPluginsError, UnknownPluginError } from '../errors/wwplugin.errors.js';
 import type { PluginEvent, PluginInfo, PluginMessage, PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import { remoteProxy, type RemoteApi, type RemoteCallOptions } from '../protocol/remote-proxy.js';
-import { NOT_RUNNING, PLUGIN_UNLOADED, REQUIRED_PLUGINS_FAILED } from '../wwplugin.messages.js';
+import { BAD_START_CONCURRENCY, NOT_RUNNING, PLUGIN_UNLOADED, REQUIRED_PLUGINS_FAILED } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { CallRouter } from './call-router.js';
 import { HostEvents } from './host-events.js';
@@ -39,10 +39,12 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    const concurrency = this.options.startConcurrency ?? DEFAULT_START_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1) return this.abortBootstrap(new HostConfigurationError(BAD_START_CONCURRENCY(concurrency)));
     await this.server.listen();
     const specs = (this.options.plugins ?? []).map((p): PluginSpec => (typeof p === 'string' ? { path: p } : { ...p }));
     const failures: Array<{ plugin: string; reason: string }> = [];
-    await inParallel(specs, Math.max(1, this.options.startConcurrency ?? DEFAULT_START_CONCURRENCY), async (spec) => {
+    await inParallel(specs, concurrency, async (spec) => {
       try {
         await this.loadSpec(spec, true);
       } catch (err) {
@@ -52,12 +54,15 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
         if (spec.required) failures.push({ plugin, reason });
       }
     });
-    if (!failures.length) return;
-    // Nest runs no shutdown hook when bootstrap throws: nothing may be left running.
+    if (failures.length) await this.abortBootstrap(new RequiredPluginsError(REQUIRED_PLUGINS_FAILED(failures), { failures }));
+  }
+
+  /** Nest runs no shutdown hook when bootstrap throws: nothing may be left running. */
+  private async abortBootstrap(error: Error): Promise<never> {
     await this.beforeApplicationShutdown();
     this.heartbeat.beforeApplicationShutdown();
     await this.server.onApplicationShutdown();
-    throw new RequiredPluginsError(REQUIRED_PLUGINS_FAILED(failures), { failures });
+    throw error;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
