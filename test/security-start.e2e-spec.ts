@@ -120,7 +120,9 @@ describe('security: what is refused at start', () => {
   it('a second plugin registering a taken name is a DuplicatePluginError; the first keeps serving', async () => {
     const err = await failure(t.host.load(fixture('good', '')));
     expect(err).toBeInstanceOf(DuplicatePluginError);
-    expect(err.message).toBe('A plugin named "good" is already loaded.');
+    expect(err.message).toBe(
+      `A plugin named "good" is already loaded (id ${t.host.get('good')!.id}, state: running). Use start("good") or restart("good") to run it again, or unload("good") first.`,
+    );
     expect(t.host.get('good')?.pid).toBe(goodPid);
     await stillServes();
   }, 30_000);

@@ -63,3 +63,11 @@ export const STREAM_OVERFLOW = (peer: string, fn: string, items: number, bytes: 
   'an Observable cannot be paused: return an async iterable (async generator) to be paused by back-pressure, or raise streamBuffer.';
 export const STREAM_IGNORED_CREDIT = (peer: string, fn: string, window: number) =>
   `Stream ${fn} from ${peer} sent more than ${2 * window} values nobody had asked for (it ignores credit, docs/protocol.md section 9).`;
+export const ILLEGAL_TRANSITION = (plugin: string, from: string, to: string, allowed: string[]) =>
+  `Illegal lifecycle transition of plugin "${plugin}": ${from} -> ${to} (from ${from} it may go to: ${allowed.join(', ') || 'nowhere'}). This is a bug in the host.`;
+export const NAME_TAKEN = (name: string, id: string, state: string) =>
+  `A plugin named "${name}" is already loaded (id ${id}, state: ${state}). Use start("${name}") or restart("${name}") to run it again, or unload("${name}") first.`;
+export const REQUIRED_PLUGINS_FAILED = (failures: Array<{ plugin: string; reason: string }>) =>
+  `${failures.length} required plugin(s) could not start:\n${failures.map((f) => `- ${f.plugin}: ${f.reason}`).join('\n')}`;
+export const PLUGIN_UNLOADED = (plugin: string) => `Plugin "${plugin}" was unloaded before this operation ran.`;
+export const BAD_START_CONCURRENCY = (value: unknown) => `startConcurrency must be a positive integer, got ${String(value)}.`;

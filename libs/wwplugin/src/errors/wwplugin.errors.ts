@@ -201,3 +201,11 @@ function safeJson(value: unknown): string {
   }
 }
 
+/**
+ * A bug in the host, not a user error: something asked a plugin's lifecycle for a move its
+ * transition table does not allow. The move is refused and logged; `details` has both states.
+ */
+export class IllegalTransitionError extends WwPluginError {}
+
+/** Plugins marked `required` in `forRoot({ plugins })` could not start; `details.failures` lists each with its reason. */
+export class RequiredPluginsError extends WwPluginError {}

@@ -13,10 +13,11 @@ import { SessionChannel } from '../protocol/session-channel.js';
 import {
   BAD_FRAME,
   CRASHED,
-  DUPLICATE_PLUGIN,
   HELLO_ID_MISMATCH,
   INSECURE_REMOTE_LISTENER,
   MALFORMED_FRAME,
+  NAME_TAKEN,
+  NOT_RUNNING,
   PROTOCOL_MISMATCH,
   SESSION_CLOSED,
   UNAUTHENTICATED_SESSION,
@@ -218,8 +219,13 @@ export class HostServer implements OnApplicationShutdown {
     if (plugin.spec.name && hello.name !== plugin.spec.name) {
       return refuse(WireErrorCode.PROTOCOL, `expected a plugin named "${plugin.spec.name}", this one says "${hello.name}"`);
     }
-    const clash = this.registry.all().find((p) => p !== plugin && p.name === hello.name && p.state !== 'stopped' && p.state !== 'failed');
-    if (clash) return refuse(WireErrorCode.DUPLICATE_PLUGIN, DUPLICATE_PLUGIN(hello.name));
+    // A stop may have begun while the Hello was on its way: the host no longer waits for this process.
+    if (plugin.state !== 'starting' && plugin.state !== 'restarting') {
+      return refuse(WireErrorCode.NOT_RUNNING, NOT_RUNNING(plugin.name, plugin.state));
+    }
+    // A name is held by one entry in any state (a stopped or failed one too, until it is unloaded).
+    const clash = this.registry.holder(hello.name, plugin);
+    if (clash) return refuse(WireErrorCode.DUPLICATE_PLUGIN, NAME_TAKEN(hello.name, clash.id, clash.state));
     channel.send({
       welcome: {
         protocolVersion: PROTOCOL_VERSION,

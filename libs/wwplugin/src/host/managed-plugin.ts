@@ -1,10 +1,11 @@
+import { Logger } from '@nestjs/common';
 import type { ChildProcess } from 'node:child_process';
-import { BehaviorSubject, filter, firstValueFrom, map, race, timer } from 'rxjs';
-import { PluginNotRunningError, DeadlineExceededError } from '../errors/wwplugin.errors.js';
 import type { PluginInfo, PluginSpec, PluginState, RestartPolicy } from '../interfaces/host-options.interface.js';
 import type { FunctionInfoFrame, HelloFrame } from '../protocol/frames.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
-import { NOT_RUNNING } from '../wwplugin.messages.js';
+import { PluginLifecycle } from './plugin-lifecycle.js';
+import { PluginOperations } from './plugin-operations.js';
+import { signalGroup } from './process-group.js';
 import { PushOutbox } from './push-outbox.js';
 import { RestartTracker } from './supervision/restart-policy.js';
 
@@ -15,6 +16,7 @@ const SESSION_END_TO_EXIT_MS = 50;
 const EXIT_TO_SESSION_END_MS = 50;
 /** A process still alive this long after its session ended (and not stopping) is killed. */
 const SESSIONLESS_KILL_MS = 2_000;
+const lifecycleLogger = new Logger('WwPluginLifecycle');
 
 /** Everything the host knows about one plugin, across its restarts. */
 export class ManagedPlugin {
@@ -39,7 +41,10 @@ export class ManagedPlugin {
   /** Sessions whose stream has ended, and the closers of exited processes waiting for that end. */
   private readonly endedSessions = new WeakSet<SessionChannel>();
   private readonly exitClosers = new WeakMap<SessionChannel, () => void>();
-  private readonly state$: BehaviorSubject<PluginState>;
+  /** The one place its state changes: every class asks it to move. An illegal move is logged, never thrown at the host. */
+  readonly lifecycle = new PluginLifecycle(() => this.name, (err) => lifecycleLogger.error(err.message, err.stack));
+  /** Its start, stop, restart and unload, one at a time. */
+  readonly operations = new PluginOperations();
 
   constructor(
     readonly id: string,
@@ -49,15 +54,10 @@ export class ManagedPlugin {
     this.name = spec.name ?? id;
     this.outbox = new PushOutbox(defaults.pushBufferSize, defaults.pushOverflow);
     this.restart = new RestartTracker(spec.restart, defaults.restart);
-    this.state$ = new BehaviorSubject<PluginState>('stopped');
   }
 
   get state(): PluginState {
-    return this.state$.value;
-  }
-
-  set state(next: PluginState) {
-    if (this.state$.value !== next) this.state$.next(next);
+    return this.lifecycle.state;
   }
 
   get pid(): number | undefined {
@@ -75,7 +75,7 @@ export class ManagedPlugin {
     this.heartbeat.outstandingSeq = 0;
     this.heartbeat.missed = 0;
     this.refusedWith = undefined;
-    this.state = 'running';
+    this.lifecycle.moveTo('running');
     // Pushes that waited while the plugin was (re)starting go out first, in order.
     this.outbox.flush(channel);
   }
@@ -95,7 +95,7 @@ export class ManagedPlugin {
       if (!channel.isClosed) channel.close(reason, () => crashed('its session ended'));
     }, SESSION_END_TO_EXIT_MS).unref();
     setTimeout(() => {
-      if (this.channel === channel && this.child === child && this.state === 'running') child?.kill('SIGKILL');
+      if (this.channel === channel && this.child === child && this.state === 'running' && child) signalGroup(child, 'SIGKILL');
     }, SESSIONLESS_KILL_MS).unref();
   }
 
@@ -113,15 +113,8 @@ export class ManagedPlugin {
   }
 
   /** Resolves when the plugin is running; rejects when it stops or fails, or after `timeoutMs`. */
-  async whenRunning(timeoutMs: number, what: string): Promise<void> {
-    if (this.state === 'running') return;
-    const settled = this.state$.pipe(filter((s) => s === 'running' || s === 'stopped' || s === 'failed' || s === 'stopping'));
-    const outcome = await firstValueFrom(
-      timeoutMs > 0 ? race(settled, timer(timeoutMs).pipe(map(() => 'timeout' as const))) : settled,
-    );
-    if (outcome === 'running') return;
-    if (outcome === 'timeout') throw new DeadlineExceededError(`${what}: plugin "${this.name}" was not running again within ${timeoutMs} ms.`);
-    throw new PluginNotRunningError(NOT_RUNNING(this.name, outcome), { state: outcome });
+  whenRunning(timeoutMs: number, what: string): Promise<void> {
+    return this.lifecycle.whenRunning(timeoutMs, what);
   }
 
   noteStderr(line: string): void {

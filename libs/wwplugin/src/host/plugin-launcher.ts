@@ -13,11 +13,11 @@ import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostServer } from './host-server.js';
 import { HostTls } from './host-tls.js';
 import type { ManagedPlugin } from './managed-plugin.js';
+import { LineSplitter } from './output-lines.js';
+import { signalGroup } from './process-group.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_GRACE_MS = 5_000;
-/** Longest line of plugin output kept whole; longer ones are logged in pieces of this size. */
-const MAX_LINE_CHARS = 16 * 1024;
 
 /** An exit of a plugin process, as the supervisor sees it. */
 export interface PluginExit {
@@ -33,6 +33,8 @@ export interface PluginExit {
 export class PluginLauncher {
   /** Every exit of a plugin process. The supervisor decides what follows. */
   readonly exits$ = new Subject<PluginExit>();
+  /** Set when the host closes: no process is spawned after it. */
+  private closing = false;
 
   constructor(
     @Inject(WWPLUGIN_HOST_OPTIONS) private readonly options: WwPluginHostOptions,
@@ -77,18 +79,27 @@ export class PluginLauncher {
    * when no process could be spawned), so the supervisor applies the restart policy to it.
    */
   async start(plugin: ManagedPlugin): Promise<void> {
+    if (this.closing) throw new PluginNotRunningError(NOT_RUNNING(plugin.name, plugin.state), { state: plugin.state });
+    // A restart attempt stays 'restarting' until it is running; any other start is 'starting'.
+    if (plugin.state !== 'restarting' && !plugin.lifecycle.moveTo('starting')) {
+      throw new PluginNotRunningError(NOT_RUNNING(plugin.name, plugin.state), { state: plugin.state });
+    }
     // Set before the first await: a stop() from here on must win over this start.
     plugin.stopRequested = false;
-    if (plugin.state !== 'restarting') plugin.state = 'starting';
     let address: string;
     try {
       this.checkEntry(plugin.spec);
       address = await this.server.listen();
     } catch (err) {
       if (!plugin.stopRequested) this.exits$.next({ plugin, code: null, signal: null, expected: false });
+      else plugin.lifecycle.moveTo('stopped');
       throw err;
     }
-    if (plugin.stopRequested) throw new PluginNotRunningError(NOT_RUNNING(plugin.name, plugin.state), { state: plugin.state });
+    if (plugin.stopRequested) {
+      // Stopped before any process existed: there is no exit to wait for.
+      plugin.lifecycle.moveTo('stopped');
+      throw new PluginNotRunningError(NOT_RUNNING(plugin.name, plugin.state), { state: plugin.state });
+    }
     const spec = plugin.spec;
     plugin.token = randomBytes(32).toString('hex');
     plugin.refusedWith = undefined;
@@ -141,7 +152,7 @@ export class PluginLauncher {
     clearTimeout(timer);
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
-      signalTree(child, 'SIGKILL');
+      signalGroup(child, 'SIGKILL');
       await exited;
       throw new PluginStartError(HANDSHAKE_TIMEOUT(plugin.name, timeoutMs, plugin.stderrTail()), { stderrTail: plugin.stderrTail() });
     }
@@ -161,6 +172,8 @@ export class PluginLauncher {
   }
 
   private onExit(plugin: ManagedPlugin, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    // The leader is gone; whatever it left in its group (grandchildren) goes with it.
+    signalGroup(child, 'SIGKILL');
     if (plugin.child !== child) return; // an older process of this plugin
     plugin.lastExit = { code, signal, at: new Date() };
     const expected = plugin.stopRequested;
@@ -188,22 +201,27 @@ export class PluginLauncher {
     plugin.stopRequested = true;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    plugin.state = 'stopping';
+    if (plugin.state !== 'stopping') plugin.lifecycle.moveTo('stopping');
     if (plugin.channel && !plugin.channel.isClosed) {
       plugin.channel.send({ shutdown: { graceMs, reason: 'stop requested by the host' } });
     } else {
-      signalTree(child, 'SIGTERM');
+      signalGroup(child, 'SIGTERM');
     }
     if (await this.within(gone, graceMs + 1_000)) return;
-    signalTree(child, 'SIGTERM');
+    signalGroup(child, 'SIGTERM');
     if (await this.within(gone, 1_000)) return;
-    signalTree(child, 'SIGKILL');
+    signalGroup(child, 'SIGKILL');
     await gone;
+  }
+
+  /** The host is closing: every later start() fails, so no process outlives it. */
+  shutdown(): void {
+    this.closing = true;
   }
 
   /** Kills at once (used for unresponsive plugins). */
   kill(plugin: ManagedPlugin): void {
-    if (plugin.child) signalTree(plugin.child, 'SIGKILL');
+    if (plugin.child) signalGroup(plugin.child, 'SIGKILL');
   }
 
   private async within(p: Promise<void>, ms: number): Promise<boolean> {
@@ -214,50 +232,12 @@ export class PluginLauncher {
   }
 }
 
-/**
- * Signals the plugin and whatever it spawned: a plugin leads its own process group (it is
- * spawned detached), so a signal to the group leaves no grandchild behind.
- */
-function signalTree(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid && process.platform !== 'win32') {
-    try {
-      process.kill(-child.pid, signal);
-      return;
-    } catch {
-      // no such group (already gone): fall back to the process itself
-    }
-  }
-  child.kill(signal);
-}
-
-/**
- * Calls `onLine` for each line of a plugin's output. Unlike readline it holds at most
- * MAX_LINE_CHARS: a plugin that writes without newlines cannot make the host buffer without bound.
- */
+/** Hands each line of a plugin's output to `onLine`, capped at MAX_LINE_BYTES (see LineSplitter). */
 function forEachLine(stream: Readable, onLine: (line: string) => void): void {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    partial += chunk;
-    let nl: number;
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      onLine(trimCr(partial.slice(0, nl)));
-      partial = partial.slice(nl + 1);
-    }
-    while (partial.length > MAX_LINE_CHARS) {
-      onLine(partial.slice(0, MAX_LINE_CHARS));
-      partial = partial.slice(MAX_LINE_CHARS);
-    }
-  });
-  stream.on('end', () => {
-    if (partial) onLine(trimCr(partial));
-    partial = '';
-  });
+  const lines = new LineSplitter(onLine);
+  stream.on('data', (chunk: Buffer) => lines.push(chunk));
+  stream.on('end', () => lines.end());
   stream.on('error', () => undefined);
-}
-
-function trimCr(line: string): string {
-  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
 
 /** The file a bare command name runs, looked up on `pathEnv` the way spawn will; undefined if none. */

@@ -40,6 +40,8 @@ export interface PluginSpec {
   sha256?: string;
   /** Time allowed from spawn to a completed handshake. */
   startTimeoutMs?: number;
+  /** In `forRoot({ plugins })`: the application fails to bootstrap when this plugin cannot start. */
+  required?: boolean;
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -68,6 +70,8 @@ export interface WwPluginHostOptions {
   debug?: boolean;
   /** Plugins loaded when the application bootstraps. */
   plugins?: Array<string | PluginSpec>;
+  /** How many of `plugins` start at the same time at bootstrap. Default 4. */
+  startConcurrency?: number;
   /** Default deadline of a call (ms); 0 for none. Default 30 000. */
   defaultTimeoutMs?: number;
   /** Maximum size of one message (bytes). Default 16 MiB. */

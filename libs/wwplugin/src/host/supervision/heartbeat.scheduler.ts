@@ -57,7 +57,7 @@ export class HeartbeatScheduler implements OnApplicationBootstrap, BeforeApplica
         this.events.emit({ type: 'heartbeat-missed', ...base });
         if (hb.missed >= misses) {
           this.logger.warn(`Plugin "${plugin.name}" missed ${hb.missed} heartbeats in a row: killing it (pid ${plugin.pid}).`);
-          plugin.state = 'unresponsive';
+          plugin.lifecycle.moveTo('unresponsive');
           this.events.emit({ type: 'unresponsive', ...base });
           this.launcher.kill(plugin);
           continue;

@@ -36,7 +36,7 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
     this.closing = true;
     for (const plugin of [...this.pending.keys()]) {
       this.cancelRestart(plugin);
-      plugin.state = 'stopped';
+      plugin.lifecycle.moveTo('stopped');
     }
   }
 
@@ -52,18 +52,18 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
     const clean = code === 0 && !signal;
     // The state changes before any event goes out: a listener that calls the plugin sees where it stands.
     if (expected || this.closing) {
-      plugin.state = 'stopped';
+      plugin.lifecycle.moveTo('stopped');
       return this.events.emit({ type: 'exited', ...base, code, signal });
     }
     // A first start (load or start) that fails is reported to its caller and not retried. Restarts
     // keep the state 'restarting' until the new process is running, so they never land here.
     if (plugin.state === 'starting') {
-      plugin.state = 'stopped';
+      plugin.lifecycle.moveTo('stopped');
       this.events.emit({ type: 'exited', ...base, code, signal });
       return this.events.emit({ type: 'crashed', ...base, code, signal });
     }
     if (!plugin.restart.wantsRestart(code, signal)) {
-      plugin.state = clean ? 'stopped' : 'failed';
+      plugin.lifecycle.moveTo(clean ? 'stopped' : 'failed');
       this.events.emit({ type: 'exited', ...base, code, signal });
       if (clean) return;
       this.events.emit({ type: 'crashed', ...base, code, signal });
@@ -73,13 +73,13 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
       const { maxRestarts, windowMs } = plugin.restart.limits;
       const reason = `crash loop: exited (${how}) after ${maxRestarts} restarts within ${windowMs} ms`;
       this.logger.error(`Plugin "${plugin.name}" failed: ${reason}; it stays down until started again.`);
-      plugin.state = 'failed';
+      plugin.lifecycle.moveTo('failed');
       this.events.emit({ type: 'exited', ...base, code, signal });
       if (!clean) this.events.emit({ type: 'crashed', ...base, code, signal });
       return this.events.emit({ type: 'failed', ...base, reason });
     }
     const { attempt, delayMs } = plugin.restart.next();
-    plugin.state = 'restarting';
+    plugin.lifecycle.moveTo('restarting');
     this.events.emit({ type: 'exited', ...base, code, signal });
     if (!clean) this.events.emit({ type: 'crashed', ...base, code, signal });
     this.events.emit({ type: 'restarting', ...base, attempt, delayMs });
