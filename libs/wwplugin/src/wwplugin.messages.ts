@@ -58,3 +58,9 @@ export const HEALTH_NOT_RUNNING = (names: string[], states: Record<string, { sta
   `Not running: ${names.map((n) => `${n} (${states[n]?.state ?? 'not-loaded'})`).join(', ')}.`;
 export const UNDECODABLE_ARGUMENT = (name: string, why: string) => `Argument "${name}" could not be decoded: ${why}.`;
 export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command}" was not found on the PATH.`;
+export const IDLE_DEADLINE_EXCEEDED = (target: string, fn: string, ms: number) =>
+  `Stream ${target}.${fn} sent no item for ${ms} ms (its idle deadline).`;
+export const QUEUE_FULL = (plugin: string, max: number, queued: number) =>
+  `Plugin "${plugin}" already has ${max} calls in flight (maxInFlight) and ${queued} waiting (maxQueued).`;
+export const ABORTED_WHILE_WAITING = (plugin: string, fn: string, what: string) =>
+  `Call to ${plugin}.${fn} was aborted while it waited for ${what}.`;
