@@ -179,7 +179,7 @@ describe("deadlines: whenBusy 'wait' (maxInFlight 1, maxQueued 20)", () => {
 
   beforeAll(async () => {
     t = await startHost({ maxInFlight: 1, whenBusy: 'wait', maxQueued: 20, defaultTimeoutMs: 20_000 });
-    await t.host.load(fixture('busy', 'deadlines'));
+    await Promise.all([t.host.load(fixture('busy', 'deadlines')), t.host.load(fixture('relayer', 'deadlines'))]);
   }, 60_000);
 
   afterAll(() => t?.close());
@@ -236,6 +236,17 @@ describe("deadlines: whenBusy 'wait' (maxInFlight 1, maxQueued 20)", () => {
     const seen = await log();
     expect(seen.started).toEqual(['holder', ...tags]);
     expect(seen.maxRunning).toBe(1);
+  });
+
+  it('a relayed plugin-to-plugin call holds a slot too, and never waits for one: PluginBusyError', async () => {
+    await t.host.call('busy', 'dlReset');
+    const slot = holdSlot('holder');
+    const refused = await t.host.call<{ error?: { name: string; code: string; message: string } }>('relayer', 'dlCallPlugin', { target: 'busy', fn: 'dlWork', args: { tag: 'relayed' } });
+    expect(refused.error).toEqual({ name: 'PluginBusyError', code: 'BUSY', message: 'Plugin "busy" already has 1 calls in flight (maxInFlight).' });
+    slot.release();
+    await slot.held;
+    expect(await t.host.call('relayer', 'dlCallPlugin', { target: 'busy', fn: 'dlWork', args: { tag: 'relayed' } })).toEqual({ value: 'relayed' });
+    expect((await log()).started).toEqual(['holder', 'relayed']);
   });
 
   it('a stream waits in the same line and holds its slot until it ends', async () => {

@@ -273,13 +273,15 @@ export class CallRouter {
     if (!COMING_BACK.has(plugin.state) || (this.options.whileRestarting ?? 'wait') !== 'wait') {
       throw new PluginNotRunningError(NOT_RUNNING(plugin.name, plugin.state), { state: plugin.state });
     }
+    const abortedError = () => new CallCancelledError(ABORTED_WHILE_WAITING(plugin.name, fn, 'the plugin to run'));
+    if (signal?.aborted) throw abortedError();
     const running = plugin.whenRunning(deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0, `Call to ${plugin.name}.${fn}`);
     if (!signal) return running;
     // The wait left behind settles on its own (bounded by the deadline or the plugin's next state).
     running.catch(() => undefined);
     let onAbort!: () => void;
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new CallCancelledError(ABORTED_WHILE_WAITING(plugin.name, fn, 'the plugin to run')));
+      onAbort = () => reject(abortedError());
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
