@@ -84,6 +84,18 @@ describe('deadlines: every API that expects one value gets the default deadline'
     await until(async () => (await log()).aborted.includes('relay'), 10_000, 'the target plugin to abort the handler');
   });
 
+  it('host.call of a streaming function resolves with its last value (null for none), within the default deadline', async () => {
+    expect(await t.host.call('dl', 'dlCount', { n: 3 })).toBe(3);
+    expect(await t.host.call('dl', 'dlCount', { n: 0 })).toBeNull();
+    const err = await failure(t.host.call('dl', 'dlQuiet', { first: 2, tag: 'call-quiet' }));
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect(err.message).toBe(`Call to dl.dlQuiet exceeded its deadline of ${DEFAULT_TIMEOUT_MS} ms.`);
+  });
+
+  it('host.stream of a function that returns one value gives that value, then completes', async () => {
+    expect(await lastValueFrom(t.host.stream('dl', 'dlWork', { tag: 'one' }).pipe(toArray()))).toEqual(['one']);
+  });
+
   it('a streaming function has no whole-call deadline: it outlives defaultTimeoutMs and completes', async () => {
     const seen: string[] = [];
     const done = lastValueFrom(t.host.stream<string>('dl', 'dlLongStream', { tag: 'long' }).pipe(toArray()));
