@@ -11,7 +11,7 @@ export type { Parameter, WireParameter, CallArgs } from './protocol/parameters.j
 export { WwPluginCallContext } from './protocol/call-context.js';
 export type { CallInfo } from './protocol/call-context.js';
 export { PROTOCOL_VERSION, WireErrorCode } from './protocol/protocol.constants.js';
-export type { RemoteApi, RemoteCallOptions } from './protocol/remote-proxy.js';
+export type { RemoteApi, RemoteCallOptions, StreamCallOptions } from './protocol/remote-proxy.js';
 export { PluginHostService } from './host/plugin-host.service.js';
 export { PluginClientProxy } from './host/plugin-client.proxy.js';
 export { createMtlsMaterial } from './host/host-tls.js';

@@ -22,7 +22,6 @@ export const DUPLICATE_FUNCTION = (name: string, first: string, second: string) 
   `Plugin function "${name}" is declared twice: by ${first} and by ${second}. Give one of them another name.`;
 export const DUPLICATE_HOST_FUNCTION = (name: string, first: string, second: string) =>
   `Host function "${name}" is declared twice: by ${first} and by ${second}.`;
-export const DUPLICATE_PLUGIN = (name: string) => `A plugin named "${name}" is already loaded.`;
 export const FORBIDDEN_CALL = (caller: string, target: string, fn: string) =>
   `Plugin "${caller}" may not call ${target}.${fn} (refused by allowPluginCalls).`;
 export const BAD_ARGUMENTS = (what: string) =>
@@ -71,3 +70,9 @@ export const REQUIRED_PLUGINS_FAILED = (failures: Array<{ plugin: string; reason
   `${failures.length} required plugin(s) could not start:\n${failures.map((f) => `- ${f.plugin}: ${f.reason}`).join('\n')}`;
 export const PLUGIN_UNLOADED = (plugin: string) => `Plugin "${plugin}" was unloaded before this operation ran.`;
 export const BAD_START_CONCURRENCY = (value: unknown) => `startConcurrency must be a positive integer, got ${String(value)}.`;
+export const IDLE_DEADLINE_EXCEEDED = (target: string, fn: string, ms: number) =>
+  `Stream ${target}.${fn} sent no item for ${ms} ms (its idle deadline).`;
+export const QUEUE_FULL = (plugin: string, max: number, queued: number) =>
+  `Plugin "${plugin}" already has ${max} calls in flight (maxInFlight) and ${queued} waiting (maxQueued).`;
+export const ABORTED_WHILE_WAITING = (plugin: string, fn: string, what: string) =>
+  `Call to ${plugin}.${fn} was aborted while it waited for ${what}.`;

@@ -13,6 +13,8 @@ export interface RegisteredFunction {
   params: ParameterSpecFrame[];
   /** "Class.method", for messages. */
   label: string;
+  /** Returns many values: registered as streaming (FunctionInfo.stream). */
+  stream?: boolean;
   handler: (data: unknown, ctx: unknown) => unknown;
 }
 
@@ -57,7 +59,7 @@ export class FunctionRegistry {
   }
 
   infos(): FunctionInfoFrame[] {
-    return [...this.functions.values()].map(({ name, description, params }) => ({ name, description, params }));
+    return [...this.functions.values()].map(({ name, description, params, stream }) => ({ name, description, params, stream: !!stream }));
   }
 
   /** Builds a registry entry from decorator options. */
@@ -65,6 +67,6 @@ export class FunctionRegistry {
     const params: ParameterSpecFrame[] = Object.entries(options.params ?? {}).map(([name, decl]) =>
       typeof decl === 'number' ? { name, type: decl, optional: false } : { name, type: decl.type, optional: !!decl.optional },
     );
-    return { name: options.name ?? methodName, description: options.description ?? '', params, label, handler };
+    return { name: options.name ?? methodName, description: options.description ?? '', params, label, handler, stream: !!options.stream };
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { Observable } from 'rxjs';
 import { HOST_FUNCTION_METADATA, ON_PUSH_METADATA, PLUGIN_FUNCTION_METADATA } from '../wwplugin.constants.js';
 import type { FunctionOptions } from '../interfaces/function-options.interface.js';
 
@@ -18,5 +19,13 @@ export class WwPluginMetadataAccessor {
 
   getOnPush(target: Function): { topic: string } | undefined {
     return this.reflector.get(ON_PUSH_METADATA, target);
+  }
+
+  /** True when the method's declared return type (emitted as design:returntype) is an Observable. */
+  returnsObservable(instance: object, methodName: string): boolean {
+    const type: unknown = Reflect.getMetadata('design:returntype', instance, methodName);
+    if (typeof type !== 'function') return false;
+    // By name too: the plugin may load its own copy of rxjs.
+    return type === Observable || type.prototype instanceof Observable || type.name === 'Observable';
   }
 }

@@ -233,6 +233,7 @@ export class HostServer implements OnApplicationShutdown {
         hostVersion: '0.1.0',
         maxMessageBytes: this.maxBytes,
         defaultTimeoutMs: this.options.defaultTimeoutMs ?? 30_000,
+        streamIdleTimeoutMs: this.options.streamIdleTimeoutMs ?? 0,
       },
     });
     plugin.adopt(channel, hello);

@@ -12,7 +12,8 @@ export interface PluginPattern {
 
 /**
  * The host as a Nest microservice client: `client.send({ plugin, fn }, args)` calls a plugin
- * function (an Observable of its result, or of every value of a streaming function), and
+ * function (an Observable of its result, or of every value of a streaming function; with the
+ * deadlines of `PluginHostService.stream`), and
  * `client.emit({ plugin, topic }, payload)` pushes. Inject it by class or as WWPLUGIN_CLIENT.
  * @publicApi
  */

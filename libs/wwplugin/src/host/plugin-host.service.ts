@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { filter, Observable, Subscription } from 'rxjs';
 import { HostConfigurationError, PluginNotRunningError, RequiredPluginsError, UnknownPluginError } from '../errors/wwplugin.errors.js';
 import type { PluginEvent, PluginInfo, PluginMessage, PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
-import { remoteProxy, type RemoteApi, type RemoteCallOptions } from '../protocol/remote-proxy.js';
+import { remoteProxy, type RemoteApi, type RemoteCallOptions, type StreamCallOptions } from '../protocol/remote-proxy.js';
 import { BAD_START_CONCURRENCY, NOT_RUNNING, PLUGIN_UNLOADED, REQUIRED_PLUGINS_FAILED } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { CallRouter } from './call-router.js';
@@ -200,8 +200,11 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
     return this.router.call(idOrName, fn, args, opts) as Promise<T>;
   }
 
-  /** The values of a streaming plugin function; unsubscribing cancels it in the plugin. */
-  stream<T = unknown>(idOrName: string, fn: string, args?: unknown, opts?: RemoteCallOptions): Observable<T> {
+  /**
+   * The values of a plugin function; unsubscribing cancels it in the plugin. A streaming function has
+   * no whole-call deadline unless `timeoutMs` is given, only the idle one; any other gets `defaultTimeoutMs`.
+   */
+  stream<T = unknown>(idOrName: string, fn: string, args?: unknown, opts?: StreamCallOptions): Observable<T> {
     return this.router.stream(idOrName, fn, args, opts) as Observable<T>;
   }
 

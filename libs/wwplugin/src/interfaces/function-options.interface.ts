@@ -13,4 +13,9 @@ export interface FunctionOptions {
   description?: string;
   /** Declared arguments: calls with a missing or wrong-typed one are refused before the handler runs. */
   params?: Record<string, ParameterType | ParameterDeclaration>;
+  /**
+   * The function returns many values (an Observable): callers stream it with no whole-call deadline.
+   * Default: true when the method's declared return type is Observable, else false.
+   */
+  stream?: boolean;
 }

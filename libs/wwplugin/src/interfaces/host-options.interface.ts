@@ -80,6 +80,10 @@ export interface WwPluginHostOptions {
   maxInFlight?: number;
   /** What calls over maxInFlight do. Default 'reject'. */
   whenBusy?: 'reject' | 'wait';
+  /** With whenBusy 'wait': calls that may wait for a slot per plugin; past it PluginBusyError. Default 1024. */
+  maxQueued?: number;
+  /** Idle deadline of a streaming call that sets none (ms without an item); 0 for none. Default 0. */
+  streamIdleTimeoutMs?: number;
   /** What calls to a restarting plugin do: wait for it (up to their deadline) or fail at once. */
   whileRestarting?: 'wait' | 'fail';
   /** Time from spawn to a completed handshake before the load fails (ms). Default 20 000. */

@@ -15,7 +15,9 @@ export class PluginFunctionsExplorer implements OnModuleInit {
 
   onModuleInit(): void {
     for (const found of this.explorer.find((m) => this.accessor.getPluginFunction(m))) {
-      this.registry.add(FunctionRegistry.entry(found.methodName, found.label, found.meta, this.explorer.createHandler(found)));
+      // Streaming unless said otherwise when the method is declared to return an Observable.
+      const options = { ...found.meta, stream: found.meta.stream ?? this.accessor.returnsObservable(found.instance, found.methodName) };
+      this.registry.add(FunctionRegistry.entry(found.methodName, found.label, options, this.explorer.createHandler(found)));
     }
     for (const found of this.explorer.find((m) => this.accessor.getOnPush(m))) {
       this.registry.pushHandlers.push({ topic: found.meta.topic, label: found.label, handler: this.explorer.createHandler(found) });

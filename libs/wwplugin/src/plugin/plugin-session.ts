@@ -21,6 +21,7 @@ import { NO_HOST_ADDRESS, PROTOCOL_MISMATCH, SESSION_CLOSED } from '../wwplugin.
 import { WWPLUGIN_PLUGIN_OPTIONS } from '../wwplugin.constants.js';
 import type { PushMessage, WwPluginOptions } from '../interfaces/plugin-options.interface.js';
 import { tlsFromEnv } from '../protocol/tls.js';
+import { idleDeadline } from '../protocol/idle-deadline.js';
 
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 
@@ -191,9 +192,13 @@ export class PluginSession {
     return this.requireChannel().call(fn, args, timeoutMs === opts?.timeoutMs ? opts : { ...opts, timeoutMs });
   }
 
-  /** Streams a host or plugin function's values. */
-  stream(fn: string, args?: unknown, opts?: CallOptions): Observable<unknown> {
-    return this.requireChannel().stream(fn, args, opts);
+  /**
+   * Streams a host or plugin function's values. Without an idle deadline of its own, it gets the
+   * host's (Welcome); the host gives a stream of a function that is not streaming its whole-call default.
+   */
+  stream(fn: string, args?: unknown, opts: CallOptions & { idleTimeoutMs?: number } = {}): Observable<unknown> {
+    const { idleTimeoutMs = this.welcome?.streamIdleTimeoutMs, ...callOpts } = opts;
+    return this.requireChannel().stream(fn, args, callOpts).pipe(idleDeadline(idleTimeoutMs, opts.target || 'host', fn));
   }
 
   /** Pulls a host or plugin function's values (see PluginHostService.iterate). */

@@ -50,7 +50,9 @@ export class PluginTransportServer extends Server implements CustomTransportStra
   private adoptMessagePatterns(registry: PluginFunctionRegistry): void {
     for (const [pattern, handler] of this.messageHandlers) {
       if (handler.isEventHandler || registry.get(pattern)) continue;
-      registry.add({ name: pattern, description: '', params: [], label: `@MessagePattern(${pattern})`, handler });
+      // A Nest handler may return an Observable of many values: streaming unless its extras say `stream: false`.
+      const stream = handler.extras?.stream !== false;
+      registry.add({ name: pattern, description: '', params: [], label: `@MessagePattern(${pattern})`, handler, stream });
     }
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { CallOptions } from '../protocol/session-channel.js';
 import type { PushMessage } from '../interfaces/plugin-options.interface.js';
-import { remoteProxy, type RemoteApi, type RemoteCallOptions as PluginCallOptions } from '../protocol/remote-proxy.js';
+import { remoteProxy, type RemoteApi, type RemoteCallOptions as PluginCallOptions, type StreamCallOptions } from '../protocol/remote-proxy.js';
 import { PluginSession } from './plugin-session.js';
 
 /**
@@ -28,8 +28,8 @@ export class PluginContext {
     return this.session.call(fn, args, { ...opts, target } satisfies CallOptions) as Promise<T>;
   }
 
-  /** Subscribes to a streaming function of another plugin, through the host. */
-  streamPlugin<T = unknown>(target: string, fn: string, args?: unknown, opts: PluginCallOptions = {}): Observable<T> {
+  /** Subscribes to a streaming function of another plugin, through the host (`idleTimeoutMs`: see StreamCallOptions). */
+  streamPlugin<T = unknown>(target: string, fn: string, args?: unknown, opts: StreamCallOptions = {}): Observable<T> {
     return this.session.stream(fn, args, { ...opts, target }) as Observable<T>;
   }
 

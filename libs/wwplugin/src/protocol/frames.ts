@@ -12,6 +12,7 @@ export interface FunctionInfoFrame {
   name: string;
   description?: string;
   params?: ParameterSpecFrame[];
+  stream?: boolean;
 }
 export interface HelloFrame {
   protocolVersion: number;
@@ -29,6 +30,7 @@ export interface WelcomeFrame {
   hostVersion?: string;
   maxMessageBytes?: number;
   defaultTimeoutMs?: number;
+  streamIdleTimeoutMs?: number;
 }
 export interface RefuseFrame {
   code: string;

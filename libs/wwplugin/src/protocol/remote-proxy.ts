@@ -2,9 +2,21 @@ import type { Observable } from 'rxjs';
 
 /** Options of one call: a deadline and a way to abort it. @publicApi */
 export interface RemoteCallOptions {
-  /** Deadline in milliseconds (the host's default applies when absent). */
+  /**
+   * Deadline of the whole call in milliseconds (the host's `defaultTimeoutMs` when absent, except
+   * for a stream of a streaming function, which has none); 0 for none.
+   */
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/** Options of one streaming call: those of a call, and an idle deadline between items. @publicApi */
+export interface StreamCallOptions extends RemoteCallOptions {
+  /**
+   * Fail with DeadlineExceededError (and cancel the call) when no item comes for this many ms.
+   * Default: the host's `streamIdleTimeoutMs`; 0 for none.
+   */
+  idleTimeoutMs?: number;
 }
 
 /**
