@@ -58,3 +58,5 @@ export const HEALTH_NOT_RUNNING = (names: string[], states: Record<string, { sta
   `Not running: ${names.map((n) => `${n} (${states[n]?.state ?? 'not-loaded'})`).join(', ')}.`;
 export const UNDECODABLE_ARGUMENT = (name: string, why: string) => `Argument "${name}" could not be decoded: ${why}.`;
 export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command}" was not found on the PATH.`;
+export const EMIT_BUFFER_FULL = (messages: number, bytes: number) =>
+  `The emit buffer is full (${messages} messages or ${bytes} bytes, emitBufferSize/emitBufferBytes): the host reads emits slower than this plugin makes them; the message was not sent.`;

@@ -116,6 +116,9 @@ export class PluginConfigurationError extends WwPluginError {}
 /** The host's own options are unusable (TLS without its certificates, an unknown TLS mode). */
 export class HostConfigurationError extends WwPluginError {}
 
+/** `emit` found the plugin's emit buffer full under `emitOverflow: 'error'`; the message was not sent. */
+export class EmitBufferFullError extends WwPluginError {}
+
 const BY_CODE: Record<string, new (message: string, details?: Record<string, unknown>) => WwPluginError> = {
   [WireErrorCode.UNKNOWN_PLUGIN]: UnknownPluginError,
   [WireErrorCode.UNKNOWN_FUNCTION]: UnknownFunctionError,

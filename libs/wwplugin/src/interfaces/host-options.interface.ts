@@ -40,6 +40,8 @@ export interface PluginSpec {
   sha256?: string;
   /** Time allowed from spawn to a completed handshake. */
   startTimeoutMs?: number;
+  /** This plugin's push delivery (overrides the host's `pushDelivery`). */
+  pushDelivery?: 'at-least-once' | 'at-most-once';
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -88,6 +90,14 @@ export interface WwPluginHostOptions {
   pushBufferSize?: number;
   /** What a full push buffer does. Default 'drop-oldest'. */
   pushOverflow?: 'drop-oldest' | 'drop-newest';
+  /** Bytes of pushes buffered per plugin (queued and unacknowledged). Default 64 MiB. */
+  pushBufferBytes?: number;
+  /**
+   * Pushes a plugin had not acknowledged when its session ended: redelivered to its next process
+   * with their original seq ('at-least-once', the default), or counted in `pushesLost` and reported
+   * by a `push-lost` event ('at-most-once').
+   */
+  pushDelivery?: 'at-least-once' | 'at-most-once';
   /** May plugins call each other through the host? A function decides per call. Default true. */
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
 }
@@ -118,6 +128,12 @@ export interface PluginInfo {
   pushesDropped: number;
   /** Pushes waiting in the buffer. */
   pushesQueued: number;
+  /** Pushes sent to the current process that it has not acknowledged yet (they count against pushBufferSize). */
+  pushesUnacked: number;
+  /** Pushes given up without an acknowledgement (at-most-once after a session ended, or unload). */
+  pushesLost: number;
+  /** Emits this plugin's processes dropped because their emit buffer was full, as they reported. */
+  emitsDropped: number;
   inFlight: number;
   spec: PluginSpec;
 }
@@ -144,4 +160,6 @@ export type PluginEvent =
   | { type: 'restarting'; plugin: string; id: string; attempt: number; delayMs: number }
   | { type: 'restarted'; plugin: string; id: string; pid: number; attempt: number }
   | { type: 'failed'; plugin: string; id: string; reason: string }
-  | { type: 'push-overflow'; plugin: string; id: string; dropped: number };
+  | { type: 'push-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
+  | { type: 'push-lost'; plugin: string; id: string; first: number; last: number; count: number; pushesLost: number }
+  | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number };

@@ -22,6 +22,7 @@ export interface HelloFrame {
   functions?: FunctionInfoFrame[];
   pid?: number;
   topics?: string[];
+  acksPushes?: boolean;
 }
 export interface WelcomeFrame {
   protocolVersion: number;
@@ -29,6 +30,8 @@ export interface WelcomeFrame {
   hostVersion?: string;
   maxMessageBytes?: number;
   defaultTimeoutMs?: number;
+  pushAckEvery?: number;
+  pushAckDelayMs?: number;
 }
 export interface RefuseFrame {
   code: string;
@@ -82,6 +85,14 @@ export interface ShutdownFrame {
   reason?: string;
 }
 
+export interface PushAckFrame {
+  seq: number;
+}
+export interface EmitOverflowFrame {
+  dropped: number;
+  droppedSinceLast?: number;
+}
+
 export interface ChunkFrame {
   id: number;
   data?: Uint8Array;
@@ -106,7 +117,10 @@ export interface Frame {
   pong?: PingFrame;
   shutdown?: ShutdownFrame;
   chunk?: ChunkFrame;
+  ack?: PushAckFrame;
+  emitOverflow?: EmitOverflowFrame;
 }
 export type FrameKind =
   | 'hello' | 'welcome' | 'refuse' | 'call' | 'result' | 'item' | 'end' | 'error'
-  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk';
+  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk'
+  | 'ack' | 'emitOverflow';
