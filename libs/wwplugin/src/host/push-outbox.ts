@@ -71,8 +71,8 @@ export class PushOutbox {
 
   /** The batching a plugin is asked to acknowledge with (Welcome.push_ack_every / push_ack_delay_ms). */
   get ackSettings(): { pushAckEvery: number; pushAckDelayMs: number } {
-    // A batch must fit the buffer many times over, or the plugin's acks would lag behind the bound.
-    return { pushAckEvery: Math.max(1, Math.min(ACK_EVERY_MAX, Math.floor(this.options.capacity / 4))), pushAckDelayMs: ACK_DELAY_MS };
+    // A batch must fit the send window (half the buffer) several times, or acks would lag behind it.
+    return { pushAckEvery: Math.max(1, Math.min(ACK_EVERY_MAX, Math.floor(this.options.capacity / 8))), pushAckDelayMs: ACK_DELAY_MS };
   }
 
   /** Queues a push (sent at once when `channel` has room); returns false when it was dropped. */
@@ -106,7 +106,8 @@ export class PushOutbox {
 
   /** The plugin received every push up to `seq`. */
   acknowledge(seq: number): void {
-    this.outbox.confirm((e) => seqAtOrBefore(e.seq, seq));
+    // Confirmed pushes open the window for queued ones.
+    if (this.outbox.confirm((e) => seqAtOrBefore(e.seq, seq)) > 0 && this.outbox.queued > 0) this.outbox.flush();
   }
 
   /** Sends what the session has room for (after the plugin is running again). */

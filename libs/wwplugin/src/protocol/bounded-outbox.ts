@@ -43,7 +43,9 @@ export function messageBytes(topic: string, payload: WireParameter): number {
  * plugin's emits. Frames go out only while the channel is not blocked and resume on its drain, so
  * a slow reader costs the sender at most `maxMessages` messages and `maxBytes` bytes. Sent frames
  * may be held until the peer confirms them (pushes to a plugin that acknowledges); held frames count
- * against the bounds and are never evicted, because they may be needed again.
+ * against the bounds and are never evicted, because they may be needed again. At most half the
+ * bounds are sent ahead of the confirmations, so the other half can always take new messages and
+ * 'drop-oldest' can always keep the newest.
  */
 export class BoundedOutbox<E extends OutboxEntry = OutboxEntry> {
   private queue: Array<E | undefined> = [];
@@ -97,7 +99,7 @@ export class BoundedOutbox<E extends OutboxEntry = OutboxEntry> {
       return this.limits.overflow === 'error' ? 'refused' : 'dropped';
     }
     const channel = this.channel;
-    if (sendNow && this.queued === 0 && channel && !channel.isClosed && !channel.isBlocked) {
+    if (sendNow && this.queued === 0 && channel && !channel.isClosed && !channel.isBlocked && this.windowOpen(entry)) {
       this.sendOne(channel, entry);
       return 'sent';
     }
@@ -111,13 +113,14 @@ export class BoundedOutbox<E extends OutboxEntry = OutboxEntry> {
   flush(): void {
     const channel = this.channel;
     if (!channel || channel.isClosed) return;
-    while (this.queued > 0 && !channel.isBlocked) {
+    while (this.queued > 0 && !channel.isBlocked && this.windowOpen(this.queue[this.head]!)) {
       const entry = this.shift()!;
       this.sendOne(channel, entry);
     }
     if (this.queued === 0) {
       for (const resolve of this.emptyWaiters.splice(0)) resolve();
-    } else if (!this.waitingForDrain) {
+    } else if (!this.waitingForDrain && channel.isBlocked) {
+      // (A closed window reopens on confirm(), whose caller flushes.)
       this.waitingForDrain = true;
       channel.onDrain(() => {
         this.waitingForDrain = false;
@@ -187,6 +190,12 @@ export class BoundedOutbox<E extends OutboxEntry = OutboxEntry> {
     if (count <= 0) return;
     this.dropped += count;
     this.onDrop?.(count);
+  }
+
+  /** Whether `entry` may be sent before the peer confirms more (always, when nothing is held). */
+  private windowOpen(entry: E): boolean {
+    if (!this.holdSent || this.held === 0) return true;
+    return this.held < Math.max(1, Math.floor(this.limits.maxMessages / 2)) && this.heldBytes + entry.bytes <= this.limits.maxBytes / 2;
   }
 
   private sendOne(channel: OutboxChannel, entry: E): void {
