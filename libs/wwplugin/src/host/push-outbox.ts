@@ -1,10 +1,10 @@
+import type { PushDelivery } from '../interfaces/host-options.interface.js';
 import { BoundedOutbox, messageBytes, type OutboxEntry } from '../protocol/bounded-outbox.js';
 import { OverflowReporter } from '../protocol/overflow-reporter.js';
 import type { WireParameter } from '../protocol/parameters.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 
-/** What happens to pushes a plugin had not acknowledged when its session ended. @publicApi */
-export type PushDelivery = 'at-least-once' | 'at-most-once';
+export type { PushDelivery };
 
 /** Largest batch a plugin acknowledges in one PushAck, and how long an acknowledgement may wait. */
 const ACK_EVERY_MAX = 256;

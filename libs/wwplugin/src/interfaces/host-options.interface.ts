@@ -24,6 +24,9 @@ export interface HeartbeatOptions {
   misses?: number;
 }
 
+/** What happens to pushes a plugin had not acknowledged when its session ended. @publicApi */
+export type PushDelivery = 'at-least-once' | 'at-most-once';
+
 /** How to start one plugin. A bare string is `{ path }`. @publicApi */
 export interface PluginSpec {
   /** A JavaScript entry file, run with this Node (`process.execPath`). */
@@ -41,7 +44,7 @@ export interface PluginSpec {
   /** Time allowed from spawn to a completed handshake. */
   startTimeoutMs?: number;
   /** This plugin's push delivery (overrides the host's `pushDelivery`). */
-  pushDelivery?: 'at-least-once' | 'at-most-once';
+  pushDelivery?: PushDelivery;
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -97,7 +100,7 @@ export interface WwPluginHostOptions {
    * with their original seq ('at-least-once', the default), or counted in `pushesLost` and reported
    * by a `push-lost` event ('at-most-once').
    */
-  pushDelivery?: 'at-least-once' | 'at-most-once';
+  pushDelivery?: PushDelivery;
   /** May plugins call each other through the host? A function decides per call. Default true. */
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
 }
