@@ -44,6 +44,8 @@ export class PluginSession {
   // Emits wait here, bounded, while the host reads slowly or has not welcomed us yet.
   private readonly emits: EmitOutbox;
   private acker?: PushAcker;
+  /** Set once our last PushAck is sent: later pushes are the host's to send to our next process. */
+  private pushesClosed = false;
   private ending = false;
   readonly id: string;
   private readonly address?: string;
@@ -160,6 +162,7 @@ export class PluginSession {
               return finish(new HandshakeRefusedError(`The host refused this plugin: ${frame.refuse!.reason}`, frame.refuse!.code));
             case 'push': {
               const p = frame.push!;
+              if (this.pushesClosed) return;
               this.pushes$.next({ topic: p.topic, payload: decodeValue(p.payload), seq: p.seq ?? 0 });
               // Acknowledged once its subscribers have run: a process killed after the ack has seen it.
               return this.acker?.received(p.seq ?? 0);
@@ -236,7 +239,10 @@ export class PluginSession {
     this.ending = true;
     // Buffered emits and the last push acknowledgement go out before the session ends.
     await this.emits.close(timeoutMs);
-    this.acker?.flush();
+    if (this.acker) {
+      this.acker.flush();
+      this.pushesClosed = true;
+    }
     this.channel?.end(new WwPluginError(SESSION_CLOSED('the host')));
     if (this.hostEnded) {
       let timer: NodeJS.Timeout | undefined;
