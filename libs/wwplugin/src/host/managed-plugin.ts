@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { BehaviorSubject, filter, firstValueFrom, map, race, timer } from 'rxjs';
 import { PluginNotRunningError, DeadlineExceededError } from '../errors/wwplugin.errors.js';
-import type { PluginEvent, PluginInfo, PluginSpec, PluginState, RestartPolicy } from '../interfaces/host-options.interface.js';
+import type { PluginEvent, PluginInfo, PluginSpec, PluginState, PushDelivery, RestartPolicy } from '../interfaces/host-options.interface.js';
 import type { FunctionInfoFrame, Frame, HelloFrame } from '../protocol/frames.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 import { NOT_RUNNING } from '../wwplugin.messages.js';
-import { PushOutbox, type PushDelivery } from './push-outbox.js';
+import { PushOutbox } from './push-outbox.js';
 import { RestartTracker } from './supervision/restart-policy.js';
 
 const STDERR_TAIL_LINES = 20;
@@ -60,8 +60,7 @@ export class ManagedPlugin {
     },
   ) {
     this.name = spec.name ?? id;
-    const report = defaults.onEvent ?? (() => undefined);
-    this.onEvent = report;
+    const report = (this.onEvent = defaults.onEvent ?? (() => undefined));
     this.outbox = new PushOutbox({
       capacity: defaults.pushBufferSize,
       maxBytes: defaults.pushBufferBytes ?? DEFAULT_PUSH_BUFFER_BYTES,

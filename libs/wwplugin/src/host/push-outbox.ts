@@ -4,7 +4,6 @@ import { OverflowReporter } from '../protocol/overflow-reporter.js';
 import type { WireParameter } from '../protocol/parameters.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 
-export type { PushDelivery };
 
 /** Largest batch a plugin acknowledges in one PushAck, and how long an acknowledgement may wait. */
 const ACK_EVERY_MAX = 256;

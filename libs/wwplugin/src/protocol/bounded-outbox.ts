@@ -120,7 +120,7 @@ export class BoundedOutbox<E extends OutboxEntry = OutboxEntry> {
     if (this.queued === 0) {
       for (const resolve of this.emptyWaiters.splice(0)) resolve();
     } else if (!this.waitingForDrain && channel.isBlocked) {
-      // (A closed window reopens on confirm(), whose caller flushes.)
+      // Only a blocked stream is waited for here: a closed window reopens when its owner confirms.
       this.waitingForDrain = true;
       channel.onDrain(() => {
         this.waitingForDrain = false;
