@@ -72,7 +72,8 @@ async function calls({ config, host, payload, spec }: Ctx) {
   await host.call('bench-a', 'pushReset');
   let sent = 0;
   while (sent < count) {
-    const room = Math.min(8_000 - host.get('bench-a')!.pushesQueued, count - sent);
+    const info = host.get('bench-a')!;
+    const room = Math.min(8_000 - info.pushesQueued - info.pushesUnacked, count - sent);
     for (let i = 0; i < room; i++, sent++) host.push('bench-a', 'bench', payload);
     if (sent < count) await sleep(1);
   }

@@ -76,3 +76,5 @@ export const QUEUE_FULL = (plugin: string, max: number, queued: number) =>
   `Plugin "${plugin}" already has ${max} calls in flight (maxInFlight) and ${queued} waiting (maxQueued).`;
 export const ABORTED_WHILE_WAITING = (plugin: string, fn: string, what: string) =>
   `Call to ${plugin}.${fn} was aborted while it waited for ${what}.`;
+export const EMIT_BUFFER_FULL = (messages: number, bytes: number) =>
+  `The emit buffer is full (${messages} messages or ${bytes} bytes, emitBufferSize/emitBufferBytes): the host reads emits slower than this plugin makes them; the message was not sent.`;

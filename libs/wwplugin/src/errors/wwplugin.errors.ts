@@ -123,6 +123,8 @@ export class HostConfigurationError extends WwPluginError {}
 export class StreamOverflowError extends WwPluginError {
   override readonly code = WireErrorCode.STREAM_OVERFLOW;
 }
+/** `emit` found the plugin's emit buffer full under `emitOverflow: 'error'`; the message was not sent. */
+export class EmitBufferFullError extends WwPluginError {}
 
 const BY_CODE: Record<string, new (message: string, details?: Record<string, unknown>) => WwPluginError> = {
   [WireErrorCode.UNKNOWN_PLUGIN]: UnknownPluginError,

@@ -172,13 +172,8 @@ export class CallRouter {
     const wire = encodeValue('payload', payload);
     assertMessageSize([wire], this.maxMessageBytes);
     const targets = target === '*' ? this.registry.all().filter((p) => p.state !== 'stopped' && p.state !== 'failed') : [this.registry.resolve(target)];
-    for (const plugin of targets) {
-      const kept = plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined);
-      // Report overflow on the first drop and every 1000th after it, not once per message.
-      if (!kept && plugin.outbox.dropped % 1000 === 1) {
-        this.events.emit({ type: 'push-overflow', plugin: plugin.name, id: plugin.id, dropped: plugin.outbox.dropped });
-      }
-    }
+    // A full buffer counts what it drops and reports it itself (push-overflow, rate-limited, exact).
+    for (const plugin of targets) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined);
     return targets.length;
   }
 
@@ -241,6 +236,8 @@ export class CallRouter {
       const e = frame.emit!;
       const message: PluginMessage = { plugin: plugin.name, pluginId: plugin.id, topic: e.topic, payload: decodeValue(e.payload), at: new Date() };
       this.events.messages$.next(message);
+    } else if (frame.kind === 'ack' || frame.kind === 'emitOverflow') {
+      plugin.deliveryFrame(frame);
     } else if (frame.kind === 'pong') {
       const hb = plugin.heartbeat;
       if (frame.pong!.seq === hb.outstandingSeq) {

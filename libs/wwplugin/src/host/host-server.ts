@@ -32,7 +32,7 @@ import { HostTls } from './host-tls.js';
 /** How long a dialled session may take to say Hello. */
 const HELLO_TIMEOUT_MS = 10_000;
 /** Frame kinds a plugin may send that are not part of a call (those the channel handles itself). */
-const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong']);
+const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong', 'ack', 'emitOverflow']);
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** What the tolerant deserializer hands over instead of a frame it could not decode. */
@@ -234,6 +234,7 @@ export class HostServer implements OnApplicationShutdown {
         maxMessageBytes: this.maxBytes,
         defaultTimeoutMs: this.options.defaultTimeoutMs ?? 30_000,
         streamIdleTimeoutMs: this.options.streamIdleTimeoutMs ?? 0,
+        ...plugin.outbox.ackSettings,
       },
     });
     plugin.adopt(channel, hello);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ChildProcess } from 'node:child_process';
-import type { PluginInfo, PluginSpec, PluginState, RestartPolicy } from '../interfaces/host-options.interface.js';
-import type { FunctionInfoFrame, HelloFrame } from '../protocol/frames.js';
+import type { PluginEvent, PluginInfo, PluginSpec, PluginState, PushDelivery, RestartPolicy } from '../interfaces/host-options.interface.js';
+import type { FunctionInfoFrame, Frame, HelloFrame } from '../protocol/frames.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 import { PluginLifecycle } from './plugin-lifecycle.js';
 import { PluginOperations } from './plugin-operations.js';
@@ -10,6 +10,8 @@ import { PushOutbox } from './push-outbox.js';
 import { RestartTracker } from './supervision/restart-policy.js';
 
 const STDERR_TAIL_LINES = 20;
+/** Bytes of pushes held per plugin (queued and unacknowledged) unless the host's options say otherwise. */
+export const DEFAULT_PUSH_BUFFER_BYTES = 64 * 1024 * 1024;
 /** How long the exit may lag behind the end of the session before calls in flight fail anyway. */
 const SESSION_END_TO_EXIT_MS = 50;
 /** How long the end of the session may lag behind the exit before calls in flight fail anyway. */
@@ -36,6 +38,8 @@ export class ManagedPlugin {
   stopRequested = false;
   readonly heartbeat = { seq: 0, outstandingSeq: 0, sentAt: 0, missed: 0 };
   readonly outbox: PushOutbox;
+  /** Emits dropped by this plugin's processes before the current one, and by the current one. */
+  private readonly emitsDropped = { before: 0, current: 0 };
   readonly restart: RestartTracker;
   private readonly stderr: string[] = [];
   /** Sessions whose stream has ended, and the closers of exited processes waiting for that end. */
@@ -45,14 +49,31 @@ export class ManagedPlugin {
   readonly lifecycle = new PluginLifecycle(() => this.name, (err) => lifecycleLogger.error(err.message, err.stack));
   /** Its start, stop, restart and unload, one at a time. */
   readonly operations = new PluginOperations();
+  private readonly onEvent: (event: PluginEvent) => void;
 
   constructor(
     readonly id: string,
     readonly spec: PluginSpec,
-    defaults: { restart?: RestartPolicy; pushBufferSize: number; pushOverflow: 'drop-oldest' | 'drop-newest' },
+    defaults: {
+      restart?: RestartPolicy;
+      pushBufferSize: number;
+      pushOverflow: 'drop-oldest' | 'drop-newest';
+      pushBufferBytes?: number;
+      pushDelivery?: PushDelivery;
+      /** Where this plugin's delivery events go (push-overflow, push-lost, emit-overflow). */
+      onEvent?: (event: PluginEvent) => void;
+    },
   ) {
     this.name = spec.name ?? id;
-    this.outbox = new PushOutbox(defaults.pushBufferSize, defaults.pushOverflow);
+    const report = (this.onEvent = defaults.onEvent ?? (() => undefined));
+    this.outbox = new PushOutbox({
+      capacity: defaults.pushBufferSize,
+      maxBytes: defaults.pushBufferBytes ?? DEFAULT_PUSH_BUFFER_BYTES,
+      overflow: defaults.pushOverflow,
+      delivery: spec.pushDelivery ?? defaults.pushDelivery ?? 'at-least-once',
+      onOverflow: (dropped, droppedSinceLastEvent) => report({ type: 'push-overflow', plugin: this.name, id, dropped, droppedSinceLastEvent }),
+      onLost: (first, last, count) => report({ type: 'push-lost', plugin: this.name, id, first, last, count, pushesLost: this.outbox.lost }),
+    });
     this.restart = new RestartTracker(spec.restart, defaults.restart);
   }
 
@@ -76,8 +97,21 @@ export class ManagedPlugin {
     this.heartbeat.missed = 0;
     this.refusedWith = undefined;
     this.lifecycle.moveTo('running');
-    // Pushes that waited while the plugin was (re)starting go out first, in order.
-    this.outbox.flush(channel);
+    // Pushes the last process left unacknowledged, then those that waited while the plugin was
+    // (re)starting, go out first, in order.
+    this.outbox.attach(channel, hello.acksPushes === true);
+    this.emitsDropped.before += this.emitsDropped.current;
+    this.emitsDropped.current = 0;
+  }
+
+  /** Delivery frames from the plugin: push acknowledgements and its emit buffer's drop counts. */
+  deliveryFrame(frame: Frame): void {
+    if (frame.kind === 'ack') return this.outbox.acknowledge(frame.ack!.seq >>> 0);
+    if (frame.kind !== 'emitOverflow') return;
+    const before = this.emitsDropped.before + this.emitsDropped.current;
+    this.emitsDropped.current = Math.max(this.emitsDropped.current, frame.emitOverflow!.dropped >>> 0);
+    const dropped = this.emitsDropped.before + this.emitsDropped.current;
+    if (dropped > before) this.onEvent({ type: 'emit-overflow', plugin: this.name, id: this.id, dropped, droppedSinceLastEvent: dropped - before });
   }
 
   /**
@@ -86,6 +120,8 @@ export class ManagedPlugin {
    * without a session can serve nothing: it is killed, and its restart policy decides.
    */
   sessionEnded(channel: SessionChannel, reason: Error, crashed: (how: string) => Error): void {
+    // Every frame of the session has been read: its acknowledgements are final.
+    this.outbox.detach(channel);
     const afterExit = this.exitClosers.get(channel);
     if (afterExit) return afterExit(); // the exit came first: its errors, now that every frame is read
     this.endedSessions.add(channel);
@@ -144,6 +180,9 @@ export class ManagedPlugin {
       lastHeartbeatMs: this.lastHeartbeatMs,
       pushesDropped: this.outbox.dropped,
       pushesQueued: this.outbox.size,
+      pushesUnacked: this.outbox.unacked,
+      pushesLost: this.outbox.lost,
+      emitsDropped: this.emitsDropped.before + this.emitsDropped.current,
       inFlight: this.channel?.inFlight ?? 0,
       spec: this.spec,
     };

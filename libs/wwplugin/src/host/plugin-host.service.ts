@@ -98,6 +98,9 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
       restart: this.options.restart,
       pushBufferSize: this.options.pushBufferSize ?? 10_000,
       pushOverflow: this.options.pushOverflow ?? 'drop-oldest',
+      pushBufferBytes: this.options.pushBufferBytes,
+      pushDelivery: this.options.pushDelivery,
+      onEvent: (event) => this.events$.emit(event),
     });
     this.registry.add(plugin);
     try {

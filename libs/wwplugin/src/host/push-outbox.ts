@@ -1,75 +1,129 @@
-import type { Frame } from '../protocol/frames.js';
+import type { PushDelivery } from '../interfaces/host-options.interface.js';
+import { BoundedOutbox, messageBytes, type OutboxEntry } from '../protocol/bounded-outbox.js';
+import { OverflowReporter } from '../protocol/overflow-reporter.js';
 import type { WireParameter } from '../protocol/parameters.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 
+
+/** Largest batch a plugin acknowledges in one PushAck, and how long an acknowledgement may wait. */
+const ACK_EVERY_MAX = 256;
+const ACK_DELAY_MS = 20;
+
+interface PushEntry extends OutboxEntry {
+  seq: number;
+}
+
+export interface PushOutboxOptions {
+  capacity: number;
+  maxBytes: number;
+  overflow: 'drop-oldest' | 'drop-newest';
+  delivery: PushDelivery;
+  /** Rate-limited, exact: `dropped` is the counter at that moment. */
+  onOverflow?: (dropped: number, droppedSinceLastEvent: number) => void;
+  /** Pushes given up as lost: `count` of them, seq `first` to `last` (gaps are pushes dropped before). */
+  onLost?: (first: number, last: number, count: number) => void;
+}
+
+/** True when `a` comes at or before `b` in a sequence that wraps at 2^32. */
+const seqAtOrBefore = (a: number, b: number) => ((b - a) >>> 0) < 0x80000000;
+
 /**
- * Pushes waiting for one plugin, bounded. Frames go to the session only while its stream has room,
- * so a plugin that reads slowly (or is restarting) costs the host at most `capacity` messages;
- * beyond that the overflow policy drops the oldest or the newest and counts them.
+ * Pushes for one plugin across its processes. Queued pushes and pushes sent but not yet acknowledged
+ * share the bound (`capacity` messages, `maxBytes` bytes). When a session that acknowledges pushes
+ * ends, what it had not acknowledged goes back to the front of the queue with its original seq, for
+ * the next process (at-least-once), or is counted lost and reported (at-most-once). Sessions that do
+ * not acknowledge count a push as delivered once it is written.
  */
 export class PushOutbox {
-  private readonly queue: Frame[] = [];
-  private head = 0;
+  private readonly outbox: BoundedOutbox<PushEntry>;
+  private readonly reporter: OverflowReporter;
   private seq = 0;
-  private waitingForDrain = false;
-  dropped = 0;
+  private channel?: SessionChannel;
+  /** Pushes reported lost, since the plugin was loaded. */
+  lost = 0;
 
-  constructor(
-    private readonly capacity: number,
-    private readonly overflow: 'drop-oldest' | 'drop-newest',
-  ) {}
-
-  get size(): number {
-    return this.queue.length - this.head;
+  constructor(private readonly options: PushOutboxOptions) {
+    this.reporter = new OverflowReporter(
+      () => this.outbox.dropped,
+      (dropped, since) => options.onOverflow?.(dropped, since),
+    );
+    this.outbox = new BoundedOutbox<PushEntry>(
+      { maxMessages: options.capacity, maxBytes: options.maxBytes, overflow: options.overflow },
+      () => this.reporter.note(),
+    );
   }
 
-  /** Queues a push; returns false when the buffer was full and a message was dropped. */
+  /** Pushes waiting to be sent. */
+  get size(): number {
+    return this.outbox.queued;
+  }
+
+  /** Pushes sent to the current process and not yet acknowledged. */
+  get unacked(): number {
+    return this.outbox.held;
+  }
+
+  /** Pushes dropped because the buffer was full. */
+  get dropped(): number {
+    return this.outbox.dropped;
+  }
+
+  /** The batching a plugin is asked to acknowledge with (Welcome.push_ack_every / push_ack_delay_ms). */
+  get ackSettings(): { pushAckEvery: number; pushAckDelayMs: number } {
+    // A batch must fit the send window (half the buffer) several times, or acks would lag behind it.
+    return { pushAckEvery: Math.max(1, Math.min(ACK_EVERY_MAX, Math.floor(this.options.capacity / 8))), pushAckDelayMs: ACK_DELAY_MS };
+  }
+
+  /** Queues a push (sent at once when `channel` has room); returns false when it was dropped. */
   enqueue(topic: string, payload: WireParameter, channel: SessionChannel | undefined): boolean {
     this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
-    const frame: Frame = { push: { topic, payload, seq: this.seq } };
-    if (this.size === 0 && channel && !channel.isClosed && !channel.isBlocked) {
-      channel.send(frame);
-      return true;
-    }
-    let kept = true;
-    if (this.size >= this.capacity) {
-      this.dropped += 1;
-      kept = false;
-      if (this.overflow === 'drop-newest') {
-        this.flush(channel);
-        return false;
-      }
-      // Let go of the dropped frame now, not at the next compaction.
-      this.queue[this.head++] = undefined as unknown as Frame;
-    }
-    this.queue.push(frame);
-    this.flush(channel);
-    return kept;
+    const entry: PushEntry = { frame: { push: { topic, payload, seq: this.seq } }, bytes: messageBytes(topic, payload), seq: this.seq };
+    const outcome = this.outbox.offer(entry, channel !== undefined && channel === this.channel);
+    return outcome === 'sent' || outcome === 'queued';
   }
 
-  /** Sends what the session has room for; resumes on its next drain. */
-  flush(channel: SessionChannel | undefined): void {
-    if (!channel || channel.isClosed) return;
-    while (this.size > 0 && !channel.isBlocked) {
-      const frame = this.queue[this.head];
-      this.queue[this.head++] = undefined as unknown as Frame;
-      channel.send(frame);
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
-    if (this.size > 0 && !this.waitingForDrain) {
-      this.waitingForDrain = true;
-      channel.onDrain(() => {
-        this.waitingForDrain = false;
-        this.flush(channel);
-      });
-    }
+  /**
+   * Sends through a new session from now on. Pushes the previous session left unacknowledged are
+   * settled first (a session normally ends through `detach`), so they go out before anything else.
+   */
+  attach(channel: SessionChannel, acksPushes: boolean): void {
+    if (this.channel && this.channel !== channel) this.detach(this.channel);
+    this.channel = channel;
+    this.outbox.attach(channel, acksPushes);
   }
 
+  /** The session ended: its unacknowledged pushes are kept for the next process or reported lost. */
+  detach(channel: SessionChannel): void {
+    if (this.channel !== channel) return;
+    this.channel = undefined;
+    this.outbox.attach(undefined);
+    const unacked = this.outbox.takeHeld();
+    if (!unacked.length) return;
+    if (this.options.delivery === 'at-least-once') return this.outbox.requeue(unacked);
+    this.reportLost(unacked);
+  }
+
+  /** The plugin received every push up to `seq`. */
+  acknowledge(seq: number): void {
+    // Confirmed pushes open the window for queued ones.
+    if (this.outbox.confirm((e) => seqAtOrBefore(e.seq, seq)) > 0 && this.outbox.queued > 0) this.outbox.flush();
+  }
+
+  /** Sends what the session has room for (after the plugin is running again). */
+  flush(): void {
+    this.outbox.flush();
+  }
+
+  /** Forgets every push (the plugin is unloaded): what was never acknowledged is reported lost. */
   clear(): void {
-    this.queue.length = 0;
-    this.head = 0;
+    const pending = [...this.outbox.takeHeld(), ...this.outbox.takeQueued()];
+    this.reporter.flush();
+    this.reporter.cancel();
+    if (pending.length) this.reportLost(pending);
+  }
+
+  private reportLost(entries: PushEntry[]): void {
+    this.lost += entries.length;
+    this.options.onLost?.(entries[0].seq, entries[entries.length - 1].seq, entries.length);
   }
 }

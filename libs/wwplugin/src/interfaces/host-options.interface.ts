@@ -24,6 +24,9 @@ export interface HeartbeatOptions {
   misses?: number;
 }
 
+/** What happens to pushes a plugin had not acknowledged when its session ended. @publicApi */
+export type PushDelivery = 'at-least-once' | 'at-most-once';
+
 /** How to start one plugin. A bare string is `{ path }`. @publicApi */
 export interface PluginSpec {
   /** A JavaScript entry file, run with this Node (`process.execPath`). */
@@ -42,6 +45,8 @@ export interface PluginSpec {
   startTimeoutMs?: number;
   /** In `forRoot({ plugins })`: the application fails to bootstrap when this plugin cannot start. */
   required?: boolean;
+  /** This plugin's push delivery (overrides the host's `pushDelivery`). */
+  pushDelivery?: PushDelivery;
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -100,6 +105,14 @@ export interface WwPluginHostOptions {
   streamBuffer?: { items: number; bytes: number };
   /** A chunked frame from a plugin that gets no piece for this long is dropped and its memory released. Default 30 000. */
   chunkIdleTimeoutMs?: number;
+  /** Bytes of pushes buffered per plugin (queued and unacknowledged). Default 64 MiB. */
+  pushBufferBytes?: number;
+  /**
+   * Pushes a plugin had not acknowledged when its session ended: redelivered to its next process
+   * with their original seq ('at-least-once', the default), or counted in `pushesLost` and reported
+   * by a `push-lost` event ('at-most-once').
+   */
+  pushDelivery?: PushDelivery;
   /** May plugins call each other through the host? A function decides per call. Default true. */
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
 }
@@ -130,6 +143,12 @@ export interface PluginInfo {
   pushesDropped: number;
   /** Pushes waiting in the buffer. */
   pushesQueued: number;
+  /** Pushes sent to the current process that it has not acknowledged yet (they count against pushBufferSize). */
+  pushesUnacked: number;
+  /** Pushes given up without an acknowledgement (at-most-once after a session ended, or unload). */
+  pushesLost: number;
+  /** Emits this plugin's processes dropped because their emit buffer was full, as they reported. */
+  emitsDropped: number;
   inFlight: number;
   spec: PluginSpec;
 }
@@ -156,4 +175,6 @@ export type PluginEvent =
   | { type: 'restarting'; plugin: string; id: string; attempt: number; delayMs: number }
   | { type: 'restarted'; plugin: string; id: string; pid: number; attempt: number }
   | { type: 'failed'; plugin: string; id: string; reason: string }
-  | { type: 'push-overflow'; plugin: string; id: string; dropped: number };
+  | { type: 'push-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
+  | { type: 'push-lost'; plugin: string; id: string; first: number; last: number; count: number; pushesLost: number }
+  | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number };

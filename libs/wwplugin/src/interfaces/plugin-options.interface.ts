@@ -9,6 +9,16 @@ export interface WwPluginOptions {
    * 32 MiB); past it the stream fails with StreamOverflowError. Async iterables are paused instead.
    */
   streamBuffer?: { items: number; bytes: number };
+  /** Emits buffered while the host reads slowly or before it welcomed the plugin. Default 10 000. */
+  emitBufferSize?: number;
+  /** Bytes of emits buffered. Default 16 MiB. */
+  emitBufferBytes?: number;
+  /**
+   * What `emit` does when the buffer is full: evict the oldest buffered emit ('drop-oldest', the
+   * default), drop the new one ('drop-newest'), or throw EmitBufferFullError ('error'). All count
+   * in `PluginContext.emitsDropped`.
+   */
+  emitOverflow?: 'drop-oldest' | 'drop-newest' | 'error';
 }
 
 /** A message the host pushed to this plugin. @publicApi */

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { filter, Observable, Subject } from 'rxjs';
 import { HandshakeRefusedError, PluginConfigurationError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
 import type { FunctionInfoFrame, Frame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
-import { decodeValue, encodeValue, type WireParameter } from '../protocol/parameters.js';
+import { decodeValue, encodeValue } from '../protocol/parameters.js';
 import { pluginHostService } from '../protocol/proto-definition.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -16,12 +16,14 @@ import {
   PROTOCOL_VERSION,
   WireErrorCode,
 } from '../protocol/protocol.constants.js';
-import { SessionChannel, type CallOptions, type IncomingCallHandler } from '../protocol/session-channel.js';
+import { assertMessageSize, SessionChannel, type CallOptions, type IncomingCallHandler } from '../protocol/session-channel.js';
 import { NO_HOST_ADDRESS, PROTOCOL_MISMATCH, SESSION_CLOSED } from '../wwplugin.messages.js';
 import { WWPLUGIN_PLUGIN_OPTIONS } from '../wwplugin.constants.js';
 import type { PushMessage, WwPluginOptions } from '../interfaces/plugin-options.interface.js';
 import { tlsFromEnv } from '../protocol/tls.js';
 import { idleDeadline } from '../protocol/idle-deadline.js';
+import { EmitOutbox } from './emit-outbox.js';
+import { PushAcker } from './push-acker.js';
 
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 
@@ -40,7 +42,11 @@ export class PluginSession {
   private readonly shutdown$ = new Subject<ShutdownFrame>();
   private readonly lost$ = new Subject<Error>();
   private welcome?: WelcomeFrame;
-  private readonly earlyEmits: Array<{ topic: string; payload: WireParameter }> = [];
+  // Emits wait here, bounded, while the host reads slowly or has not welcomed us yet.
+  private readonly emits: EmitOutbox;
+  private acker?: PushAcker;
+  /** Set once our last PushAck is sent: later pushes are the host's to send to our next process. */
+  private pushesClosed = false;
   private ending = false;
   readonly id: string;
   private readonly address?: string;
@@ -56,6 +62,17 @@ export class PluginSession {
     // Same for the client certificate's private key.
     this.tlsEnv = process.env[ENV_TLS];
     delete process.env[ENV_TLS];
+    this.emits = new EmitOutbox(options);
+  }
+
+  /** Emits dropped so far because the emit buffer was full (emitOverflow). */
+  get emitsDropped(): number {
+    return this.emits.dropped;
+  }
+
+  /** Emits waiting in the buffer for the host to read them. */
+  get emitsQueued(): number {
+    return this.emits.queued;
   }
 
   get name(): string {
@@ -138,14 +155,19 @@ export class PluginSession {
               // Frames over the host's limit would end the session: fail such a call alone instead.
               if (w.maxMessageBytes) channel.setMaxMessageBytes(w.maxMessageBytes);
               finish(undefined, w);
-              for (const early of this.earlyEmits.splice(0)) this.sendEmit(early.topic, early.payload);
+              // A host that sets push_ack_every understands PushAck and EmitOverflow frames.
+              if (w.pushAckEvery) this.acker = new PushAcker(channel, w.pushAckEvery, w.pushAckDelayMs || 20);
+              this.emits.attach(channel, !!w.pushAckEvery);
               return;
             }
             case 'refuse':
               return finish(new HandshakeRefusedError(`The host refused this plugin: ${frame.refuse!.reason}`, frame.refuse!.code));
             case 'push': {
               const p = frame.push!;
-              return this.pushes$.next({ topic: p.topic, payload: decodeValue(p.payload), seq: p.seq ?? 0 });
+              if (this.pushesClosed) return;
+              this.pushes$.next({ topic: p.topic, payload: decodeValue(p.payload), seq: p.seq ?? 0 });
+              // Acknowledged once its subscribers have run: a process killed after the ack has seen it.
+              return this.acker?.received(p.seq ?? 0);
             }
             case 'shutdown':
               this.ending = true;
@@ -180,6 +202,7 @@ export class PluginSession {
           functions,
           pid: process.pid,
           topics,
+          acksPushes: true,
         },
       });
     });
@@ -209,19 +232,12 @@ export class PluginSession {
   /** Sends a message to the host on `topic`. */
   emit(topic: string, payload: unknown): void {
     const wire = encodeValue('payload', payload);
-    // Providers may emit during bootstrap, before the host welcomed us: hold those until then.
-    if (!this.welcome && !this.ending) {
-      this.earlyEmits.push({ topic, payload: wire });
-      return;
-    }
-    this.sendEmit(topic, wire);
-  }
-
-  private sendEmit(topic: string, payload: WireParameter): void {
-    const channel = this.requireChannel();
     // Over the host's limit, the frame would end the whole session: refuse this message alone.
-    channel.checkSize([payload]);
-    channel.send({ emit: { topic, payload } });
+    // Providers may emit during bootstrap, before the host welcomed us: those wait in the same
+    // bounded buffer, checked against the default limit until the host tells us its own.
+    if (this.welcome || this.ending) this.requireChannel().checkSize([wire]);
+    else assertMessageSize([wire], DEFAULT_MAX_MESSAGE_BYTES);
+    this.emits.emit(topic, wire);
   }
 
   /**
@@ -231,7 +247,13 @@ export class PluginSession {
    */
   async close(timeoutMs = 1_000): Promise<void> {
     this.ending = true;
-    // Every answer already produced (chunked ones too) is written before our side of the stream ends.
+    // Buffered emits and the last push acknowledgement go out before the session ends, and every
+    // answer already produced (chunked ones too) is written before our side of the stream ends.
+    await this.emits.close(timeoutMs);
+    if (this.acker) {
+      this.acker.flush();
+      this.pushesClosed = true;
+    }
     await this.channel?.end(new WwPluginError(SESSION_CLOSED('the host')));
     if (this.hostEnded) {
       let timer: NodeJS.Timeout | undefined;

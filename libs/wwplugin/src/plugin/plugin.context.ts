@@ -48,6 +48,16 @@ export class PluginContext {
     this.session.emit(topic, payload);
   }
 
+  /** Emits dropped so far because the emit buffer was full (see `emitOverflow` in forPlugin). */
+  get emitsDropped(): number {
+    return this.session.emitsDropped;
+  }
+
+  /** Emits waiting in the buffer for the host to read them. */
+  get emitsQueued(): number {
+    return this.session.emitsQueued;
+  }
+
   /** A typed proxy of another plugin's functions. */
   plugin<T>(target: string): RemoteApi<T> {
     return remoteProxy<T>((fn, args, opts) => this.callPlugin(target, fn, args, opts));

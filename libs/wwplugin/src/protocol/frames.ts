@@ -23,6 +23,7 @@ export interface HelloFrame {
   functions?: FunctionInfoFrame[];
   pid?: number;
   topics?: string[];
+  acksPushes?: boolean;
 }
 export interface WelcomeFrame {
   protocolVersion: number;
@@ -31,6 +32,8 @@ export interface WelcomeFrame {
   maxMessageBytes?: number;
   defaultTimeoutMs?: number;
   streamIdleTimeoutMs?: number;
+  pushAckEvery?: number;
+  pushAckDelayMs?: number;
 }
 export interface RefuseFrame {
   code: string;
@@ -90,6 +93,13 @@ export interface CreditFrame {
   id: number;
   items: number;
 }
+export interface PushAckFrame {
+  seq: number;
+}
+export interface EmitOverflowFrame {
+  dropped: number;
+  droppedSinceLast?: number;
+}
 
 export interface ChunkFrame {
   id: number;
@@ -116,7 +126,10 @@ export interface Frame {
   shutdown?: ShutdownFrame;
   chunk?: ChunkFrame;
   credit?: CreditFrame;
+  ack?: PushAckFrame;
+  emitOverflow?: EmitOverflowFrame;
 }
 export type FrameKind =
   | 'hello' | 'welcome' | 'refuse' | 'call' | 'result' | 'item' | 'end' | 'error'
-  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk' | 'credit';
+  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk' | 'credit'
+  | 'ack' | 'emitOverflow';
