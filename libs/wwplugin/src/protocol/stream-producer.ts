@@ -58,7 +58,9 @@ export function isPullable(v: unknown): v is AsyncIterable<unknown> | Iterable<u
  * bound (values waiting for credit or for the transport) ends the call with an error.
  */
 export class StreamProducer {
-  private readonly jobs: Job[] = [];
+  // A queue with a moving head: shift() on a long array costs its length each time.
+  private jobs: Job[] = [];
+  private head = 0;
   /** Bytes of the encoded items in `jobs`. */
   private jobBytes = 0;
   private running = false;
@@ -111,7 +113,8 @@ export class StreamProducer {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.jobs.length = 0;
+    this.jobs = [];
+    this.head = 0;
     this.jobBytes = 0;
     this.sub?.unsubscribe();
     this.wakeOnCredit?.();
@@ -123,7 +126,7 @@ export class StreamProducer {
     if (isPullable(v)) return this.push({ pull: v });
     const encoded = this.outlet.encode(v);
     if (!encoded) return this.stop();
-    if (!this.running && !this.jobs.length && this.credit > 0) {
+    if (!this.running && this.queued === 0 && this.credit > 0) {
       this.credit -= 1;
       if (!this.outlet.send(encoded)) return this.stop();
     } else {
@@ -131,10 +134,14 @@ export class StreamProducer {
       this.push({ item: encoded });
     }
     const { items, bytes } = this.outlet.backlog();
-    if (items + this.jobs.length > this.bounds.items || bytes + this.jobBytes > this.bounds.bytes) {
+    if (items + this.queued > this.bounds.items || bytes + this.jobBytes > this.bounds.bytes) {
       this.stop();
       this.outlet.overflow();
     }
+  }
+
+  private get queued(): number {
+    return this.jobs.length - this.head;
   }
 
   private push(job: Job): void {
@@ -146,8 +153,13 @@ export class StreamProducer {
   private async run(): Promise<void> {
     this.running = true;
     try {
-      while (!this.stopped && this.jobs.length) {
-        const job = this.jobs.shift()!;
+      while (!this.stopped && this.queued > 0) {
+        const job = this.jobs[this.head];
+        this.jobs[this.head++] = undefined as unknown as Job;
+        if (this.head >= 1024 && this.head * 2 >= this.jobs.length) {
+          this.jobs = this.jobs.slice(this.head);
+          this.head = 0;
+        }
         if ('item' in job) {
           this.jobBytes -= job.item.size;
           if (this.credit <= 0) await this.creditCame();
