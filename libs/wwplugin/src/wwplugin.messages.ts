@@ -58,3 +58,6 @@ export const HEALTH_NOT_RUNNING = (names: string[], states: Record<string, { sta
   `Not running: ${names.map((n) => `${n} (${states[n]?.state ?? 'not-loaded'})`).join(', ')}.`;
 export const UNDECODABLE_ARGUMENT = (name: string, why: string) => `Argument "${name}" could not be decoded: ${why}.`;
 export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command}" was not found on the PATH.`;
+export const HANDLER_THREW = (error: string) => `A handler threw; its caller receives ${error}`;
+export const INVALID_OPTION = (where: string, option: string, expected: string, got: unknown) =>
+  `${where}: option "${option}" must be ${expected}, got ${got === undefined ? 'nothing' : typeof got === 'function' ? 'a function' : JSON.stringify(got)}.`;

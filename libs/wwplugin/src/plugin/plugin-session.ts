@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { filter, Observable, Subject } from 'rxjs';
 import { HandshakeRefusedError, PluginConfigurationError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
-import type { FunctionInfoFrame, Frame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
+import type { FunctionInfoFrame, Frame, LogFrame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
 import { decodeValue, encodeValue, type WireParameter } from '../protocol/parameters.js';
 import { pluginHostService } from '../protocol/proto-definition.js';
 import {
@@ -38,6 +38,7 @@ export class PluginSession {
   private readonly pushes$ = new Subject<PushMessage>();
   private readonly shutdown$ = new Subject<ShutdownFrame>();
   private readonly lost$ = new Subject<Error>();
+  private readonly welcomed$ = new Subject<void>();
   private welcome?: WelcomeFrame;
   private readonly earlyEmits: Array<{ topic: string; payload: WireParameter }> = [];
   private ending = false;
@@ -78,6 +79,19 @@ export class PluginSession {
   /** Fires when the host asks this plugin to stop. */
   get shutdownRequests(): Observable<ShutdownFrame> {
     return this.shutdown$.asObservable();
+  }
+
+  /** Fires once the host has welcomed this plugin. */
+  get welcomed(): Observable<void> {
+    return this.welcomed$.asObservable();
+  }
+
+  /** Sends one log record to the host; false when the host cannot take it now (not welcomed, gone, or too old to know Log frames). */
+  sendLog(record: LogFrame): boolean {
+    const channel = this.channel;
+    if (!this.welcome?.acceptsLogs || !channel || channel.isClosed) return false;
+    channel.send({ log: record });
+    return true;
   }
 
   /** Fires when the session ends without being asked to (the host died or dropped us). */
@@ -137,6 +151,7 @@ export class PluginSession {
               if (w.maxMessageBytes) channel.setMaxMessageBytes(w.maxMessageBytes);
               finish(undefined, w);
               for (const early of this.earlyEmits.splice(0)) this.sendEmit(early.topic, early.payload);
+              this.welcomed$.next();
               return;
             }
             case 'refuse':

@@ -7,17 +7,18 @@ import { type IncomingCall } from '../protocol/session-channel.js';
 import { UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
 import { PluginFunctionRegistry } from './plugin-function.registry.js';
 import { PluginSession } from './plugin-session.js';
+import { WWPLUGIN_TRANSPORT } from './wwplugin-transport.js';
 
 // A push cannot be cancelled: one signal that never fires serves them all, made on first use.
 let idleSignal: AbortSignal | undefined;
 const neverAborted = (): AbortSignal => (idleSignal ??= new AbortController().signal);
 
-/** Identifies this transport to Nest (`@MessagePattern(pattern, WWPLUGIN_TRANSPORT)`). @publicApi */
-export const WWPLUGIN_TRANSPORT = Symbol('WWPLUGIN_TRANSPORT');
+export { WWPLUGIN_TRANSPORT };
 
 /**
  * The plugin as a Nest microservice: a transport strategy whose "broker" is the host session.
- * It serves @PluginFunction methods and any @MessagePattern/@EventPattern handlers of controllers.
+ * It serves @PluginFunction methods and any @MessagePattern/@EventPattern handlers of controllers
+ * (found by PluginFunctionsExplorer, so they run with the same enhancers and keep their errors).
  * @publicApi
  */
 export class PluginTransportServer extends Server implements CustomTransportStrategy {
@@ -35,7 +36,6 @@ export class PluginTransportServer extends Server implements CustomTransportStra
       if (!this.app) throw new Error('PluginTransportServer.attach(app) must be called before listen(); use bootstrapPlugin().');
       const registry = this.app.get(PluginFunctionRegistry, { strict: false });
       const session = (this.session = this.app.get(PluginSession, { strict: false }));
-      this.adoptMessagePatterns(registry);
       const info = { id: session.id, name: session.name, version: session.options.version };
       const topics = [...new Set(registry.pushHandlers.map((h) => h.topic))];
       this.routePushes(registry, session, info);
@@ -43,14 +43,6 @@ export class PluginTransportServer extends Server implements CustomTransportStra
       callback();
     } catch (err) {
       callback(err);
-    }
-  }
-
-  /** Nest's own @MessagePattern handlers become plugin functions named by their pattern. */
-  private adoptMessagePatterns(registry: PluginFunctionRegistry): void {
-    for (const [pattern, handler] of this.messageHandlers) {
-      if (handler.isEventHandler || registry.get(pattern)) continue;
-      registry.add({ name: pattern, description: '', params: [], label: `@MessagePattern(${pattern})`, handler });
     }
   }
 
@@ -67,8 +59,9 @@ export class PluginTransportServer extends Server implements CustomTransportStra
       for (const h of registry.pushHandlers) {
         if (h.topic === '*' || h.topic === msg.topic) this.runQuietly(h.label, () => h.handler(msg.payload, context()));
       }
-      const event = this.messageHandlers.get(msg.topic);
-      if (event?.isEventHandler) this.runQuietly(`@EventPattern(${msg.topic})`, () => event(msg.payload, context()));
+      for (const h of registry.eventHandlers) {
+        if (h.topic === msg.topic) this.runQuietly(h.label, () => h.handler(msg.payload, context()));
+      }
     });
   }
 

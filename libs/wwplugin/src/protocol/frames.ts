@@ -29,6 +29,8 @@ export interface WelcomeFrame {
   hostVersion?: string;
   maxMessageBytes?: number;
   defaultTimeoutMs?: number;
+  /** The host takes Log frames. */
+  acceptsLogs?: boolean;
 }
 export interface RefuseFrame {
   code: string;
@@ -88,6 +90,14 @@ export interface ChunkFrame {
   last?: boolean;
 }
 
+/** One record of a plugin's Nest Logger (plugin → host). */
+export interface LogFrame {
+  level: string;
+  context?: string;
+  message: string;
+  stack?: string;
+}
+
 /** One frame on the session stream: exactly one member is set, and `kind` names it. */
 export interface Frame {
   kind?: FrameKind;
@@ -106,7 +116,8 @@ export interface Frame {
   pong?: PingFrame;
   shutdown?: ShutdownFrame;
   chunk?: ChunkFrame;
+  log?: LogFrame;
 }
 export type FrameKind =
   | 'hello' | 'welcome' | 'refuse' | 'call' | 'result' | 'item' | 'end' | 'error'
-  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk';
+  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk' | 'log';
