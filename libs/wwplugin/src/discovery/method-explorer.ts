@@ -1,5 +1,7 @@
 import { Injectable, Logger, type LogLevel } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModulesContainer } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { catchError, isObservable, of } from 'rxjs';
 import { PARAM_ARGS_METADATA } from '@nestjs/microservices/constants.js';
 import { RpcParamsFactory } from '@nestjs/microservices/factories/rpc-params-factory.js';
 import { HANDLER_THREW } from '../wwplugin.messages.js';
@@ -57,6 +59,33 @@ export class MethodExplorer {
             if (moduleRef.hasProvider(classRef) || moduleRef.controllers.has(classRef as never)) return key;
           }
           return '';
+        },
+      },
+      // Interceptors hand back an Observable, which fails only when the call subscribes to it:
+      // its error must reach the exception filters too, not only an error thrown at once.
+      externalErrorProxy: {
+        value: {
+          createProxy: (target: (...args: unknown[]) => Promise<unknown>, handler: ExceptionsHandlerLike, type: string) => {
+            const filtered = (err: unknown, args: unknown[]) => {
+              const host = new ExecutionContextHost(args);
+              host.setType(type);
+              return handler.next(err, host);
+            };
+            return async (...args: unknown[]) => {
+              try {
+                const result = await target(...args);
+                if (!isObservable(result)) return result;
+                return result.pipe(
+                  catchError((err: unknown) => {
+                    const out = filtered(err, args);
+                    return isObservable(out) ? out : of(out);
+                  }),
+                );
+              } catch (err) {
+                return filtered(err, args);
+              }
+            };
+          },
         },
       },
       // The caller receives a handler's error: log it once, at the chosen level, not as Nest's

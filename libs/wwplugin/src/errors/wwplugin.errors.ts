@@ -198,10 +198,12 @@ export function errorToWire(err: unknown): { code: string; message: string; name
       : undefined;
     const rpcMessage = typeof rpc === 'string' ? rpc : (rpc as { message?: string } | undefined)?.message;
     const ownCode = (err as { code?: unknown }).code ?? (rpc as { code?: unknown } | undefined)?.code;
-    const details: Record<string, unknown> = { remoteName: err.name };
+    // Some classes (Nest's RpcException) leave `name` as 'Error': their class name says more.
+    const name = err.name === 'Error' && err.constructor?.name ? err.constructor.name : err.name;
+    const details: Record<string, unknown> = { remoteName: name };
     if (ownCode !== undefined) details.remoteCode = String(ownCode);
     if (rpc !== undefined && typeof rpc === 'object') details.error = rpc;
-    return { code: WireErrorCode.HANDLER_ERROR, message: rpcMessage ?? err.message, name: err.name, detailsJson: safeJson(details) };
+    return { code: WireErrorCode.HANDLER_ERROR, message: rpcMessage ?? err.message, name, detailsJson: safeJson(details) };
   }
   // Handlers may throw strings, numbers or plain objects: describe them, never crash on them.
   const message = typeof err === 'string' ? err : describeThrown(err);
