@@ -116,7 +116,8 @@ export class MethodExplorer {
 
   private logHandlerError(err: unknown): void {
     if (!this.errorLogLevel) return;
-    const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const name = err instanceof Error && err.name === 'Error' ? err.constructor.name : (err as Error)?.name;
+    const text = err instanceof Error ? `${name}: ${err.message}` : String(err);
     const stack = err instanceof Error ? err.stack : undefined;
     if (this.errorLogLevel === 'error' || this.errorLogLevel === 'fatal') this.logger[this.errorLogLevel](HANDLER_THREW(text), stack);
     else this.logger[this.errorLogLevel](HANDLER_THREW(text));
