@@ -122,7 +122,9 @@ describe('http: WwPluginHttpExceptionFilter maps library errors to HTTP answers'
     const res = await get(`${base}/call/web/fail${q({ message: 'handler broke', code: 'E_BROKE' })}`);
     expect(res.status).toBe(500);
     expect(res.body).toMatchObject({ error: 'PluginFunctionError', remoteCode: 'E_BROKE', message: 'handler broke' });
-    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'PluginFunctionError: handler broke', context: 'WwPluginHttpExceptionFilter' }));
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({ level: 'error', message: 'PluginFunctionError: handler broke', context: 'WwPluginHttpExceptionFilter' }),
+    );
   });
 
   it('an error of the app itself is left to Nest: 500, logged', async () => {

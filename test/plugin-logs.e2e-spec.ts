@@ -52,7 +52,7 @@ describe('logs: plugin log records in the host log', () => {
     ]);
   });
 
-  it('the level is the plugin\'s choice (handlerErrorLogLevel)', async () => {
+  it("the level is the plugin's choice (handlerErrorLogLevel)", async () => {
     await expect(host.call('warned', 'provider.global', { deny: true })).rejects.toBeInstanceOf(PluginFunctionError);
     await until(() => logger.lines.some((l) => l.context === 'warned:WwPlugin'), 5_000, 'the handler error record');
     expect(logger.lines.filter((l) => l.context === 'warned:WwPlugin')).toEqual([

@@ -6,8 +6,14 @@ import { INVALID_OPTION } from './wwplugin.messages.js';
 
 type Check = (value: unknown) => boolean;
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-const oneOf = (...values: unknown[]): Check => (v) => values.includes(v);
+const intFrom =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+const oneOf =
+  (...values: unknown[]): Check =>
+  (v) =>
+    values.includes(v);
 const isString: Check = (v) => typeof v === 'string';
 const isObject: Check = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const logLevel: Check = (v) => v === false || LOG_LEVELS.includes(v as LogLevel);

@@ -8,7 +8,10 @@ import { WireErrorCode } from '../protocol/protocol.constants.js';
  */
 export class WwPluginError extends Error {
   readonly code: string = WireErrorCode.HANDLER_ERROR;
-  constructor(message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -143,18 +146,17 @@ type ErrorClass = new (message: string, details?: Record<string, unknown>) => Ww
 
 // Errors the library raises on the other side keep their class, even those sharing a wire code.
 const BY_NAME: Record<string, ErrorClass> = Object.fromEntries(
-  [
-    ...Object.values(BY_CODE),
-    PluginEntryNotFoundError,
-    PluginStartError,
-    DuplicateFunctionError,
-    PluginConfigurationError,
-    HostConfigurationError,
-  ].map((c) => [c.name, c]),
+  [...Object.values(BY_CODE), PluginEntryNotFoundError, PluginStartError, DuplicateFunctionError, PluginConfigurationError, HostConfigurationError].map((c) => [
+    c.name,
+    c,
+  ]),
 );
 
 /** Every error class of the library, by name (documentation checks walk it). */
-export const WWPLUGIN_ERROR_CLASSES: ReadonlyArray<Function & { prototype: WwPluginError }> = [WwPluginError, ...new Set<Function & { prototype: WwPluginError }>([...Object.values(BY_NAME), HandshakeRefusedError])];
+export const WWPLUGIN_ERROR_CLASSES: ReadonlyArray<Function & { prototype: WwPluginError }> = [
+  WwPluginError,
+  ...new Set<Function & { prototype: WwPluginError }>([...Object.values(BY_NAME), HandshakeRefusedError]),
+];
 
 /** Rebuilds the typed error a peer sent in an Error frame. */
 export function errorFromWire(code: string, message: string, name: string, detailsJson: string): WwPluginError {
@@ -193,9 +195,7 @@ export function errorToWire(err: unknown): { code: string; message: string; name
   }
   if (err instanceof Error) {
     // Nest's RpcException carries its payload in getError(); an error's own `code` travels too.
-    const rpc = typeof (err as { getError?: unknown }).getError === 'function'
-      ? (err as unknown as { getError(): unknown }).getError()
-      : undefined;
+    const rpc = typeof (err as { getError?: unknown }).getError === 'function' ? (err as unknown as { getError(): unknown }).getError() : undefined;
     const rpcMessage = typeof rpc === 'string' ? rpc : (rpc as { message?: string } | undefined)?.message;
     const ownCode = (err as { code?: unknown }).code ?? (rpc as { code?: unknown } | undefined)?.code;
     // Some classes (Nest's RpcException) leave `name` as 'Error': their class name says more.

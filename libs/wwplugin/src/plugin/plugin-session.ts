@@ -125,7 +125,10 @@ export class PluginSession {
 
     return new Promise<WelcomeFrame>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => finish(new ProtocolError(`The host did not answer the handshake within ${HANDSHAKE_TIMEOUT_MS} ms.`)), HANDSHAKE_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => finish(new ProtocolError(`The host did not answer the handshake within ${HANDSHAKE_TIMEOUT_MS} ms.`)),
+        HANDSHAKE_TIMEOUT_MS,
+      );
       const finish = (err?: Error, welcome?: WelcomeFrame) => {
         if (settled) return;
         settled = true;
@@ -180,7 +183,11 @@ export class PluginSession {
       };
       stream.on('error', (err: grpc.ServiceError) => {
         const refused = err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED;
-        onGone(refused ? new HandshakeRefusedError(`The host refused this plugin: ${err.details}`) : new WwPluginError(`Session with the host failed: ${err.details ?? err.message}`));
+        onGone(
+          refused
+            ? new HandshakeRefusedError(`The host refused this plugin: ${err.details}`)
+            : new WwPluginError(`Session with the host failed: ${err.details ?? err.message}`),
+        );
       });
       stream.on('end', () => onGone());
       channel.send({

@@ -55,7 +55,16 @@ export class PluginTransportServer extends Server implements CustomTransportStra
     session.messages().subscribe((msg) => {
       // Built only for a push someone handles: most pushes go to Observables, not handlers.
       let ctx: WwPluginCallContext | undefined;
-      const context = () => (ctx ??= new WwPluginCallContext({ fn: msg.topic, caller: 'host', parameters: [], plugin, get signal() { return neverAborted(); } }));
+      const context = () =>
+        (ctx ??= new WwPluginCallContext({
+          fn: msg.topic,
+          caller: 'host',
+          parameters: [],
+          plugin,
+          get signal() {
+            return neverAborted();
+          },
+        }));
       for (const h of registry.pushHandlers) {
         if (h.topic === '*' || h.topic === msg.topic) this.runQuietly(h.label, () => h.handler(msg.payload, context()));
       }
