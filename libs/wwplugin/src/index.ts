@@ -1,8 +1,31 @@
 // The public surface of @wwplugin/nestjs.
 export * from './wwplugin.module.js';
-export * from './wwplugin.constants.js';
+// Injection tokens (all Symbols); the metadata keys beside them are internal.
+export { WWPLUGIN_CLIENT, WWPLUGIN_HOST_OPTIONS, WWPLUGIN_PLUGIN_OPTIONS } from './wwplugin.constants.js';
 export * from './decorators/index.js';
-export * from './errors/wwplugin.errors.js';
+// Error classes (the wire helpers beside them are internal).
+export {
+  WwPluginError,
+  UnknownPluginError,
+  UnknownFunctionError,
+  InvalidArgumentError,
+  PluginFunctionError,
+  DeadlineExceededError,
+  CallCancelledError,
+  PluginNotRunningError,
+  PluginCrashedError,
+  PluginCallForbiddenError,
+  PluginBusyError,
+  ProtocolError,
+  MessageTooLargeError,
+  HandshakeRefusedError,
+  PluginEntryNotFoundError,
+  PluginStartError,
+  DuplicatePluginError,
+  DuplicateFunctionError,
+  PluginConfigurationError,
+  HostConfigurationError,
+} from './errors/wwplugin.errors.js';
 export * from './interfaces/function-options.interface.js';
 export * from './interfaces/host-options.interface.js';
 export * from './interfaces/plugin-options.interface.js';

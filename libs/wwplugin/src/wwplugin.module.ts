@@ -43,7 +43,8 @@ const HOST_PROVIDERS: Provider[] = [
   PluginClientProxy,
   { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },
 ];
-const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT, HostEvents, PluginRegistry];
+// What a host app injects; each is exported by the package too (the rest is internal).
+const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT];
 
 /** The options as given, before validation (the validated ones are under the public tokens). */
 const RAW_HOST_OPTIONS = Symbol('WWPLUGIN_RAW_HOST_OPTIONS');
@@ -107,7 +108,7 @@ export class WwPluginModule {
         PluginSession,
         PluginContext,
       ],
-      exports: [PluginContext, PluginSession, PluginFunctionRegistry],
+      exports: [PluginContext, PluginSession],
     };
   }
 }

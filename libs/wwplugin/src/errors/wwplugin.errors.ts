@@ -152,12 +152,6 @@ const BY_NAME: Record<string, ErrorClass> = Object.fromEntries(
   ]),
 );
 
-/** Every error class of the library, by name (documentation checks walk it). */
-export const WWPLUGIN_ERROR_CLASSES: ReadonlyArray<Function & { prototype: WwPluginError }> = [
-  WwPluginError,
-  ...new Set<Function & { prototype: WwPluginError }>([...Object.values(BY_NAME), HandshakeRefusedError]),
-];
-
 /** Rebuilds the typed error a peer sent in an Error frame. */
 export function errorFromWire(code: string, message: string, name: string, detailsJson: string): WwPluginError {
   let details: Record<string, unknown> | undefined;
