@@ -8,8 +8,8 @@ import { ROOT } from './support/host-harness.js';
 type ErrorClass = new (message: string) => WwPluginError;
 
 /** Every error class the package exports, found by walking its exports. */
-const exported = Object.entries(api).filter(
-  (entry): entry is [string, ErrorClass] => typeof entry[1] === 'function' && entry[1].prototype instanceof WwPluginError,
+const exported = Object.entries(api as Record<string, unknown>).filter(
+  (entry): entry is [string, ErrorClass] => typeof entry[1] === 'function' && (entry[1] as { prototype: unknown }).prototype instanceof WwPluginError,
 );
 
 /** The rows of the user guide's error table: class → [code, HTTP]. */

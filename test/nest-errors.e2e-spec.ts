@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PluginConfigurationError, PluginFunctionError, type WwPluginError } from '@wwplugin/nestjs';
+import { DuplicateFunctionError, PluginConfigurationError, PluginFunctionError, PluginStartError, type WwPluginError } from '@wwplugin/nestjs';
 import { fixture, startHost, type TestHost } from './support/host-harness.js';
 
 async function rejection(p: Promise<unknown>): Promise<WwPluginError> {
@@ -79,5 +79,31 @@ describe('nest: errors keep their meaning from every kind of handler', () => {
     expect(err.remoteName).toBe('ForbiddenException');
     expect(err.status).toBe(403);
     expect(err.remoteCode).toBe('403');
+  });
+});
+
+// A library error that stops a plugin from starting keeps its class: it is the cause of the PluginStartError.
+describe('nest: start failures keep their class', () => {
+  let t: TestHost;
+
+  beforeAll(async () => {
+    t = await startHost();
+  });
+  afterAll(() => t?.close());
+
+  it('a duplicate function at bootstrap: PluginStartError caused by DuplicateFunctionError', async () => {
+    const err = await t.host.load(fixture('twice', 'duplicate-function')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginStartError);
+    const start = err as PluginStartError;
+    expect(start.cause).toBeInstanceOf(DuplicateFunctionError);
+    expect((start.cause as Error).message).toBe(
+      'Plugin function "greet" is declared twice: by FirstGreeter.hello and by SecondGreeter.greet. Give one of them another name.',
+    );
+    // The marker line is not part of the tail shown to people.
+    expect(start.stderrTail).not.toContain('wwplugin:start-error');
+    expect(start.stderrTail).toContain('is declared twice');
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import type { NestApplicationContextOptions } from '@nestjs/common/interfaces/nest-application-context-options.interface.js';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, NestFactory } from '@nestjs/core';
+import { startFailureLine } from '../errors/start-failure.js';
 import { PluginLogger } from './plugin-logger.js';
 import { PluginSession } from './plugin-session.js';
 import { PluginTransportServer } from './plugin-transport.server.js';
@@ -78,6 +79,8 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     await app.listen();
   } catch (err) {
     log.error(`Plugin failed to start: ${(err as Error)?.message ?? String(err)}`);
+    // Last on stderr (after any held log records): the host rebuilds the error with its class.
+    process.once('exit', () => process.stderr.write(`${startFailureLine(err)}\n`));
     if (exitOnStop) process.exit(1);
     throw err;
   }
