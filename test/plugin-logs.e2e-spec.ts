@@ -60,6 +60,13 @@ describe('logs: plugin log records in the host log', () => {
     ]);
   });
 
+  it('records logged before the host welcomed the plugin arrive too', async () => {
+    await until(() => logger.lines.some((l) => l.message === 'booting before the welcome'), 5_000, 'the early record');
+    expect(logger.lines.filter((l) => l.message === 'booting before the welcome')).toEqual([
+      expect.objectContaining({ level: 'warn', context: 'logs:LoggingFunctions' }),
+    ]);
+  });
+
   it('raw stdout is still captured line by line', async () => {
     host.push('logs', 'admin.flush', { n: 1 });
     await until(() => logger.lines.some((l) => l.context === 'Plugin:logs' && l.message.includes('flush pushed')), 5_000, 'the console.log line');
