@@ -79,9 +79,11 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     await app.listen();
   } catch (err) {
     log.error(`Plugin failed to start: ${(err as Error)?.message ?? String(err)}`);
-    // Last on stderr (after any held log records): the host rebuilds the error with its class.
-    process.once('exit', () => process.stderr.write(`${startFailureLine(err)}\n`));
-    if (exitOnStop) process.exit(1);
+    if (exitOnStop) {
+      // Last on stderr (after any held log records): the host rebuilds the error with its class.
+      process.once('exit', () => process.stderr.write(`${startFailureLine(err)}\n`));
+      process.exit(1);
+    }
     throw err;
   }
 
