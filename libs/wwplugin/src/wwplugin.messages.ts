@@ -61,3 +61,4 @@ export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command
 export const HANDLER_THREW = (error: string) => `A handler threw; its caller receives ${error}`;
 export const INVALID_OPTION = (where: string, option: string, expected: string, got: unknown) =>
   `${where}: option "${option}" must be ${expected}, got ${got === undefined ? 'nothing' : typeof got === 'function' ? 'a function' : JSON.stringify(got)}.`;
+export const PUSH_REFUSED = (handler: string, why: string) => `${handler} refused a push (${why}); it was dropped.`;

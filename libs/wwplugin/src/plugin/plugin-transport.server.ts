@@ -1,10 +1,10 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { ForbiddenException, type INestApplicationContext } from '@nestjs/common';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { firstValueFrom, isObservable, timer, filter, race } from 'rxjs';
 import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, ShutdownFrame } from '../protocol/frames.js';
 import { type IncomingCall } from '../protocol/session-channel.js';
-import { UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
+import { PUSH_REFUSED, UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
 import { PluginFunctionRegistry } from './plugin-function.registry.js';
 import { PluginSession } from './plugin-session.js';
 import { WWPLUGIN_TRANSPORT } from './wwplugin-transport.js';
@@ -81,7 +81,11 @@ export class PluginTransportServer extends Server implements CustomTransportStra
         const out = await fn();
         if (isObservable(out)) await firstValueFrom(out, { defaultValue: undefined });
       })
-      .catch((err) => this.logger.error(`${label} failed on a push: ${(err as Error)?.message ?? String(err)}`));
+      .catch((err) => {
+        // A guard that refuses a push drops it on purpose: worth a debug line, not an error.
+        if (err instanceof ForbiddenException) return this.logger.debug?.(PUSH_REFUSED(label, err.message));
+        this.logger.error(`${label} failed on a push: ${(err as Error)?.message ?? String(err)}`);
+      });
   }
 
   /** Waits until the calls in flight are done or `graceMs` passes. */
