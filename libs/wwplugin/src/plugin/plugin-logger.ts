@@ -4,7 +4,7 @@ import type { LogFrame } from '../protocol/frames.js';
 
 /** Records held while the session is not yet welcomed; older ones are dropped past this. */
 const EARLY_RECORDS = 500;
-/** A record longer than this is cut: a log line must never come near the message size limit. */
+/** A message or stack longer than this is cut: a log record must never come near the message size limit. */
 const MAX_MESSAGE_CHARS = 64 * 1024;
 
 /** Where records go once the session is up: false when the host cannot take them. */
@@ -77,7 +77,7 @@ export class PluginLogger extends ConsoleLogger {
 
   private send(messages: unknown[], context: string, level: LogLevel, stack?: string): boolean {
     if (!this.sink) return false;
-    return messages.every((m, i) => this.sink!({ level, context, message: cut(textOf(m)), stack: i === 0 ? stack : undefined }));
+    return messages.every((m, i) => this.sink!({ level, context, message: cut(textOf(m)), stack: i === 0 && stack ? cut(stack) : undefined }));
   }
 
   private flushEarly(toHost: boolean): void {
