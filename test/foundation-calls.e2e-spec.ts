@@ -81,7 +81,7 @@ describe('foundation: calls across processes', () => {
   });
 
   it('refuses wrong-typed declared arguments before the handler runs', async () => {
-    const err = await t.host.call('fixture', 'add', { a: 'one' }).catch((e) => e);
+    const err = await t.host.call<never>('fixture', 'add', { a: 'one' }).catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect(err.message).toBe('add: argument "a" must be INT, got STRING.');
     await expect(t.host.call('fixture', 'add', {})).rejects.toThrow('add: argument "a" is required (expected INT, got nothing).');
@@ -89,20 +89,20 @@ describe('foundation: calls across processes', () => {
   });
 
   it('unknown plugin is an UnknownPluginError', async () => {
-    const err = await t.host.call('nobody', 'greet').catch((e) => e);
+    const err = await t.host.call<never>('nobody', 'greet').catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(UnknownPluginError);
     expect(err.message).toMatch(/No plugin "nobody" is loaded \(loaded: .*echo/);
   });
 
   it('unknown function is an UnknownFunctionError listing the functions that exist', async () => {
-    const err = await t.host.call('echo', 'shout').catch((e) => e);
+    const err = await t.host.call<never>('echo', 'shout').catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(UnknownFunctionError);
     expect(err.message).toContain('Plugin "echo" has no function "shout"; it offers: greet, echo');
-    expect(err.details.available).toContain('greet');
+    expect(err.details?.available).toContain('greet');
   });
 
   it('a handler that throws sends its message and code back, and the plugin keeps serving', async () => {
-    const err = await t.host.call('fixture', 'fail', { message: 'disk full', code: 'E_DISK' }).catch((e) => e);
+    const err = await t.host.call<never>('fixture', 'fail', { message: 'disk full', code: 'E_DISK' }).catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(PluginFunctionError);
     expect(err.message).toBe('disk full');
     expect(err.remoteCode).toBe('E_DISK');
@@ -111,7 +111,7 @@ describe('foundation: calls across processes', () => {
   });
 
   it('a call past its deadline is a DeadlineExceededError and the plugin is told to cancel', async () => {
-    const err = await t.host.call('fixture', 'sleep', { ms: 30_000 }, { timeoutMs: 150 }).catch((e) => e);
+    const err = await t.host.call<never>('fixture', 'sleep', { ms: 30_000 }, { timeoutMs: 150 }).catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(DeadlineExceededError);
     expect(err.message).toBe('Call to fixture.sleep exceeded its deadline of 150 ms.');
     expect(await t.host.call('fixture', 'echo', { value: 1 })).toBe(1);
@@ -125,7 +125,7 @@ describe('foundation: calls across processes', () => {
   });
 
   it('Nest guards refuse calls and pipes transform arguments, as on any microservice handler', async () => {
-    const refused = await t.host.call('fixture', 'guarded', { key: 'wrong' }).catch((e) => e);
+    const refused = await t.host.call<never>('fixture', 'guarded', { key: 'wrong' }).catch((e: PluginFunctionError) => e);
     expect(refused).toBeInstanceOf(PluginFunctionError);
     expect(refused.message).toBe('key required');
     expect(refused.remoteCode).toBe('E_KEY');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PluginNotRunningError, UnknownPluginError } from '@wwplugin/nestjs';
+import { PluginNotRunningError, UnknownPluginError, type PluginFunctionError } from '@wwplugin/nestjs';
 import { APP, fixture, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
 
 describe('foundation: life cycle', () => {
@@ -24,7 +24,7 @@ describe('foundation: life cycle', () => {
     expect(stopped.state).toBe('stopped');
     expect(stopped.pid).toBeUndefined();
     expect(isAlive(loaded.pid)).toBe(false);
-    const err = await host.call('life', 'whoami').catch((e) => e);
+    const err = await host.call<never>('life', 'whoami').catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(PluginNotRunningError);
     expect(err.message).toBe('Plugin "life" is not running (state: stopped).');
 

@@ -99,7 +99,7 @@ describe('protocol: a plugin written from docs/protocol.md alone', () => {
 
   it('turns an Error frame with a custom code into PluginFunctionError with remoteCode', async () => {
     for (const style of ['details', 'code']) {
-      const err = await t.host.call('raw', 'fail', { code: 'E_RAW', message: 'raw went wrong', style }).catch((e) => e);
+      const err = await t.host.call<never>('raw', 'fail', { code: 'E_RAW', message: 'raw went wrong', style }).catch((e: PluginFunctionError) => e);
       expect(err).toBeInstanceOf(PluginFunctionError);
       expect(err.message).toBe('raw went wrong');
       expect(err.remoteCode).toBe('E_RAW');
@@ -111,25 +111,25 @@ describe('protocol: a plugin written from docs/protocol.md alone', () => {
   });
 
   it('maps the plugin\'s INVALID_ARGUMENT to InvalidArgumentError', async () => {
-    const err = await t.host.call('raw', 'upper', { text: 5 }).catch((e) => e);
+    const err = await t.host.call<never>('raw', 'upper', { text: 5 }).catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect(err.message).toBe('argument "text" must be STRING, got INT');
   });
 
   it('rejects unknown functions: at the host from the Hello, and at the plugin with UNKNOWN_FUNCTION', async () => {
-    const atHost = await t.host.call('raw', 'nope').catch((e) => e);
+    const atHost = await t.host.call<never>('raw', 'nope').catch((e: PluginFunctionError) => e);
     expect(atHost).toBeInstanceOf(UnknownFunctionError);
     expect(atHost.message).toMatch(/^Plugin "raw" has no function "nope"; it offers: .*upper, sum, add, echo/);
     // Declared in Hello, not implemented: the plugin answers the Error itself.
-    const atPlugin = await t.host.call('raw', 'ghost').catch((e) => e);
+    const atPlugin = await t.host.call<never>('raw', 'ghost').catch((e: PluginFunctionError) => e);
     expect(atPlugin).toBeInstanceOf(UnknownFunctionError);
     expect(atPlugin.message).toMatch(/^Plugin "raw" has no function "ghost"; it offers: upper, sum/);
-    expect(atPlugin.details.available).not.toContain('ghost');
+    expect(atPlugin.details?.available).not.toContain('ghost');
   });
 
   it('keeps its answers within Welcome.max_message_bytes: a too large result fails that call alone', async () => {
     expect(await t.host.call('raw', 'repeat', { text: 'ab', times: 1000 })).toBe('ab'.repeat(1000));
-    const err = await t.host.call('raw', 'repeat', { text: 'ab', times: 50_000 }).catch((e) => e);
+    const err = await t.host.call<never>('raw', 'repeat', { text: 'ab', times: 50_000 }).catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(MessageTooLargeError);
     expect(err.message).toBe(`The message is 100022 bytes, over the limit of ${64 * 1024} bytes.`);
     expect(await t.host.call('raw', 'upper', { text: 'still serving' })).toBe('STILL SERVING');
@@ -137,7 +137,7 @@ describe('protocol: a plugin written from docs/protocol.md alone', () => {
 
   it('sends a deadline with the call and a Cancel when it passes; the plugin drops the call', async () => {
     const abandoned = waitFor(t.host.messages<Abandoned['payload']>('raw.abandoned'), (m) => m.payload.function === 'hang');
-    const err = await t.host.call('raw', 'hang', {}, { timeoutMs: 200 }).catch((e) => e);
+    const err = await t.host.call<never>('raw', 'hang', {}, { timeoutMs: 200 }).catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(DeadlineExceededError);
     expect(err.message).toBe('Call to raw.hang exceeded its deadline of 200 ms.');
     // Whichever comes first: the plugin's own clock (timeout_ms) or the host's Cancel.

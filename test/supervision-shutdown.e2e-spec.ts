@@ -12,7 +12,7 @@ const HOST_SCRIPT = `${ROOT}dist/test/fixtures/supervision-host/main.js`;
 
 /** PIDs of fixture plugin processes whose parent is this test process. */
 function ownPluginProcesses(): number[] {
-  let out = '';
+  let out: string;
   try {
     out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   } catch {

@@ -1,8 +1,35 @@
 // The public surface of @wwplugin/nestjs.
 export * from './wwplugin.module.js';
-export * from './wwplugin.constants.js';
+// Injection tokens (all Symbols); the metadata keys beside them are internal.
+export { WWPLUGIN_CLIENT, WWPLUGIN_HOST_OPTIONS, WWPLUGIN_PLUGIN_OPTIONS } from './wwplugin.constants.js';
 export * from './decorators/index.js';
-export * from './errors/wwplugin.errors.js';
+// Error classes (the wire helpers beside them are internal).
+export {
+  WwPluginError,
+  UnknownPluginError,
+  UnknownFunctionError,
+  InvalidArgumentError,
+  PluginFunctionError,
+  DeadlineExceededError,
+  CallCancelledError,
+  PluginNotRunningError,
+  PluginCrashedError,
+  PluginCallForbiddenError,
+  PluginBusyError,
+  ProtocolError,
+  MessageTooLargeError,
+  HandshakeRefusedError,
+  PluginEntryNotFoundError,
+  PluginStartError,
+  DuplicatePluginError,
+  DuplicateFunctionError,
+  PluginConfigurationError,
+  HostConfigurationError,
+  StreamOverflowError,
+  EmitBufferFullError,
+  RequiredPluginsError,
+  IllegalTransitionError,
+} from './errors/wwplugin.errors.js';
 export * from './interfaces/function-options.interface.js';
 export * from './interfaces/host-options.interface.js';
 export * from './interfaces/plugin-options.interface.js';
@@ -21,5 +48,6 @@ export { PluginContext } from './plugin/plugin.context.js';
 export { PluginSession } from './plugin/plugin-session.js';
 export { PluginTransportServer, WWPLUGIN_TRANSPORT } from './plugin/plugin-transport.server.js';
 export { bootstrapPlugin } from './plugin/bootstrap-plugin.js';
-export type { BootstrapPluginOptions } from './plugin/bootstrap-plugin.js';
+export type { BootstrapPluginOptions, EnhancerOf } from './plugin/bootstrap-plugin.js';
+export * from './http/index.js';
 // PluginHealthIndicator lives in '@wwplugin/nestjs/health' (./health/index.ts): it needs @nestjs/terminus, which this entry point must not require.

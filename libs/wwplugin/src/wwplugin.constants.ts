@@ -1,9 +1,9 @@
 /** Injection token of the host options given to WwPluginModule.forRoot / forRootAsync. */
 export const WWPLUGIN_HOST_OPTIONS = Symbol('WWPLUGIN_HOST_OPTIONS');
-/** Injection token of the plugin options given to WwPluginModule.forPlugin. */
+/** Injection token of the plugin options given to WwPluginModule.forPlugin / forPluginAsync. */
 export const WWPLUGIN_PLUGIN_OPTIONS = Symbol('WWPLUGIN_PLUGIN_OPTIONS');
 /** Injection token of the host's ClientProxy (also injectable by its class, PluginClientProxy). */
-export const WWPLUGIN_CLIENT = 'WWPLUGIN_CLIENT';
+export const WWPLUGIN_CLIENT = Symbol('WWPLUGIN_CLIENT');
 
 export const PLUGIN_FUNCTION_METADATA = 'wwplugin:plugin-function';
 export const HOST_FUNCTION_METADATA = 'wwplugin:host-function';

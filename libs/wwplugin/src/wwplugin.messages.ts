@@ -78,3 +78,7 @@ export const ABORTED_WHILE_WAITING = (plugin: string, fn: string, what: string) 
   `Call to ${plugin}.${fn} was aborted while it waited for ${what}.`;
 export const EMIT_BUFFER_FULL = (messages: number, bytes: number) =>
   `The emit buffer is full (${messages} messages or ${bytes} bytes, emitBufferSize/emitBufferBytes): the host reads emits slower than this plugin makes them; the message was not sent.`;
+export const HANDLER_THREW = (error: string) => `A handler threw; its caller receives ${error}`;
+export const INVALID_OPTION = (where: string, option: string, expected: string, got: unknown) =>
+  `${where}: option "${option}" must be ${expected}, got ${got === undefined ? 'nothing' : typeof got === 'function' ? 'a function' : JSON.stringify(got)}.`;
+export const PUSH_REFUSED = (handler: string, why: string) => `${handler} refused a push (${why}); it was dropped.`;

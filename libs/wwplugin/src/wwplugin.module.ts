@@ -11,16 +11,19 @@ import { HostTls } from './host/host-tls.js';
 import { PluginClientProxy } from './host/plugin-client.proxy.js';
 import { PluginHostService } from './host/plugin-host.service.js';
 import { PluginLauncher } from './host/plugin-launcher.js';
+import { PluginLogRelay } from './host/plugin-log.relay.js';
 import { PluginRegistry } from './host/plugin.registry.js';
 import { HeartbeatScheduler } from './host/supervision/heartbeat.scheduler.js';
 import { PluginSupervisor } from './host/supervision/plugin-supervisor.js';
 import type { WwPluginHostAsyncOptions, WwPluginHostOptions } from './interfaces/host-options.interface.js';
-import type { WwPluginOptions } from './interfaces/plugin-options.interface.js';
+import type { WwPluginAsyncOptions, WwPluginOptions } from './interfaces/plugin-options.interface.js';
 import { PluginFunctionRegistry } from './plugin/plugin-function.registry.js';
 import { PluginFunctionsExplorer } from './plugin/plugin-functions.explorer.js';
 import { PluginSession } from './plugin/plugin-session.js';
 import { PluginContext } from './plugin/plugin.context.js';
 import { WWPLUGIN_CLIENT, WWPLUGIN_HOST_OPTIONS, WWPLUGIN_PLUGIN_OPTIONS } from './wwplugin.constants.js';
+import { HostOptionsModule, PluginOptionsModule } from './wwplugin.module-definition.js';
+import { validateHostOptions, validatePluginOptions } from './wwplugin.options-validator.js';
 
 const HOST_PROVIDERS: Provider[] = [
   WwPluginMetadataAccessor,
@@ -31,6 +34,7 @@ const HOST_PROVIDERS: Provider[] = [
   HostFunctionRegistry,
   HostFunctionsExplorer,
   CallRouter,
+  PluginLogRelay,
   HostServer,
   PluginLauncher,
   PluginSupervisor,
@@ -39,44 +43,64 @@ const HOST_PROVIDERS: Provider[] = [
   PluginClientProxy,
   { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },
 ];
-const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT, HostEvents, PluginRegistry];
+// What a host app injects; each is exported by the package too (the rest is internal).
+const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT];
+
+/** The options as given, before validation (the validated ones are under the public tokens). */
+const RAW_HOST_OPTIONS = Symbol('WWPLUGIN_RAW_HOST_OPTIONS');
+const RAW_PLUGIN_OPTIONS = Symbol('WWPLUGIN_RAW_PLUGIN_OPTIONS');
+
+/** Puts a validation step between the options Nest's builder provides and everything that injects them. */
+function validated(providers: Provider[] = [], token: symbol, raw: symbol, validate: (o: never) => unknown): Provider[] {
+  const renamed = providers.map((p) => (typeof p === 'object' && 'provide' in p && p.provide === token ? { ...p, provide: raw } : p));
+  return [...renamed, { provide: token, useFactory: validate, inject: [raw] }];
+}
 
 /**
  * WWPlugin for NestJS. In a host app: `forRoot` / `forRootAsync` give PluginHostService. In a plugin
- * app: `forPlugin` gives PluginContext and serves the app's @PluginFunction methods. @publicApi
+ * app: `forPlugin` / `forPluginAsync` give PluginContext and serve the app's @PluginFunction methods.
+ * The async forms take useFactory (with imports/inject), useClass or useExisting, as official Nest
+ * modules do; options are checked at bootstrap. @publicApi
  */
 @Module({})
 export class WwPluginModule {
   /** Makes this app a plugin host. */
   static forRoot(options: WwPluginHostOptions = {}): DynamicModule {
-    return {
-      module: WwPluginModule,
-      global: true,
-      imports: [DiscoveryModule],
-      providers: [{ provide: WWPLUGIN_HOST_OPTIONS, useValue: options }, ...HOST_PROVIDERS],
-      exports: HOST_EXPORTS,
-    };
+    return WwPluginModule.host(HostOptionsModule.forRoot(options));
   }
 
-  /** Makes this app a plugin host, with options from a factory (ConfigService and the like). */
+  /** Makes this app a plugin host, with options from a factory or a class (ConfigService and the like). */
   static forRootAsync(options: WwPluginHostAsyncOptions): DynamicModule {
-    return {
-      module: WwPluginModule,
-      global: true,
-      imports: [DiscoveryModule, ...(options.imports ?? [])],
-      providers: [{ provide: WWPLUGIN_HOST_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }, ...HOST_PROVIDERS],
-      exports: HOST_EXPORTS,
-    };
+    return WwPluginModule.host(HostOptionsModule.forRootAsync(options));
   }
 
   /** Makes this app a plugin; start it with bootstrapPlugin(AppModule). */
   static forPlugin(options: WwPluginOptions): DynamicModule {
+    return WwPluginModule.plugin(PluginOptionsModule.forPlugin(options));
+  }
+
+  /** Makes this app a plugin, with options from a factory or a class. */
+  static forPluginAsync(options: WwPluginAsyncOptions): DynamicModule {
+    return WwPluginModule.plugin(PluginOptionsModule.forPluginAsync(options));
+  }
+
+  private static host(options: DynamicModule): DynamicModule {
     return {
       module: WwPluginModule,
       global: true,
-      imports: [DiscoveryModule],
+      imports: [DiscoveryModule, ...(options.imports ?? [])],
+      providers: [...validated(options.providers, WWPLUGIN_HOST_OPTIONS, RAW_HOST_OPTIONS, validateHostOptions), ...HOST_PROVIDERS],
+      exports: HOST_EXPORTS,
+    };
+  }
+
+  private static plugin(options: DynamicModule): DynamicModule {
+    return {
+      module: WwPluginModule,
+      global: true,
+      imports: [DiscoveryModule, ...(options.imports ?? [])],
       providers: [
-        { provide: WWPLUGIN_PLUGIN_OPTIONS, useValue: options },
+        ...validated(options.providers, WWPLUGIN_PLUGIN_OPTIONS, RAW_PLUGIN_OPTIONS, validatePluginOptions),
         WwPluginMetadataAccessor,
         MethodExplorer,
         PluginFunctionRegistry,
@@ -84,7 +108,7 @@ export class WwPluginModule {
         PluginSession,
         PluginContext,
       ],
-      exports: [PluginContext, PluginSession, PluginFunctionRegistry],
+      exports: [PluginContext, PluginSession],
     };
   }
 }

@@ -1,14 +1,17 @@
-import { IntrinsicException } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
 import { WireErrorCode } from '../protocol/protocol.constants.js';
 
 /**
  * Base class of every error this library throws; `code` is the wire code it travels as.
- * Intrinsic: these are expected outcomes of calls (a refused call, a deadline), so Nest's
- * exception handler passes them on without logging a stack trace for each.
+ * A plain Error to Nest: one that escapes to Nest's exception handler is logged there, as any
+ * unexpected error is (WwPluginHttpExceptionFilter maps the expected ones to HTTP answers).
  */
-export class WwPluginError extends IntrinsicException {
+export class WwPluginError extends Error {
   readonly code: string = WireErrorCode.HANDLER_ERROR;
-  constructor(message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -29,7 +32,10 @@ export class InvalidArgumentError extends WwPluginError {
   override readonly code = WireErrorCode.INVALID_ARGUMENT;
 }
 
-/** The remote handler threw: its message, and `remoteCode`/`remoteName` when it gave them. */
+/**
+ * The remote handler threw: its message, and `remoteCode`/`remoteName` when it gave them; `status`
+ * when it threw a Nest HttpException.
+ */
 export class PluginFunctionError extends WwPluginError {
   override readonly code = WireErrorCode.HANDLER_ERROR;
   get remoteCode(): string | undefined {
@@ -37,6 +43,10 @@ export class PluginFunctionError extends WwPluginError {
   }
   get remoteName(): string | undefined {
     return this.details?.remoteName as string | undefined;
+  }
+  /** The HTTP status of the HttpException the handler threw. */
+  get status(): number | undefined {
+    return typeof this.details?.status === 'number' ? this.details.status : undefined;
   }
 }
 
@@ -143,6 +153,16 @@ const BY_CODE: Record<string, new (message: string, details?: Record<string, unk
   [WireErrorCode.STREAM_OVERFLOW]: StreamOverflowError,
 };
 
+type ErrorClass = new (message: string, details?: Record<string, unknown>) => WwPluginError;
+
+// Errors the library raises on the other side keep their class, even those sharing a wire code.
+const BY_NAME: Record<string, ErrorClass> = Object.fromEntries(
+  [...Object.values(BY_CODE), PluginEntryNotFoundError, PluginStartError, DuplicateFunctionError, PluginConfigurationError, HostConfigurationError].map((c) => [
+    c.name,
+    c,
+  ]),
+);
+
 /** Rebuilds the typed error a peer sent in an Error frame. */
 export function errorFromWire(code: string, message: string, name: string, detailsJson: string): WwPluginError {
   let details: Record<string, unknown> | undefined;
@@ -156,6 +176,8 @@ export function errorFromWire(code: string, message: string, name: string, detai
   if (code === WireErrorCode.UNAUTHENTICATED || code === WireErrorCode.PROTOCOL_VERSION) {
     return new HandshakeRefusedError(message, code, details);
   }
+  const named = BY_NAME[name];
+  if (named && new named('').code === code) return new named(message, details);
   const Ctor = BY_CODE[code];
   if (Ctor) return new Ctor(message, details);
   // An unknown code is a handler's own code: keep it visible.
@@ -167,21 +189,33 @@ export function errorToWire(err: unknown): { code: string; message: string; name
   if (err instanceof WwPluginError) {
     return { code: err.code, message: err.message, name: err.name, detailsJson: err.details ? safeJson(err.details) : '' };
   }
+  if (err instanceof HttpException) {
+    // Nest's HttpException (a guard's ForbiddenException, a pipe's BadRequestException): its status
+    // and response body travel, so an HTTP host can answer with the same status.
+    const response = err.getResponse();
+    const status = err.getStatus();
+    const ownCode = typeof response === 'object' && response !== null ? (response as { code?: unknown }).code : undefined;
+    const details = { remoteName: err.name, remoteCode: ownCode !== undefined ? String(ownCode) : String(status), status, response };
+    return { code: WireErrorCode.HANDLER_ERROR, message: err.message, name: err.name, detailsJson: safeJson(details) };
+  }
   if (err instanceof Error) {
     // Nest's RpcException carries its payload in getError(); an error's own `code` travels too.
-    const rpc = typeof (err as { getError?: unknown }).getError === 'function'
-      ? (err as unknown as { getError(): unknown }).getError()
-      : undefined;
+    const rpc = typeof (err as { getError?: unknown }).getError === 'function' ? (err as unknown as { getError(): unknown }).getError() : undefined;
     const rpcMessage = typeof rpc === 'string' ? rpc : (rpc as { message?: string } | undefined)?.message;
     const ownCode = (err as { code?: unknown }).code ?? (rpc as { code?: unknown } | undefined)?.code;
-    const details: Record<string, unknown> = { remoteName: err.name };
+    // Some classes (Nest's RpcException) leave `name` as 'Error': their class name says more.
+    const name = err.name === 'Error' && err.constructor?.name ? err.constructor.name : err.name;
+    const details: Record<string, unknown> = { remoteName: name };
     if (ownCode !== undefined) details.remoteCode = String(ownCode);
     if (rpc !== undefined && typeof rpc === 'object') details.error = rpc;
-    return { code: WireErrorCode.HANDLER_ERROR, message: rpcMessage ?? err.message, name: err.name, detailsJson: safeJson(details) };
+    return { code: WireErrorCode.HANDLER_ERROR, message: rpcMessage ?? err.message, name, detailsJson: safeJson(details) };
   }
   // Handlers may throw strings, numbers or plain objects: describe them, never crash on them.
   const message = typeof err === 'string' ? err : describeThrown(err);
-  return { code: WireErrorCode.HANDLER_ERROR, message, name: 'NonError', detailsJson: safeJson({ thrown: describeThrown(err) }) };
+  const details: Record<string, unknown> = { thrown: describeThrown(err) };
+  const thrownCode = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (thrownCode !== undefined) details.remoteCode = String(thrownCode);
+  return { code: WireErrorCode.HANDLER_ERROR, message, name: 'NonError', detailsJson: safeJson(details) };
 }
 
 function describeThrown(value: unknown): string {

@@ -26,13 +26,14 @@ import {
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { CallRouter } from './call-router.js';
 import type { ManagedPlugin } from './managed-plugin.js';
+import { PluginLogRelay } from './plugin-log.relay.js';
 import { PluginRegistry } from './plugin.registry.js';
 import { HostTls } from './host-tls.js';
 
 /** How long a dialled session may take to say Hello. */
 const HELLO_TIMEOUT_MS = 10_000;
 /** Frame kinds a plugin may send that are not part of a call (those the channel handles itself). */
-const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong', 'ack', 'emitOverflow']);
+const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong', 'ack', 'emitOverflow', 'log']);
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** What the tolerant deserializer hands over instead of a frame it could not decode. */
@@ -64,6 +65,7 @@ export class HostServer implements OnApplicationShutdown {
     private readonly registry: PluginRegistry,
     private readonly router: CallRouter,
     private readonly tls: HostTls,
+    private readonly logs: PluginLogRelay,
   ) {
     this.maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
@@ -163,6 +165,7 @@ export class HostServer implements OnApplicationShutdown {
         if (!frame.kind || !FROM_PLUGIN.has(frame.kind)) return complain(UNEXPECTED_FRAME(frame.kind));
         if (plugin.channel !== channel) return;
         try {
+          if (frame.kind === 'log') return this.logs.relay(plugin.name, frame.log!);
           this.router.onPluginFrame(plugin, frame);
         } catch (err) {
           // A bad payload in an emit must cost the plugin that message, never the host.
@@ -235,6 +238,7 @@ export class HostServer implements OnApplicationShutdown {
         defaultTimeoutMs: this.options.defaultTimeoutMs ?? 30_000,
         streamIdleTimeoutMs: this.options.streamIdleTimeoutMs ?? 0,
         ...plugin.outbox.ackSettings,
+        acceptsLogs: true,
       },
     });
     plugin.adopt(channel, hello);

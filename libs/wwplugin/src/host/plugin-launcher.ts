@@ -5,6 +5,7 @@ import { accessSync, constants as fsConstants, readFileSync, statSync } from 'no
 import { delimiter, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Subject } from 'rxjs';
+import { startFailureOf } from '../errors/start-failure.js';
 import { PluginCrashedError, PluginEntryNotFoundError, PluginNotRunningError, PluginStartError } from '../errors/wwplugin.errors.js';
 import type { PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import { ENV_ADDRESS, ENV_PLUGIN_ID, ENV_TOKEN } from '../protocol/protocol.constants.js';
@@ -164,11 +165,11 @@ export class PluginLauncher {
       throw new PluginStartError(`Plugin "${plugin.name}" could not be started: ${outcome.error.message}`, { cause: outcome.error.message });
     }
     const how = outcome.signal ? `killed by ${outcome.signal}` : `exit code ${outcome.code}`;
-    throw new PluginStartError(EXITED_BEFORE_READY(plugin.name, how, plugin.stderrTail()), {
-      code: outcome.code,
-      signal: outcome.signal,
-      stderrTail: plugin.stderrTail(),
-    });
+    // A library plugin names the error it failed with: it becomes the cause, with its own class.
+    const { error: cause, tail } = startFailureOf(plugin.stderrTail());
+    const failed = new PluginStartError(EXITED_BEFORE_READY(plugin.name, how, tail), { code: outcome.code, signal: outcome.signal, stderrTail: tail });
+    if (cause) failed.cause = cause;
+    throw failed;
   }
 
   private onExit(plugin: ManagedPlugin, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {

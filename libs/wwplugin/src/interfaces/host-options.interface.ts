@@ -1,4 +1,4 @@
-import type { ModuleMetadata, InjectionToken, OptionalFactoryDependency } from '@nestjs/common';
+import type { LogLevel, ModuleMetadata, InjectionToken, OptionalFactoryDependency, Type } from '@nestjs/common';
 
 /** When a plugin that exits on its own is started again. @publicApi */
 export type RestartMode = 'never' | 'on-failure' | 'always';
@@ -115,12 +115,21 @@ export interface WwPluginHostOptions {
   pushDelivery?: PushDelivery;
   /** May plugins call each other through the host? A function decides per call. Default true. */
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
+  /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
+  handlerErrorLogLevel?: LogLevel | false;
+}
+
+/** Builds the host options for forRootAsync's useClass / useExisting. @publicApi */
+export interface WwPluginHostOptionsFactory {
+  createWwPluginOptions(): WwPluginHostOptions | Promise<WwPluginHostOptions>;
 }
 
 /** forRootAsync options, in the shape of every official Nest module. @publicApi */
 export interface WwPluginHostAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory: (...args: any[]) => WwPluginHostOptions | Promise<WwPluginHostOptions>;
+  useFactory?: (...args: any[]) => WwPluginHostOptions | Promise<WwPluginHostOptions>;
   inject?: Array<InjectionToken | OptionalFactoryDependency>;
+  useClass?: Type<WwPluginHostOptionsFactory>;
+  useExisting?: Type<WwPluginHostOptionsFactory>;
 }
 
 /** A plugin's life cycle state. @publicApi */

@@ -1,14 +1,50 @@
-import { Logger, type LogLevel, type INestMicroservice } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import {
+  Logger,
+  Module,
+  type CanActivate,
+  type DynamicModule,
+  type ExceptionFilter,
+  type INestMicroservice,
+  type LoggerService,
+  type LogLevel,
+  type NestInterceptor,
+  type PipeTransform,
+  type Provider,
+  type Type,
+} from '@nestjs/common';
+import type { NestApplicationContextOptions } from '@nestjs/common/interfaces/nest-application-context-options.interface.js';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, NestFactory } from '@nestjs/core';
+import { startFailureLine } from '../errors/start-failure.js';
+import { PluginLogger } from './plugin-logger.js';
+import { PluginSession } from './plugin-session.js';
 import { PluginTransportServer } from './plugin-transport.server.js';
 
-/** Options of bootstrapPlugin. @publicApi */
-export interface BootstrapPluginOptions {
-  /** Nest log levels; default error and warn (log and debug too when the host runs with debug). */
-  logger?: LogLevel[] | false;
+/** An enhancer given by class (Nest creates it, with dependency injection) or as an instance. */
+export type EnhancerOf<T> = Type<T> | T;
+
+/**
+ * Options of bootstrapPlugin: Nest's own application options (logger, bufferLogs, ...) plus the
+ * plugin's global enhancers. @publicApi
+ */
+export interface BootstrapPluginOptions extends Omit<NestApplicationContextOptions, 'logger'> {
+  /**
+   * Nest log levels (default error and warn; log and debug too when the host runs with debug), or
+   * false, or a LoggerService of your own. With levels, each log record travels to the host, which
+   * logs it with its own logger; your own LoggerService writes where it writes.
+   */
+  logger?: LogLevel[] | false | LoggerService;
   /** Exit the process when the plugin stops (default true: a plugin is a process of its own). */
   exitOnStop?: boolean;
+  /** Guards around every plugin function and message/event handler; classes get dependency injection. */
+  guards?: Array<EnhancerOf<CanActivate>>;
+  pipes?: Array<EnhancerOf<PipeTransform>>;
+  interceptors?: Array<EnhancerOf<NestInterceptor>>;
+  filters?: Array<EnhancerOf<ExceptionFilter>>;
 }
+
+/** The root module bootstrapPlugin makes when global enhancers are given by class. */
+@Module({})
+class WwPluginRootModule {}
 
 const DEFAULT_GRACE_MS = 5_000;
 /** When the host is gone: time left to calls in flight, and the moment the process exits regardless. */
@@ -20,21 +56,34 @@ const HOST_GONE_EXIT_MS = 1_500;
  * named in the environment, registers every function, and serves until the host says stop (or
  * disappears). @publicApi
  */
-export async function bootstrapPlugin(module: unknown, options: BootstrapPluginOptions = {}): Promise<INestMicroservice> {
+export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, options: BootstrapPluginOptions = {}): Promise<INestMicroservice> {
+  const { exitOnStop: exitOption, guards, pipes, interceptors, filters, logger: loggerOption, ...nestOptions } = options;
   const server = new PluginTransportServer();
   const debug = process.env.WWPLUGIN_DEBUG === '1';
-  const logger: LogLevel[] | false = options.logger ?? (debug ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn']);
-  const exitOnStop = options.exitOnStop ?? true;
+  const levels = loggerOption ?? (debug ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn']);
+  const pluginLogger = Array.isArray(levels) ? new PluginLogger({ logLevels: levels }) : undefined;
+  const exitOnStop = exitOption ?? true;
   const log = new Logger('WwPlugin');
+  const enhancers = { guards, pipes, interceptors, filters };
   let app: INestMicroservice;
   try {
-    app = await NestFactory.createMicroservice(module as never, { strategy: server, logger, abortOnError: false });
+    const root = withGlobalEnhancers(module, enhancers);
+    app = await NestFactory.createMicroservice(root, { abortOnError: false, ...nestOptions, strategy: server, logger: pluginLogger ?? levels });
+    if (pluginLogger) {
+      const session = app.get(PluginSession, { strict: false });
+      session.welcomed.subscribe(() => pluginLogger.attach((record) => session.sendLog(record)));
+    }
+    useGlobalInstances(app, enhancers);
     server.attach(app);
     app.enableShutdownHooks();
     await app.listen();
   } catch (err) {
     log.error(`Plugin failed to start: ${(err as Error)?.message ?? String(err)}`);
-    if (exitOnStop) process.exit(1);
+    if (exitOnStop) {
+      // Last on stderr (after any held log records): the host rebuilds the error with its class.
+      process.once('exit', () => process.stderr.write(`${startFailureLine(err)}\n`));
+      process.exit(1);
+    }
     throw err;
   }
 
@@ -74,4 +123,31 @@ export async function bootstrapPlugin(module: unknown, options: BootstrapPluginO
     });
   }
   return app;
+}
+
+type Enhancers = Pick<BootstrapPluginOptions, 'guards' | 'pipes' | 'interceptors' | 'filters'>;
+const isClass = <T>(e: EnhancerOf<T>): e is Type<T> => typeof e === 'function';
+
+/** Enhancers given by class become APP_* providers of a root module around the app's, so Nest injects their dependencies. */
+function withGlobalEnhancers(module: Type<unknown> | DynamicModule, e: Enhancers): Type<unknown> | DynamicModule {
+  const providers: Provider[] = [
+    ...(e.guards ?? []).filter(isClass).map((useClass) => ({ provide: APP_GUARD, useClass })),
+    ...(e.pipes ?? []).filter(isClass).map((useClass) => ({ provide: APP_PIPE, useClass })),
+    ...(e.interceptors ?? []).filter(isClass).map((useClass) => ({ provide: APP_INTERCEPTOR, useClass })),
+    ...(e.filters ?? []).filter(isClass).map((useClass) => ({ provide: APP_FILTER, useClass })),
+  ];
+  return providers.length ? { module: WwPluginRootModule, imports: [module], providers } : module;
+}
+
+/** Enhancers given as instances are registered the usual way, before the app initialises. */
+function useGlobalInstances(app: INestMicroservice, e: Enhancers): void {
+  const notClass = <T>(list: Array<EnhancerOf<T>> | undefined): T[] => (list ?? []).filter((x): x is T => !isClass(x));
+  const guards = notClass(e.guards);
+  const pipes = notClass(e.pipes);
+  const interceptors = notClass(e.interceptors);
+  const filters = notClass(e.filters);
+  if (guards.length) app.useGlobalGuards(...guards);
+  if (pipes.length) app.useGlobalPipes(...pipes);
+  if (interceptors.length) app.useGlobalInterceptors(...interceptors);
+  if (filters.length) app.useGlobalFilters(...filters);
 }

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { filter, Observable, Subject } from 'rxjs';
 import { HandshakeRefusedError, PluginConfigurationError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
-import type { FunctionInfoFrame, Frame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
+import type { FunctionInfoFrame, Frame, LogFrame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
 import { decodeValue, encodeValue } from '../protocol/parameters.js';
 import { pluginHostService } from '../protocol/proto-definition.js';
 import {
@@ -41,6 +41,7 @@ export class PluginSession {
   private readonly pushes$ = new Subject<PushMessage>();
   private readonly shutdown$ = new Subject<ShutdownFrame>();
   private readonly lost$ = new Subject<Error>();
+  private readonly welcomed$ = new Subject<void>();
   private welcome?: WelcomeFrame;
   // Emits wait here, bounded, while the host reads slowly or has not welcomed us yet.
   private readonly emits: EmitOutbox;
@@ -98,6 +99,19 @@ export class PluginSession {
     return this.shutdown$.asObservable();
   }
 
+  /** Fires once the host has welcomed this plugin. */
+  get welcomed(): Observable<void> {
+    return this.welcomed$.asObservable();
+  }
+
+  /** Sends one log record to the host; false when the host cannot take it now (not welcomed, gone, or too old to know Log frames). */
+  sendLog(record: LogFrame): boolean {
+    const channel = this.channel;
+    if (!this.welcome?.acceptsLogs || !channel || channel.isClosed) return false;
+    channel.send({ log: record });
+    return true;
+  }
+
   /** Fires when the session ends without being asked to (the host died or dropped us). */
   get lost(): Observable<Error> {
     return this.lost$.asObservable();
@@ -129,7 +143,10 @@ export class PluginSession {
 
     return new Promise<WelcomeFrame>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => finish(new ProtocolError(`The host did not answer the handshake within ${HANDSHAKE_TIMEOUT_MS} ms.`)), HANDSHAKE_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => finish(new ProtocolError(`The host did not answer the handshake within ${HANDSHAKE_TIMEOUT_MS} ms.`)),
+        HANDSHAKE_TIMEOUT_MS,
+      );
       const finish = (err?: Error, welcome?: WelcomeFrame) => {
         if (settled) return;
         settled = true;
@@ -158,6 +175,7 @@ export class PluginSession {
               // A host that sets push_ack_every understands PushAck and EmitOverflow frames.
               if (w.pushAckEvery) this.acker = new PushAcker(channel, w.pushAckEvery, w.pushAckDelayMs || 20);
               this.emits.attach(channel, !!w.pushAckEvery);
+              this.welcomed$.next();
               return;
             }
             case 'refuse':
@@ -189,7 +207,11 @@ export class PluginSession {
       };
       stream.on('error', (err: grpc.ServiceError) => {
         const refused = err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED;
-        onGone(refused ? new HandshakeRefusedError(`The host refused this plugin: ${err.details}`) : new WwPluginError(`Session with the host failed: ${err.details ?? err.message}`));
+        onGone(
+          refused
+            ? new HandshakeRefusedError(`The host refused this plugin: ${err.details}`)
+            : new WwPluginError(`Session with the host failed: ${err.details ?? err.message}`),
+        );
       });
       stream.on('end', () => onGone());
       channel.send({

@@ -1,23 +1,24 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { ForbiddenException, type INestApplicationContext } from '@nestjs/common';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { firstValueFrom, isObservable, timer, filter, race } from 'rxjs';
 import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, ShutdownFrame } from '../protocol/frames.js';
 import { type IncomingCall } from '../protocol/session-channel.js';
-import { UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
+import { PUSH_REFUSED, UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
 import { PluginFunctionRegistry } from './plugin-function.registry.js';
 import { PluginSession } from './plugin-session.js';
+import { WWPLUGIN_TRANSPORT } from './wwplugin-transport.js';
 
 // A push cannot be cancelled: one signal that never fires serves them all, made on first use.
 let idleSignal: AbortSignal | undefined;
 const neverAborted = (): AbortSignal => (idleSignal ??= new AbortController().signal);
 
-/** Identifies this transport to Nest (`@MessagePattern(pattern, WWPLUGIN_TRANSPORT)`). @publicApi */
-export const WWPLUGIN_TRANSPORT = Symbol('WWPLUGIN_TRANSPORT');
+export { WWPLUGIN_TRANSPORT };
 
 /**
  * The plugin as a Nest microservice: a transport strategy whose "broker" is the host session.
- * It serves @PluginFunction methods and any @MessagePattern/@EventPattern handlers of controllers.
+ * It serves @PluginFunction methods and any @MessagePattern/@EventPattern handlers of controllers
+ * (found by PluginFunctionsExplorer, so they run with the same enhancers and keep their errors).
  * @publicApi
  */
 export class PluginTransportServer extends Server implements CustomTransportStrategy {
@@ -35,7 +36,6 @@ export class PluginTransportServer extends Server implements CustomTransportStra
       if (!this.app) throw new Error('PluginTransportServer.attach(app) must be called before listen(); use bootstrapPlugin().');
       const registry = this.app.get(PluginFunctionRegistry, { strict: false });
       const session = (this.session = this.app.get(PluginSession, { strict: false }));
-      this.adoptMessagePatterns(registry);
       const info = { id: session.id, name: session.name, version: session.options.version };
       const topics = [...new Set(registry.pushHandlers.map((h) => h.topic))];
       this.routePushes(registry, session, info);
@@ -43,16 +43,6 @@ export class PluginTransportServer extends Server implements CustomTransportStra
       callback();
     } catch (err) {
       callback(err);
-    }
-  }
-
-  /** Nest's own @MessagePattern handlers become plugin functions named by their pattern. */
-  private adoptMessagePatterns(registry: PluginFunctionRegistry): void {
-    for (const [pattern, handler] of this.messageHandlers) {
-      if (handler.isEventHandler || registry.get(pattern)) continue;
-      // A Nest handler may return an Observable of many values: streaming unless its extras say `stream: false`.
-      const stream = handler.extras?.stream !== false;
-      registry.add({ name: pattern, description: '', params: [], label: `@MessagePattern(${pattern})`, handler, stream });
     }
   }
 
@@ -65,12 +55,22 @@ export class PluginTransportServer extends Server implements CustomTransportStra
     session.messages().subscribe((msg) => {
       // Built only for a push someone handles: most pushes go to Observables, not handlers.
       let ctx: WwPluginCallContext | undefined;
-      const context = () => (ctx ??= new WwPluginCallContext({ fn: msg.topic, caller: 'host', parameters: [], plugin, get signal() { return neverAborted(); } }));
+      const context = () =>
+        (ctx ??= new WwPluginCallContext({
+          fn: msg.topic,
+          caller: 'host',
+          parameters: [],
+          plugin,
+          get signal() {
+            return neverAborted();
+          },
+        }));
       for (const h of registry.pushHandlers) {
         if (h.topic === '*' || h.topic === msg.topic) this.runQuietly(h.label, () => h.handler(msg.payload, context()));
       }
-      const event = this.messageHandlers.get(msg.topic);
-      if (event?.isEventHandler) this.runQuietly(`@EventPattern(${msg.topic})`, () => event(msg.payload, context()));
+      for (const h of registry.eventHandlers) {
+        if (h.topic === msg.topic) this.runQuietly(h.label, () => h.handler(msg.payload, context()));
+      }
     });
   }
 
@@ -81,7 +81,11 @@ export class PluginTransportServer extends Server implements CustomTransportStra
         const out = await fn();
         if (isObservable(out)) await firstValueFrom(out, { defaultValue: undefined });
       })
-      .catch((err) => this.logger.error(`${label} failed on a push: ${(err as Error)?.message ?? String(err)}`));
+      .catch((err) => {
+        // A guard that refuses a push drops it on purpose: worth a debug line, not an error.
+        if (err instanceof ForbiddenException) return this.logger.debug?.(PUSH_REFUSED(label, err.message));
+        this.logger.error(`${label} failed on a push: ${(err as Error)?.message ?? String(err)}`);
+      });
   }
 
   /** Waits until the calls in flight are done or `graceMs` passes. */

@@ -34,6 +34,8 @@ export interface WelcomeFrame {
   streamIdleTimeoutMs?: number;
   pushAckEvery?: number;
   pushAckDelayMs?: number;
+  /** The host takes Log frames. */
+  acceptsLogs?: boolean;
 }
 export interface RefuseFrame {
   code: string;
@@ -107,6 +109,14 @@ export interface ChunkFrame {
   last?: boolean;
 }
 
+/** One record of a plugin's Nest Logger (plugin → host). */
+export interface LogFrame {
+  level: string;
+  context?: string;
+  message: string;
+  stack?: string;
+}
+
 /** One frame on the session stream: exactly one member is set, and `kind` names it. */
 export interface Frame {
   kind?: FrameKind;
@@ -128,8 +138,9 @@ export interface Frame {
   credit?: CreditFrame;
   ack?: PushAckFrame;
   emitOverflow?: EmitOverflowFrame;
+  log?: LogFrame;
 }
 export type FrameKind =
   | 'hello' | 'welcome' | 'refuse' | 'call' | 'result' | 'item' | 'end' | 'error'
   | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk' | 'credit'
-  | 'ack' | 'emitOverflow';
+  | 'ack' | 'emitOverflow' | 'log';

@@ -1,0 +1,2 @@
+export * from './http-status.js';
+export * from './wwplugin-http-exception.filter.js';
