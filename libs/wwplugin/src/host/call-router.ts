@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { catchError, EMPTY, finalize, Observable, Subscription, tap } from 'rxjs';
+import { catchError, EMPTY, Observable, Subscription, tap } from 'rxjs';
 import {
   CallCancelledError,
   DeadlineExceededError,
@@ -148,23 +148,22 @@ export class CallRouter {
    * and deadlines as stream(); no idle deadline, since the reader sets the pace.
    */
   iterate(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions = {}): AsyncIterable<unknown> {
-    const router = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        const plugin = router.registry.resolve(idOrName);
-        const waitMs = opts.timeoutMs ?? router.defaultTimeoutMs;
-        const deadlineAt = waitMs ? Date.now() + waitMs : 0;
-        const slots = await router.admit(plugin, fn, deadlineAt, waitMs, opts.signal);
-        try {
-          const streaming = !!plugin.functions.get(fn)?.stream;
-          const whole = streaming && opts.timeoutMs === undefined ? 0 : waitMs;
-          const timeoutMs = whole && deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0;
-          yield* plugin.channel!.iterate(fn, args, { timeoutMs, signal: opts.signal });
-        } finally {
-          slots.release();
-        }
-      },
-    };
+    return { [Symbol.asyncIterator]: () => this.pull(idOrName, fn, args, opts) };
+  }
+
+  private async *pull(idOrName: string, fn: string, args: unknown, opts: RemoteCallOptions): AsyncGenerator<unknown> {
+    const plugin = this.registry.resolve(idOrName);
+    const waitMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const deadlineAt = waitMs ? Date.now() + waitMs : 0;
+    const slots = await this.admit(plugin, fn, deadlineAt, waitMs, opts.signal);
+    try {
+      const streaming = !!plugin.functions.get(fn)?.stream;
+      const whole = streaming && opts.timeoutMs === undefined ? 0 : waitMs;
+      const timeoutMs = whole && deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0;
+      yield* plugin.channel!.iterate(fn, args, { timeoutMs, signal: opts.signal });
+    } finally {
+      slots.release();
+    }
   }
 
   /** host → plugins: queues a push for one plugin or, with '*', all; returns how many take it. */
