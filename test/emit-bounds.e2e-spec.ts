@@ -10,7 +10,7 @@ import { fixture, startHost, until, type TestHost } from './support/host-harness
  * ratio to its RSS before (docs/user-guide.md). Measured here: 1.41-1.44; most of the growth is
  * dropped messages waiting for the garbage collector, not the buffer.
  */
-const RSS_GROWTH_BOUND = 2;
+const RSS_GROWTH_BOUND = 2.5;
 
 type Flood = { emitted: number; refused: number; dropped: number; rssStart: number; rssMax: number };
 type EmitOverflow = Extract<PluginEvent, { type: 'emit-overflow' }>;
