@@ -1,0 +1,188 @@
+// Scaffolds a plugin app in a Nest project: the one implementation behind the package's
+// `npx @wwplugin/nestjs new-plugin <name>` and this repository's `npm run new-plugin -- <name>`.
+// Plain Node, no dependencies, so it runs before anything is installed or built.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+
+// Names become a directory, a Nest project key and the plugin's wire name: keep them plain.
+const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** The usage text, led by the command the user typed. */
+export const usage = (command) =>
+  `Usage: ${command} <name> [--description <text>] [--root <dir>]\n` +
+  '  <name>  lower-case words joined by dashes, e.g. "weather" or "price-feed"\n' +
+  '  --root  the Nest project (default: the current directory)';
+
+/** Parses argv; returns either the options or an error text. `root` is the default project. */
+export function parseArgs(argv, root = process.cwd()) {
+  const opts = { root, description: '' };
+  const positional = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') return { help: true };
+    if (arg === '--root' || arg === '--description') {
+      if (i + 1 >= argv.length) return { error: `${arg} needs a value.` };
+      opts[arg.slice(2)] = argv[++i];
+    } else if (arg.startsWith('--')) {
+      return { error: `Unknown option ${arg}.` };
+    } else {
+      positional.push(arg);
+    }
+  }
+  if (positional.length !== 1) return { error: 'Give exactly one plugin name.' };
+  const [name] = positional;
+  if (!NAME.test(name)) return { error: `"${name}" is not a valid plugin name: use lower-case letters, digits and dashes, starting with a letter.` };
+  return { ...opts, name, root: resolve(opts.root) };
+}
+
+const readJson = (path) => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined);
+
+/**
+ * Where the plugin goes in this project. A Nest monorepo (nest-cli.json `monorepo: true`, or an
+ * apps/ folder and no nest-cli.json) gets an app of its own in apps/<name>, added to nest-cli.json;
+ * a standard project (src/, one app) gets src/plugins/<name>, which its own build already compiles.
+ */
+export function detectLayout(root) {
+  const cli = readJson(join(root, 'nest-cli.json'));
+  const monorepo = cli ? cli.monorepo === true : existsSync(join(root, 'apps')) || !existsSync(join(root, 'src'));
+  if (monorepo) return { kind: 'monorepo', cli };
+  return { kind: 'standard', sourceRoot: cli?.sourceRoot ?? 'src' };
+}
+
+/** The test runner the project already uses, for the generated unit test; none: no test file. */
+export function detectTestRunner(root) {
+  const pkg = readJson(join(root, 'package.json')) ?? {};
+  const deps = { ...pkg.dependencies, ...pkg.devDependencies };
+  if (deps.vitest) return 'vitest';
+  if (deps.jest) return 'jest';
+  return undefined;
+}
+
+/** A single-quoted TypeScript string literal for any text. */
+const quote = (text) => `'${JSON.stringify(text).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
+const pascal = (name) => name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+
+/** The source folder of the new plugin, relative to the project root. */
+export function pluginDir(layout, name) {
+  return layout.kind === 'monorepo' ? `apps/${name}/src` : `${layout.sourceRoot}/plugins/${name}`;
+}
+
+/** The files of a new plugin app, by path relative to the project root. */
+export function pluginFiles(name, description, { dir = `apps/${name}/src`, testRunner = 'vitest' } = {}) {
+  const Name = pascal(name);
+  const desc = description || `The ${name} plugin`;
+  const files = {
+    [`${dir}/main.ts`]: `import 'reflect-metadata';
+import { bootstrapPlugin } from '@wwplugin/nestjs';
+import { ${Name}Module } from './${name}.module.js';
+
+// Started by a host (PluginHostService.load), never by hand: the host passes its address and secret.
+await bootstrapPlugin(${Name}Module);
+`,
+    [`${dir}/${name}.module.ts`]: `import { Module } from '@nestjs/common';
+import { WwPluginModule } from '@wwplugin/nestjs';
+import { ${Name}Functions } from './${name}.functions.js';
+
+@Module({
+  imports: [WwPluginModule.forPlugin({ name: ${quote(name)}, version: '0.1.0', description: ${quote(desc)} })],
+  providers: [${Name}Functions],
+})
+export class ${Name}Module {}
+`,
+    [`${dir}/${name}.functions.ts`]: `import { Injectable } from '@nestjs/common';
+import { ParameterType, PluginFunction } from '@wwplugin/nestjs';
+
+/** The ${name} plugin's API as callers see it: \`host.plugin<${Name}Api>(${quote(name)}).hello({ name })\`. */
+export interface ${Name}Api {
+  hello(args: { name: string }): string;
+}
+
+@Injectable()
+export class ${Name}Functions implements ${Name}Api {
+  /** Declared params are checked before this runs: a call without a string \`name\` is refused with InvalidArgumentError. */
+  @PluginFunction({ description: 'Greets by name', params: { name: ParameterType.STRING } })
+  hello({ name }: { name: string }): string {
+    return \`Hello from ${name}, \${name}!\`;
+  }
+}
+`,
+  };
+  if (testRunner) {
+    // Jest provides describe/it/expect as globals; vitest imports them.
+    const imports = testRunner === 'vitest' ? "import { describe, expect, it } from 'vitest';\n" : '';
+    files[`${dir}/${name}.functions.spec.ts`] = `import 'reflect-metadata';
+import { Test } from '@nestjs/testing';
+${imports}import { ${Name}Functions } from './${name}.functions.js';
+
+// A plugin function is a method of a Nest provider: test it without a host or a process.
+describe('${Name}Functions', () => {
+  it('greets by name', async () => {
+    const moduleRef = await Test.createTestingModule({ providers: [${Name}Functions] }).compile();
+    const functions = moduleRef.get(${Name}Functions);
+    expect(functions.hello({ name: 'Ada' })).toBe('Hello from ${name}, Ada!');
+    await moduleRef.close();
+  });
+});
+`;
+  }
+  return files;
+}
+
+/** Adds the app to nest-cli.json (creating a monorepo config if there is none). */
+export function wireIntoNestCli(root, name) {
+  const path = join(root, 'nest-cli.json');
+  const config = readJson(path) ?? { $schema: 'https://json.schemastore.org/nest-cli', collection: '@nestjs/schematics', monorepo: true, projects: {} };
+  config.projects ??= {};
+  if (config.projects[name]) throw new Error(`nest-cli.json already has a project "${name}".`);
+  config.projects[name] = {
+    type: 'application',
+    root: `apps/${name}`,
+    entryFile: 'main',
+    sourceRoot: `apps/${name}/src`,
+    compilerOptions: { tsConfigPath: 'tsconfig.json' },
+  };
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** Where the build puts the entry, from the project's tsconfig (outDir, rootDir): what a host loads. */
+export function builtEntry(root, dir) {
+  const tsconfig = readJson(join(root, 'tsconfig.json'))?.compilerOptions ?? {};
+  const outDir = tsconfig.outDir ?? 'dist';
+  // A Nest project compiles src/ to outDir with src/ dropped; a repository-wide rootDir keeps it.
+  const rootDir = tsconfig.rootDir ?? (dir.startsWith('src/') ? 'src' : '.');
+  return join(outDir, relative(rootDir, dir), 'main.js');
+}
+
+/** Creates the plugin; returns the exit code. `command` is how the user called it (for the usage text). */
+export function newPlugin(argv, { command = 'npx @wwplugin/nestjs new-plugin', root, log = console.log, error = console.error } = {}) {
+  const opts = parseArgs(argv, root);
+  if (opts.help) return log(usage(command)), 0;
+  if (opts.error) return error(`${opts.error}\n${usage(command)}`), 2;
+  const layout = detectLayout(opts.root);
+  const dir = pluginDir(layout, opts.name);
+  const appDir = layout.kind === 'monorepo' ? `apps/${opts.name}` : dir;
+  if (existsSync(join(opts.root, appDir))) return error(`${appDir} already exists: pick another name or delete it first.`), 1;
+  try {
+    // Check nest-cli.json before writing any file so a failure leaves nothing half made.
+    if (layout.kind === 'monorepo' && layout.cli?.projects?.[opts.name]) {
+      return error(`nest-cli.json already has a project "${opts.name}".`), 1;
+    }
+    const files = pluginFiles(opts.name, opts.description, { dir, testRunner: detectTestRunner(opts.root) });
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(join(opts.root, rel, '..'), { recursive: true });
+      writeFileSync(join(opts.root, rel), text, { flag: 'wx' });
+    }
+    if (layout.kind === 'monorepo') wireIntoNestCli(opts.root, opts.name);
+    log(`Created plugin "${opts.name}":`);
+    for (const rel of Object.keys(files)) log(`  ${rel}`);
+    if (layout.kind === 'monorepo') log('  nest-cli.json (project added)');
+    else log(`  (inside ${layout.sourceRoot}/: the app's own build compiles it)`);
+    const entry = builtEntry(opts.root, dir);
+    log(`\nBuild with \`npm run build\`, then load it from a host:`);
+    log(`  WwPluginModule.forRoot({ plugins: ['${entry}'] })   or   host.load('${entry}')`);
+    return 0;
+  } catch (err) {
+    error(`Could not create plugin "${opts.name}": ${err.message}`);
+    return 1;
+  }
+}
