@@ -67,8 +67,8 @@ export function pluginDir(layout, name) {
   return layout.kind === 'monorepo' ? `apps/${name}/src` : `${layout.sourceRoot}/plugins/${name}`;
 }
 
-/** The files of a new plugin app, by path relative to the project root. */
-export function pluginFiles(name, description, { dir = `apps/${name}/src`, testRunner = 'vitest' } = {}) {
+/** The files of a new plugin app, by path relative to the project root; a unit test only for a known `testRunner`. */
+export function pluginFiles(name, description, { dir = `apps/${name}/src`, testRunner } = {}) {
   const Name = pascal(name);
   const desc = description || `The ${name} plugin`;
   const files = {
