@@ -7,8 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './support/host-harness.js';
 
 const run = promisify(execFile);
+/** Nest's CLI, for `nest g -c @wwplugin/nestjs plugin <name>`: a Nest project has it already. */
+const NEST_CLI = '@nestjs/cli@12.0.8';
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const ROOT_PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+
+/** Text without terminal colours (Nest's CLI colours its output whatever NO_COLOR says). */
+const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
 /** Runs a command; resolves with its exit code and output instead of throwing on failure. */
 async function sh(cmd: string, args: string[], cwd: string, timeout = 180_000): Promise<{ code: number; out: string }> {
@@ -16,10 +21,10 @@ async function sh(cmd: string, args: string[], cwd: string, timeout = 180_000): 
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
   try {
     const { stdout, stderr } = await run(cmd, args, { cwd, timeout, maxBuffer: 64 * 1024 * 1024, env: { ...env, NO_COLOR: '1' } });
-    return { code: 0, out: stdout + stderr };
+    return { code: 0, out: plain(stdout + stderr) };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string; message: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, out: `${e.stdout ?? ''}${e.stderr ?? ''}${e.message}` };
+    return { code: typeof e.code === 'number' ? e.code : 1, out: plain(`${e.stdout ?? ''}${e.stderr ?? ''}${e.message}`) };
   }
 }
 
@@ -70,7 +75,7 @@ const app = await NestFactory.createApplicationContext(HostModule, { logger: ['l
 const host = app.get(PluginHostService);
 const out: Record<string, unknown> = {};
 try {
-  const [mode, entry] = process.argv.slice(2);
+  const [mode, ...entries] = process.argv.slice(2);
   if (mode === 'tour') {
     await host.load({ path: 'dist/plugin.js' });
     out.call = await host.call('shop', 'total', { ids: [1, 2, 3] });
@@ -79,9 +84,10 @@ try {
     out.pushed = host.push('shop', 'ping', { n: 21 });
     out.push = (await pong).payload;
   } else {
-    const info = await host.load({ path: entry });
-    out.name = info.name;
-    out.hello = await host.call(info.name, 'hello', { name: 'Ada' });
+    for (const path of entries) {
+      const info = await host.load({ path });
+      out[info.name] = await host.call(info.name, 'hello', { name: 'Ada' });
+    }
   }
 } catch (err) {
   out.error = (err as Error).message;
@@ -121,7 +127,7 @@ describe('the packed package, installed in a project outside the repository', ()
     // compiler a new project adds; versions pinned as here so npm's cache answers.
     const line = readmeBlock('bash').split('\n').find((l) => l.startsWith('npm install @wwplugin/nestjs'))!;
     const args = line.split(/\s+/).slice(2).map((a) => (a === '@wwplugin/nestjs' ? tarball : a));
-    const dev = ['typescript', '@types/node'].map((p) => `${p}@${ROOT_PKG.devDependencies[p]}`);
+    const dev = [...['typescript', '@types/node'].map((p) => `${p}@${ROOT_PKG.devDependencies[p]}`), NEST_CLI];
     installed = await sh('npm', ['install', ...args, ...dev, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
   }, 240_000);
 
@@ -129,10 +135,10 @@ describe('the packed package, installed in a project outside the repository', ()
 
   it('ships the built library, its types, the proto, README and LICENSE, and nothing else', () => {
     const files = packed.files.map((f) => f.path).sort();
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/health/index.js', 'dist/proto/wwplugin/v1/wwplugin.proto', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'bin/wwplugin.mjs', 'scaffold/new-plugin.mjs']) {
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/health/index.js', 'dist/proto/wwplugin/v1/wwplugin.proto', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'bin/wwplugin.mjs', 'scaffold/new-plugin.mjs', 'schematics/collection.json', 'schematics/plugin/index.cjs', 'schematics/plugin/schema.json']) {
       expect(files, f).toContain(f);
     }
-    expect(files.filter((f) => !/^(dist\/|bin\/|scaffold\/|README\.md$|LICENSE$|CHANGELOG\.md$|package\.json$)/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^(dist\/|bin\/|scaffold\/|schematics\/|README\.md$|LICENSE$|CHANGELOG\.md$|package\.json$)/.test(f))).toEqual([]);
     expect(files.filter((f) => /tsbuildinfo|\.spec\.|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
   });
 
@@ -169,19 +175,27 @@ describe('the packed package, installed in a project outside the repository', ()
     expect(tour.out).not.toMatch(/DEP0123|DeprecationWarning/);
   }, 120_000);
 
-  it('scaffolds a plugin with npx @wwplugin/nestjs new-plugin; the build compiles it and a host calls it', async () => {
+  it('scaffolds plugins with npx @wwplugin/nestjs new-plugin and nest g -c @wwplugin/nestjs plugin; the build compiles them and a host calls them', async () => {
     const made = await sh('npx', ['@wwplugin/nestjs', 'new-plugin', 'weather', '--description', 'Reports the weather'], project, 60_000);
     expect(made.code, made.out).toBe(0);
     expect(made.out).toContain("WwPluginModule.forRoot({ plugins: ['dist/plugins/weather/main.js'] })");
     expect(existsSync(join(project, 'src/plugins/weather/weather.module.ts'))).toBe(true);
     // No test runner in this project: no spec file it could not compile.
     expect(existsSync(join(project, 'src/plugins/weather/weather.functions.spec.ts'))).toBe(false);
+    // The same generator as a schematic, run by Nest's own CLI.
+    const generated = await sh('npx', ['nest', 'g', '-c', '@wwplugin/nestjs', 'plugin', 'ledger'], project, 90_000);
+    expect(generated.out).toMatch(/CREATE src\/plugins\/ledger\/main\.ts/);
+    expect(generated.out).toContain("host.load('dist/plugins/ledger/main.js')");
+    // Nest's CLI exits 0 even when a schematic fails: the refusal is in what it prints.
+    const again = await sh('npx', ['nest', 'g', '-c', '@wwplugin/nestjs', 'plugin', 'ledger'], project, 90_000);
+    expect(again.out).toContain('src/plugins/ledger already exists');
+
     const build = await tsc();
     expect(build.code, build.out).toBe(0);
-    const called = await sh(process.execPath, ['dist/host.js', 'load', 'dist/plugins/weather/main.js'], project, 60_000);
+    const called = await sh(process.execPath, ['dist/host.js', 'load', 'dist/plugins/weather/main.js', 'dist/plugins/ledger/main.js'], project, 60_000);
     expect(called.code, called.out).toBe(0);
-    expect(result(called.out)).toEqual({ name: 'weather', hello: 'Hello from weather, Ada!' });
-  }, 120_000);
+    expect(result(called.out)).toEqual({ weather: 'Hello from weather, Ada!', ledger: 'Hello from ledger, Ada!' });
+  }, 240_000);
 
   it('scaffolds into a Nest monorepo layout: apps/<name> and a nest-cli.json project', async () => {
     writeFileSync(join(project, 'nest-cli.json'), JSON.stringify({ monorepo: true, root: 'apps/api', projects: { api: { type: 'application', root: 'apps/api' } } }));

@@ -1,8 +1,10 @@
 // Scaffolds a plugin app in a Nest project: the one implementation behind the package's
-// `npx @wwplugin/nestjs new-plugin <name>` and this repository's `npm run new-plugin -- <name>`.
-// Plain Node, no dependencies, so it runs before anything is installed or built.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+// `npx @wwplugin/nestjs new-plugin <name>`, its schematic (`nest g -c @wwplugin/nestjs plugin <name>`)
+// and this repository's `npm run new-plugin -- <name>`. Plain Node, no dependencies, so it runs
+// before anything is installed or built. It reads and writes through a small file host: the disk
+// for the command line, the schematic's Tree for Nest's CLI.
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, resolve } from 'node:path';
 
 // Names become a directory, a Nest project key and the plugin's wire name: keep them plain.
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -35,23 +37,46 @@ export function parseArgs(argv, root = process.cwd()) {
   return { ...opts, name, root: resolve(opts.root) };
 }
 
-const readJson = (path) => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined);
+/** The project's files on disk, by path relative to `root` ('/'-separated). */
+export function diskFiles(root) {
+  const abs = (rel) => join(root, rel);
+  return {
+    read: (rel) => (existsSync(abs(rel)) && statSync(abs(rel)).isFile() ? readFileSync(abs(rel), 'utf8') : undefined),
+    isDir: (rel) => existsSync(abs(rel)) && statSync(abs(rel)).isDirectory(),
+    create: (rel, text) => {
+      mkdirSync(dirname(abs(rel)), { recursive: true });
+      writeFileSync(abs(rel), text, { flag: 'wx' });
+    },
+    overwrite: (rel, text) => writeFileSync(abs(rel), text),
+  };
+}
+
+/** A JSON file's content; undefined when it is missing or not plain JSON (a tsconfig with comments). */
+function readJson(files, rel) {
+  const text = files.read(rel);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Where the plugin goes in this project. A Nest monorepo (nest-cli.json `monorepo: true`, or an
  * apps/ folder and no nest-cli.json) gets an app of its own in apps/<name>, added to nest-cli.json;
  * a standard project (src/, one app) gets src/plugins/<name>, which its own build already compiles.
  */
-export function detectLayout(root) {
-  const cli = readJson(join(root, 'nest-cli.json'));
-  const monorepo = cli ? cli.monorepo === true : existsSync(join(root, 'apps')) || !existsSync(join(root, 'src'));
+export function detectLayout(files) {
+  const cli = readJson(files, 'nest-cli.json');
+  const monorepo = cli ? cli.monorepo === true : files.isDir('apps') || !files.isDir('src');
   if (monorepo) return { kind: 'monorepo', cli };
   return { kind: 'standard', sourceRoot: cli?.sourceRoot ?? 'src' };
 }
 
 /** The test runner the project already uses, for the generated unit test; none: no test file. */
-export function detectTestRunner(root) {
-  const pkg = readJson(join(root, 'package.json')) ?? {};
+export function detectTestRunner(files) {
+  const pkg = readJson(files, 'package.json') ?? {};
   const deps = { ...pkg.dependencies, ...pkg.devDependencies };
   if (deps.vitest) return 'vitest';
   if (deps.jest) return 'jest';
@@ -129,11 +154,11 @@ describe('${Name}Functions', () => {
 }
 
 /** Adds the app to nest-cli.json (creating a monorepo config if there is none). */
-export function wireIntoNestCli(root, name) {
-  const path = join(root, 'nest-cli.json');
-  const config = readJson(path) ?? { $schema: 'https://json.schemastore.org/nest-cli', collection: '@nestjs/schematics', monorepo: true, projects: {} };
+export function wireIntoNestCli(files, name) {
+  const existing = readJson(files, 'nest-cli.json');
+  const config = existing ?? { $schema: 'https://json.schemastore.org/nest-cli', collection: '@nestjs/schematics', monorepo: true, projects: {} };
   config.projects ??= {};
-  if (config.projects[name]) throw new Error(`nest-cli.json already has a project "${name}".`);
+  if (config.projects[name]) throw new ScaffoldError(`nest-cli.json already has a project "${name}".`);
   config.projects[name] = {
     type: 'application',
     root: `apps/${name}`,
@@ -141,48 +166,54 @@ export function wireIntoNestCli(root, name) {
     sourceRoot: `apps/${name}/src`,
     compilerOptions: { tsConfigPath: 'tsconfig.json' },
   };
-  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  if (existing) files.overwrite('nest-cli.json', text);
+  else files.create('nest-cli.json', text);
 }
 
 /** Where the build puts the entry, from the project's tsconfig (outDir, rootDir): what a host loads. */
-export function builtEntry(root, dir) {
-  const tsconfig = readJson(join(root, 'tsconfig.json'))?.compilerOptions ?? {};
+export function builtEntry(files, dir) {
+  const tsconfig = readJson(files, 'tsconfig.json')?.compilerOptions ?? {};
   const outDir = tsconfig.outDir ?? 'dist';
   // A Nest project compiles src/ to outDir with src/ dropped; a repository-wide rootDir keeps it.
   const rootDir = tsconfig.rootDir ?? (dir.startsWith('src/') ? 'src' : '.');
-  return join(outDir, relative(rootDir, dir), 'main.js');
+  return posix.join(outDir.replace(/^\.\//, ''), posix.relative(rootDir, dir), 'main.js');
 }
 
-/** Creates the plugin; returns the exit code. `command` is how the user called it (for the usage text). */
+/** A refusal the user can act on (the name is taken); nothing was written. */
+export class ScaffoldError extends Error {}
+
+/**
+ * Creates the plugin `name` in the project behind `files`. Checks everything before writing, so a
+ * refusal leaves nothing half made. Returns what it did and what to tell the user.
+ */
+export function generatePlugin(files, { name, description = '' }) {
+  if (!NAME.test(name ?? '')) throw new ScaffoldError(`"${name}" is not a valid plugin name: use lower-case letters, digits and dashes, starting with a letter.`);
+  const layout = detectLayout(files);
+  const dir = pluginDir(layout, name);
+  const appDir = layout.kind === 'monorepo' ? `apps/${name}` : dir;
+  if (files.isDir(appDir)) throw new ScaffoldError(`${appDir} already exists: pick another name or delete it first.`);
+  if (layout.kind === 'monorepo' && layout.cli?.projects?.[name]) throw new ScaffoldError(`nest-cli.json already has a project "${name}".`);
+  const created = pluginFiles(name, description, { dir, testRunner: detectTestRunner(files) });
+  for (const [rel, text] of Object.entries(created)) files.create(rel, text);
+  if (layout.kind === 'monorepo') wireIntoNestCli(files, name);
+  const entry = builtEntry(files, dir);
+  const lines = [`Created plugin "${name}":`, ...Object.keys(created).map((rel) => `  ${rel}`)];
+  lines.push(layout.kind === 'monorepo' ? '  nest-cli.json (project added)' : `  (inside ${layout.sourceRoot}/: the app's own build compiles it)`);
+  lines.push('', 'Build with `npm run build`, then load it from a host:', `  WwPluginModule.forRoot({ plugins: ['${entry}'] })   or   host.load('${entry}')`);
+  return { layout: layout.kind, files: Object.keys(created), entry, message: lines.join('\n') };
+}
+
+/** The command line: creates the plugin on disk; returns the exit code. `command` names it in the usage text. */
 export function newPlugin(argv, { command = 'npx @wwplugin/nestjs new-plugin', root, log = console.log, error = console.error } = {}) {
   const opts = parseArgs(argv, root);
   if (opts.help) return log(usage(command)), 0;
   if (opts.error) return error(`${opts.error}\n${usage(command)}`), 2;
-  const layout = detectLayout(opts.root);
-  const dir = pluginDir(layout, opts.name);
-  const appDir = layout.kind === 'monorepo' ? `apps/${opts.name}` : dir;
-  if (existsSync(join(opts.root, appDir))) return error(`${appDir} already exists: pick another name or delete it first.`), 1;
   try {
-    // Check nest-cli.json before writing any file so a failure leaves nothing half made.
-    if (layout.kind === 'monorepo' && layout.cli?.projects?.[opts.name]) {
-      return error(`nest-cli.json already has a project "${opts.name}".`), 1;
-    }
-    const files = pluginFiles(opts.name, opts.description, { dir, testRunner: detectTestRunner(opts.root) });
-    for (const [rel, text] of Object.entries(files)) {
-      mkdirSync(join(opts.root, rel, '..'), { recursive: true });
-      writeFileSync(join(opts.root, rel), text, { flag: 'wx' });
-    }
-    if (layout.kind === 'monorepo') wireIntoNestCli(opts.root, opts.name);
-    log(`Created plugin "${opts.name}":`);
-    for (const rel of Object.keys(files)) log(`  ${rel}`);
-    if (layout.kind === 'monorepo') log('  nest-cli.json (project added)');
-    else log(`  (inside ${layout.sourceRoot}/: the app's own build compiles it)`);
-    const entry = builtEntry(opts.root, dir);
-    log(`\nBuild with \`npm run build\`, then load it from a host:`);
-    log(`  WwPluginModule.forRoot({ plugins: ['${entry}'] })   or   host.load('${entry}')`);
+    log(generatePlugin(diskFiles(opts.root), opts).message);
     return 0;
   } catch (err) {
-    error(`Could not create plugin "${opts.name}": ${err.message}`);
+    error(err instanceof ScaffoldError ? err.message : `Could not create plugin "${opts.name}": ${err.message}`);
     return 1;
   }
 }
