@@ -189,6 +189,7 @@ export class ScaffoldError extends Error {}
  */
 export function generatePlugin(files, { name, description = '' }) {
   if (!NAME.test(name ?? '')) throw new ScaffoldError(`"${name}" is not a valid plugin name: use lower-case letters, digits and dashes, starting with a letter.`);
+  if (files.read('nest-cli.json') !== undefined && !readJson(files, 'nest-cli.json')) throw new ScaffoldError('nest-cli.json is not valid JSON: fix it first.');
   const layout = detectLayout(files);
   const dir = pluginDir(layout, name);
   const appDir = layout.kind === 'monorepo' ? `apps/${name}` : dir;
