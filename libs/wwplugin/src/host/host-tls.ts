@@ -23,9 +23,9 @@ const TEN_YEARS_MS = 10 * 365 * 24 * 3600_000;
 
 /**
  * Makes a one-off CA, a server certificate for `hosts` and a client certificate, all signed by that
- * CA (go-plugin's AutoMTLS). EC P-256 keys from WebCrypto and X.509 from @peculiar/x509: a few
- * milliseconds where RSA-2048 took most of a second. The library is loaded on first use, so plugins
- * and hosts without TLS never pay for it.
+ * CA (go-plugin's AutoMTLS). EC P-256 keys from WebCrypto and X.509 from @peculiar/x509: tens of
+ * milliseconds where RSA-2048 took most of a second. The library is loaded on first use (its load
+ * is most of the cost), so plugins and hosts without TLS never pay for it.
  * @publicApi
  */
 export async function createMtlsMaterial(hosts: string[] = [TLS_SERVER_NAME, '127.0.0.1', '::1']): Promise<MtlsMaterial> {
