@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Bundles `entry` to `outFile` with rolldown. Packages a plugin process never loads (Nest's HTTP
- * platforms and websockets, node-forge for the host's certificates) stay out; Nest's optional
+ * platforms and websockets, @peculiar/x509 for the host's certificates) stay out; Nest's optional
  * transports that are not installed stay as imports nothing runs. Resolves { ok: false, reason }
  * when rolldown is not installed.
  */
@@ -29,7 +29,7 @@ export async function bundlePlugin(entry, outFile) {
   await rolldown.build({
     input: resolve(entry),
     platform: 'node',
-    external: [/^node:/, /^@nestjs\/platform-/, /^@nestjs\/websockets/, 'express', 'node-forge'],
+    external: [/^node:/, /^@nestjs\/platform-/, /^@nestjs\/websockets/, 'express', '@peculiar/x509'],
     output: { file: resolve(outFile), format: 'esm', codeSplitting: false },
     logLevel: 'warn',
     onLog: (level, log, next) => {

@@ -81,7 +81,12 @@ export class RawSession {
           { checkServerIdentity: () => undefined },
         )
       : grpc.credentials.createInsecure();
-    this.client = new grpc.Client(options.address, credentials, { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
+    this.client = new grpc.Client(options.address, credentials, {
+      'grpc.max_send_message_length': -1,
+      'grpc.max_receive_message_length': -1,
+      // As the library's plugins do: TLS refuses an IP address as the server name (Node 26 throws).
+      ...(tls ? { 'grpc.ssl_target_name_override': 'localhost' } : {}),
+    });
     const metadata = new grpc.Metadata();
     if (options.token !== undefined) metadata.set('x-wwplugin-token', options.token);
     if (options.pluginId !== undefined) metadata.set('x-wwplugin-plugin-id', options.pluginId);

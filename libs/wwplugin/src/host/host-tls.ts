@@ -1,12 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
-import { generateKeyPair, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { HostConfigurationError } from '../errors/wwplugin.errors.js';
 import type { WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import { ENV_TLS } from '../protocol/protocol.constants.js';
-import { tlsToEnv } from '../protocol/tls.js';
+import { TLS_SERVER_NAME, tlsToEnv } from '../protocol/tls.js';
 import { TLS_BAD_MODE, TLS_MATERIAL_MISSING } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 
@@ -19,72 +18,71 @@ export interface MtlsMaterial {
   clientKey: string;
 }
 
+const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const TEN_YEARS_MS = 10 * 365 * 24 * 3600_000;
+
 /**
  * Makes a one-off CA, a server certificate for `hosts` and a client certificate, all signed by that
- * CA (go-plugin's AutoMTLS). Keys come from node:crypto (fast, native); node-forge only builds and
- * signs the X.509 structures, and is loaded on first use so plugins without TLS never pay for it.
+ * CA (go-plugin's AutoMTLS). EC P-256 keys from WebCrypto and X.509 from @peculiar/x509: tens of
+ * milliseconds where RSA-2048 took most of a second. The library is loaded on first use (its load
+ * is most of the cost), so plugins and hosts without TLS never pay for it.
  * @publicApi
  */
-export async function createMtlsMaterial(hosts: string[] = ['localhost', '127.0.0.1', '::1']): Promise<MtlsMaterial> {
-  // CommonJS package: its exports arrive as the default export.
-  const { pki, md } = (await import('node-forge')).default;
+export async function createMtlsMaterial(hosts: string[] = [TLS_SERVER_NAME, '127.0.0.1', '::1']): Promise<MtlsMaterial> {
+  // @peculiar/x509 resolves its parts through tsyringe, which needs the Reflect polyfill Nest uses.
+  await import('reflect-metadata');
+  // x509 signs with Node's global WebCrypto (globalThis.crypto), the same provider as these keys.
+  const x509 = await import('@peculiar/x509');
+  const { subtle } = webcrypto;
 
-  const keyPair = async () => {
-    const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', {
-      modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  const newKeys = () => subtle.generateKey(EC_P256, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>;
+  const [caKeys, serverKeys, clientKeys] = await Promise.all([newKeys(), newKeys(), newKeys()]);
+  const validity = { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + TEN_YEARS_MS) };
+  // A positive serial: a leading 01 keeps the top bit clear.
+  const serialNumber = () => `01${randomBytes(15).toString('hex')}`;
+
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    ...validity,
+    serialNumber: serialNumber(),
+    name: 'CN=WWPlugin one-off CA, O=WWPlugin',
+    keys: caKeys,
+    signingAlgorithm: EC_P256,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
+  });
+  const leaf = async (commonName: string, keys: webcrypto.CryptoKeyPair, usage: string, extra: InstanceType<typeof x509.Extension>[]) =>
+    x509.X509CertificateGenerator.create({
+      ...validity,
+      serialNumber: serialNumber(),
+      subject: `CN=${commonName}, O=WWPlugin`,
+      issuer: ca.subject,
+      publicKey: keys.publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: EC_P256,
+      extensions: [
+        new x509.BasicConstraintsExtension(false),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([usage]),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+        ...extra,
+      ],
     });
-    return { publicPem: publicKey, privatePem: privateKey, privateKey: pki.privateKeyFromPem(privateKey) };
-  };
-  type KeyPair = Awaited<ReturnType<typeof keyPair>>;
-  // Three keys at once, off the main thread: this is most of the time 'auto' adds to a start.
-  const [caKey, serverKey, clientKey] = await Promise.all([keyPair(), keyPair(), keyPair()]);
-  const build = (
-    commonName: string,
-    subjectKey: KeyPair,
-    issuer: { subject: ReturnType<typeof pki.createCertificate>['subject']['attributes'] | null; key: KeyPair },
-    extensions: object[],
-  ) => {
-    const cert = pki.createCertificate();
-    cert.publicKey = pki.publicKeyFromPem(subjectKey.publicPem);
-    // A positive serial: a leading 01 keeps the top bit clear.
-    cert.serialNumber = `01${randomBytes(15).toString('hex')}`;
-    cert.validity.notBefore = new Date(Date.now() - 60_000);
-    cert.validity.notAfter = new Date(Date.now() + 10 * 365 * 24 * 3600_000);
-    const subject = [{ name: 'commonName', value: commonName }, { name: 'organizationName', value: 'WWPlugin' }];
-    cert.setSubject(subject);
-    cert.setIssuer(issuer.subject ?? subject);
-    cert.setExtensions([...extensions, { name: 'subjectKeyIdentifier' }]);
-    cert.sign(issuer.key.privateKey, md.sha256.create());
-    return cert;
-  };
-
-  const ca = build('WWPlugin one-off CA', caKey, { subject: null, key: caKey }, [
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+  const altNames = [...new Set(hosts)].map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h }));
+  const [server, client] = await Promise.all([
+    leaf('wwplugin-host', serverKeys, x509.ExtendedKeyUsage.serverAuth, [new x509.SubjectAlternativeNameExtension(altNames)]),
+    leaf('wwplugin-plugin', clientKeys, x509.ExtendedKeyUsage.clientAuth, []),
   ]);
-  const issuer = { subject: ca.subject.attributes, key: caKey };
-  const leafUsage = { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true };
-  const altNames = [...new Set(hosts)].map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h }));
-
-  const server = build('wwplugin-host', serverKey, issuer, [
-    { name: 'basicConstraints', cA: false },
-    leafUsage,
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames },
-  ]);
-  const client = build('wwplugin-plugin', clientKey, issuer, [
-    { name: 'basicConstraints', cA: false },
-    leafUsage,
-    { name: 'extKeyUsage', clientAuth: true },
-  ]);
+  const keyPem = (key: webcrypto.CryptoKey) => KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }) as string;
   return {
-    ca: pki.certificateToPem(ca),
-    cert: pki.certificateToPem(server),
-    key: serverKey.privatePem,
-    clientCert: pki.certificateToPem(client),
-    clientKey: clientKey.privatePem,
+    ca: ca.toString('pem'),
+    cert: server.toString('pem'),
+    key: keyPem(serverKeys.privateKey),
+    clientCert: client.toString('pem'),
+    clientKey: keyPem(clientKeys.privateKey),
   };
 }
 
@@ -125,7 +123,7 @@ export class HostTls {
     const tls = this.options.tls!;
     if (tls.mode === 'auto') {
       const host = this.options.host;
-      return createMtlsMaterial(['localhost', '127.0.0.1', '::1', ...(host && host !== '0.0.0.0' && host !== '::' ? [host] : [])]);
+      return createMtlsMaterial([TLS_SERVER_NAME, '127.0.0.1', '::1', ...(host && host !== '0.0.0.0' && host !== '::' ? [host] : [])]);
     }
     if (tls.mode !== 'manual') throw new HostConfigurationError(TLS_BAD_MODE(tls.mode), { mode: tls.mode });
     const missing = (['ca', 'cert', 'key'] as const).filter((k) => !tls[k]);

@@ -13,6 +13,7 @@ import { COMMAND_NOT_FOUND, CRASHED, ENTRY_NOT_EXECUTABLE, ENTRY_NOT_FOUND, SHA2
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostServer } from './host-server.js';
 import { HostTls } from './host-tls.js';
+import { compileCacheEnv } from './compile-cache.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 import { LineSplitter } from './output-lines.js';
 import { signalGroup } from './process-group.js';
@@ -112,6 +113,7 @@ export class PluginLauncher {
       env: {
         ...process.env,
         NO_COLOR: '1',
+        ...(spec.command ? {} : compileCacheEnv()),
         ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
         ...spec.env,
         ...this.tls.pluginEnv(),

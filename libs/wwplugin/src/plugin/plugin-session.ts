@@ -132,6 +132,8 @@ export class PluginSession {
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': 10_000,
+      // The address is an IP, which TLS may not send as the server name (DEP0123): name the host instead.
+      ...(tls ? { 'grpc.ssl_target_name_override': tls.servername } : {}),
     });
     const metadata = new grpc.Metadata();
     metadata.set(META_TOKEN, this.token);

@@ -3,9 +3,13 @@ import * as protoLoader from '@grpc/proto-loader';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// The package ships proto/ inside dist (scripts/copy-proto.mjs); in the repo, fall back to the source.
+// The package ships proto/ inside dist (scripts/copy-proto.mjs). Only in this repository's library
+// folder (it has tsconfig.lib.json, which the package never ships) may it fall back to the repo's
+// proto/: in an installed package that path would lead into the consumer's own project.
 function protoPath(): string {
-  for (const rel of ['../proto/wwplugin/v1/wwplugin.proto', '../../../../proto/wwplugin/v1/wwplugin.proto']) {
+  const candidates = ['../proto/wwplugin/v1/wwplugin.proto'];
+  if (existsSync(fileURLToPath(new URL('../../tsconfig.lib.json', import.meta.url)))) candidates.push('../../../../proto/wwplugin/v1/wwplugin.proto');
+  for (const rel of candidates) {
     const candidate = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(candidate)) return candidate;
   }

@@ -1,0 +1,232 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './support/host-harness.js';
+
+const run = promisify(execFile);
+/** Nest's CLI, for `nest g -c @wwplugin/nestjs plugin <name>`: a Nest project has it already. */
+const NEST_CLI = '@nestjs/cli@12.0.8';
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const ROOT_PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+
+/** Text without terminal colours (Nest's CLI colours its output whatever NO_COLOR says). */
+const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+
+/** Runs a command; resolves with its exit code and output instead of throwing on failure. */
+async function sh(cmd: string, args: string[], cwd: string, timeout = 180_000): Promise<{ code: number; out: string }> {
+  // npm passes its own settings down as npm_* variables (workspace, prefix...): a user's shell has none.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
+  try {
+    const { stdout, stderr } = await run(cmd, args, { cwd, timeout, maxBuffer: 64 * 1024 * 1024, env: { ...env, NO_COLOR: '1' } });
+    return { code: 0, out: plain(stdout + stderr) };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string; message: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, out: plain(`${e.stdout ?? ''}${e.stderr ?? ''}${e.message}`) };
+  }
+}
+
+/** The README's own words: the first block of `lang` in its Install section. */
+function readmeBlock(lang: string): string {
+  const section = README.slice(README.indexOf('\n## Install'));
+  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
+  if (!match) throw new Error(`README's Install section has no ${lang} block`);
+  return match[1];
+}
+
+/** A host and a plugin as a user writes them, in their own project. */
+const PLUGIN = `import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { bootstrapPlugin, OnPush, PluginContext, PluginFunction, WwPluginModule } from '@wwplugin/nestjs';
+import { interval, map, take } from 'rxjs';
+
+@Injectable()
+class ShopFunctions {
+  constructor(private readonly ctx: PluginContext) {}
+  @PluginFunction() async total(args: { ids: number[] }) { return this.ctx.callHost<number>('sum', args); }
+  @PluginFunction() count({ to }: { to: number }) { return interval(5).pipe(take(to), map((n) => n + 1)); }
+  @OnPush('ping') ping(payload: { n: number }) { this.ctx.emit('pong', { n: payload.n * 2 }); }
+}
+
+@Module({ imports: [WwPluginModule.forPlugin({ name: 'shop', version: '1.0.0' })], providers: [ShopFunctions] })
+class ShopModule {}
+
+await bootstrapPlugin(ShopModule);
+`;
+
+const HOST = `import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { HostFunction, PluginHostService, WwPluginModule } from '@wwplugin/nestjs';
+import { firstValueFrom, take, timeout, toArray } from 'rxjs';
+
+@Injectable()
+class MathFunctions {
+  @HostFunction() sum({ ids }: { ids: number[] }) { return ids.reduce((a, b) => a + b, 0); }
+}
+
+// Mutual TLS ('auto') too: its certificates come from the package's own dependency.
+@Module({ imports: [WwPluginModule.forRoot({ port: 0, tls: { mode: 'auto' } })], providers: [MathFunctions] })
+class HostModule {}
+
+const app = await NestFactory.createApplicationContext(HostModule, { logger: ['log', 'warn', 'error'] });
+const host = app.get(PluginHostService);
+const out: Record<string, unknown> = {};
+try {
+  const [mode, ...entries] = process.argv.slice(2);
+  if (mode === 'tour') {
+    await host.load({ path: 'dist/plugin.js' });
+    out.call = await host.call('shop', 'total', { ids: [1, 2, 3] });
+    out.stream = await firstValueFrom(host.stream('shop', 'count', { to: 3 }).pipe(toArray(), timeout(10_000)));
+    const pong = firstValueFrom(host.messages('pong').pipe(take(1), timeout(10_000)));
+    out.pushed = host.push('shop', 'ping', { n: 21 });
+    out.push = (await pong).payload;
+  } else {
+    for (const path of entries) {
+      const info = await host.load({ path });
+      out[info.name] = await host.call(info.name, 'hello', { name: 'Ada' });
+    }
+  }
+} catch (err) {
+  out.error = (err as Error).message;
+} finally {
+  await app.close();
+}
+console.log('RESULT ' + JSON.stringify(out));
+`;
+
+function result(out: string): Record<string, unknown> {
+  const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`no RESULT line in:\n${out}`);
+  return JSON.parse(line.slice('RESULT '.length));
+}
+
+describe('the packed package, installed in a project outside the repository', () => {
+  const work = mkdtempSync(join(tmpdir(), 'wwplugin-package-'));
+  const project = join(work, 'app');
+  let tarball: string;
+  let packed: { files: { path: string }[] };
+  let installed: { code: number; out: string };
+  // The README's tsconfig as is; build info kept outside the project so the second build is incremental.
+  const tsc = () =>
+    sh(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', join(work, 'tsbuildinfo')], project);
+
+  beforeAll(async () => {
+    // npm pack runs the package's prepack (the build), as from a fresh clone.
+    const pack = await sh('npm', ['pack', '-w', '@wwplugin/nestjs', '--json', '--pack-destination', work], ROOT);
+    expect(pack.code, pack.out).toBe(0);
+    packed = JSON.parse(pack.out.slice(pack.out.indexOf('['), pack.out.lastIndexOf(']') + 1))[0];
+    tarball = join(work, (packed as unknown as { filename: string }).filename);
+
+    mkdirSync(join(project, 'src'), { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }, null, 2));
+    writeFileSync(join(project, 'tsconfig.json'), readmeBlock('json'));
+    // The README's install line with the tarball in place of the registry's package, and the
+    // compiler a new project adds; versions pinned as here so npm's cache answers.
+    const line = readmeBlock('bash').split('\n').find((l) => l.startsWith('npm install @wwplugin/nestjs'))!;
+    const args = line.split(/\s+/).slice(2).map((a) => (a === '@wwplugin/nestjs' ? tarball : a));
+    const dev = [...['typescript', '@types/node'].map((p) => `${p}@${ROOT_PKG.devDependencies[p]}`), NEST_CLI];
+    installed = await sh('npm', ['install', ...args, ...dev, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
+  }, 240_000);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('ships the built library, its types, the proto, README and LICENSE, and nothing else', () => {
+    const files = packed.files.map((f) => f.path).sort();
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/health/index.js', 'dist/proto/wwplugin/v1/wwplugin.proto', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'bin/wwplugin.mjs', 'scaffold/new-plugin.mjs', 'schematics/collection.json', 'schematics/plugin/index.cjs', 'schematics/plugin/schema.json']) {
+      expect(files, f).toContain(f);
+    }
+    expect(files.filter((f) => !/^(dist\/|bin\/|scaffold\/|schematics\/|README\.md$|LICENSE$|CHANGELOG\.md$|package\.json$)/.test(f))).toEqual([]);
+    expect(files.filter((f) => /tsbuildinfo|\.spec\.|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('installs with the README line, its manifest declaring ranges, engines and peers', () => {
+    expect(installed.code, installed.out).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(project, 'node_modules/@wwplugin/nestjs/package.json'), 'utf8'));
+    expect(pkg.engines.node).toBe('^22.12.0 || >=24.0.0');
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@grpc/grpc-js', '@grpc/proto-loader', '@peculiar/x509']);
+    for (const range of [...Object.values(pkg.dependencies), ...Object.values(pkg.peerDependencies)] as string[]) expect(range).toMatch(/^\^/);
+    expect(pkg.peerDependencies['@nestjs/core']).toBe('^12.0.0');
+    expect(pkg.dependencies['node-forge']).toBeUndefined();
+  });
+
+  it('source maps carry their sources (the package ships no .ts)', () => {
+    const dir = join(project, 'node_modules/@wwplugin/nestjs/dist/host');
+    const maps = readdirSync(dir).filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(3);
+    for (const map of maps) {
+      const parsed = JSON.parse(readFileSync(join(dir, map), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
+      expect(parsed.sourcesContent?.length, map).toBe(parsed.sources.length);
+      expect(parsed.sourcesContent![0].length, map).toBeGreaterThan(0);
+    }
+  });
+
+  it("compiles a host and a plugin with the README's tsconfig, then a call, a stream and a push cross", async () => {
+    writeFileSync(join(project, 'src/plugin.ts'), PLUGIN);
+    writeFileSync(join(project, 'src/host.ts'), HOST);
+    const build = await tsc();
+    expect(build.code, build.out).toBe(0);
+    const tour = await sh(process.execPath, ['dist/host.js', 'tour'], project, 60_000);
+    expect(tour.code, tour.out).toBe(0);
+    expect(result(tour.out)).toEqual({ call: 6, stream: [1, 2, 3], pushed: 1, push: { n: 42 } });
+    // Over TLS, yet no plugin warns that its TLS server name is an IP address.
+    expect(tour.out).not.toMatch(/DEP0123|DeprecationWarning/);
+  }, 120_000);
+
+  it('scaffolds plugins with npx @wwplugin/nestjs new-plugin and nest g -c @wwplugin/nestjs plugin; the build compiles them and a host calls them', async () => {
+    const made = await sh('npx', ['@wwplugin/nestjs', 'new-plugin', 'weather', '--description', 'Reports the weather'], project, 60_000);
+    expect(made.code, made.out).toBe(0);
+    expect(made.out).toContain("WwPluginModule.forRoot({ plugins: ['dist/plugins/weather/main.js'] })");
+    expect(existsSync(join(project, 'src/plugins/weather/weather.module.ts'))).toBe(true);
+    // No test runner in this project: no spec file it could not compile.
+    expect(existsSync(join(project, 'src/plugins/weather/weather.functions.spec.ts'))).toBe(false);
+    // The same generator as a schematic, run by Nest's own CLI.
+    const generated = await sh('npx', ['nest', 'g', '-c', '@wwplugin/nestjs', 'plugin', 'ledger'], project, 90_000);
+    expect(generated.out).toMatch(/CREATE src\/plugins\/ledger\/main\.ts/);
+    expect(generated.out).toContain("host.load('dist/plugins/ledger/main.js')");
+    // Nest's CLI exits 0 even when a schematic fails: the refusal is in what it prints.
+    const again = await sh('npx', ['nest', 'g', '-c', '@wwplugin/nestjs', 'plugin', 'ledger'], project, 90_000);
+    expect(again.out).toContain('src/plugins/ledger already exists');
+
+    const build = await tsc();
+    expect(build.code, build.out).toBe(0);
+    const called = await sh(process.execPath, ['dist/host.js', 'load', 'dist/plugins/weather/main.js', 'dist/plugins/ledger/main.js'], project, 60_000);
+    expect(called.code, called.out).toBe(0);
+    expect(result(called.out)).toEqual({ weather: 'Hello from weather, Ada!', ledger: 'Hello from ledger, Ada!' });
+  }, 240_000);
+
+  it('scaffolds into a Nest monorepo layout: apps/<name> and a nest-cli.json project', async () => {
+    writeFileSync(join(project, 'nest-cli.json'), JSON.stringify({ monorepo: true, root: 'apps/api', projects: { api: { type: 'application', root: 'apps/api' } } }));
+    try {
+      const made = await sh('npx', ['@wwplugin/nestjs', 'new-plugin', 'prices'], project, 60_000);
+      expect(made.code, made.out).toBe(0);
+      expect(existsSync(join(project, 'apps/prices/src/main.ts'))).toBe(true);
+      const cli = JSON.parse(readFileSync(join(project, 'nest-cli.json'), 'utf8'));
+      expect(Object.keys(cli.projects)).toEqual(['api', 'prices']);
+      expect(cli.projects.prices).toMatchObject({ type: 'application', root: 'apps/prices', sourceRoot: 'apps/prices/src', entryFile: 'main' });
+      const again = await sh('npx', ['@wwplugin/nestjs', 'new-plugin', 'prices'], project, 60_000);
+      expect(again.code).toBe(1);
+      expect(again.out).toContain('apps/prices already exists');
+    } finally {
+      rmSync(join(project, 'nest-cli.json'));
+      rmSync(join(project, 'apps'), { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("never reads a proto from the consumer's project: without its own it fails plainly", async () => {
+    // A decoy where the old fallback led: four levels up from dist/protocol is the project's node_modules.
+    mkdirSync(join(project, 'node_modules/proto/wwplugin/v1'), { recursive: true });
+    writeFileSync(join(project, 'node_modules/proto/wwplugin/v1/wwplugin.proto'), 'syntax = "proto3"; package decoy;');
+    const own = join(project, 'node_modules/@wwplugin/nestjs/dist/proto');
+    renameSync(own, `${own}.away`);
+    try {
+      const tour = await sh(process.execPath, ['dist/host.js', 'tour'], project, 60_000);
+      expect(tour.out).toContain('wwplugin.proto not found next to the library');
+      expect(tour.out).not.toContain('"call":6');
+    } finally {
+      renameSync(`${own}.away`, own);
+    }
+  }, 60_000);
+});
