@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import { errorFromWire, errorToWire, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
 import { ChunkAssembler } from './chunk-assembler.js';
-import { assertMessageSize, sizeOver } from './frame-size.js';
+import { assertMessageSize, paramSize } from './frame-size.js';
 import { CHUNK_BYTES, FrameWriter, MESSAGE_LANE, type FrameSink, type TransportWindow } from './frame-writer.js';
 import type { Frame } from './frames.js';
 import { IncomingCalls, type IncomingCallHandler } from './incoming-calls.js';
@@ -281,7 +281,7 @@ export class SessionChannel {
 /** Size of a push or emit frame's payload, for the chunking decision. */
 function messageSize(frame: Frame): number {
   const payload = frame.push?.payload ?? frame.emit?.payload;
-  return payload ? sizeOver([payload], CHUNK_BYTES) : 0;
+  return payload ? paramSize(payload) : 0;
 }
 
 /** Narrows unknown errors for callers that want a WwPluginError. */
