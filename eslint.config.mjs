@@ -50,6 +50,11 @@ export default tseslint.config(
     },
   },
   {
+    // The schematics are CommonJS: Nest's CLI requires them.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' } },
+  },
+  {
     // Type-level checks: their variables exist to be typed, never used.
     files: ['test/types/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-vars': 'off' },

@@ -146,7 +146,9 @@ async function main(): Promise<void> {
       if (bundled.ok) entries.bundled = `${bundleDir}/plugin/main.mjs`;
       else step(`no bundled plugin: ${bundled.reason}; cold start is measured unbundled only`);
       try {
-        const r = (await host('lifecycle', { entries, rawAddress: address })) as unknown as Record<string, RawResults['lifecycle']> & { bare: RawResults['bare'] };
+        const r = (await host('lifecycle', { entries, rawAddress: address })) as unknown as Record<string, RawResults['lifecycle']> & {
+          bare: RawResults['bare'];
+        };
         results.bare = r.bare;
         results.lifecycle = { ...(r.bundled ?? r.unbundled), unbundled: r.unbundled, bundled: !!r.bundled };
       } finally {

@@ -71,10 +71,19 @@ function measure(node: string, mode: string, env: Record<string, string | undefi
 async function main(): Promise<void> {
   const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 7;
   const matrix = join(ROOT, 'node_modules/.cache/node-matrix');
-  const nodes = [process.execPath, ...(existsSync(matrix) ? readdirSync(matrix).sort().map((v) => join(matrix, v, 'node')) : [])];
+  const nodes = [
+    process.execPath,
+    ...(existsSync(matrix)
+      ? readdirSync(matrix)
+          .sort()
+          .map((v) => join(matrix, v, 'node'))
+      : []),
+  ];
   const ms = (rows: Figures[], key: string) => `${median(rows.map((r) => r[key])).toFixed(1)}`;
   console.log(`Medians of ${rounds} fresh processes each; CPU ms (wall ms).\n`);
-  console.log('| Node | certificates, first call (loads @peculiar/x509) | certificates, again | before: 3 RSA-2048 keys alone | host start, no TLS | host start, tls auto | plugin modules, no compile cache | plugin modules, compile cache |');
+  console.log(
+    '| Node | certificates, first call (loads @peculiar/x509) | certificates, again | before: 3 RSA-2048 keys alone | host start, no TLS | host start, tls auto | plugin modules, no compile cache | plugin modules, compile cache |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const node of nodes) {
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();

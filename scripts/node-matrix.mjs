@@ -43,7 +43,10 @@ export function nodeBinary(version) {
   const work = mkdtempSync(join(tmpdir(), 'wwplugin-node-'));
   try {
     // npm's cache keeps the tarball: a second machine-wide fetch is offline.
-    const pack = spawnSync('npm', ['pack', `${PACKAGE}@${version}`, '--pack-destination', work, '--prefer-offline', '--silent'], { cwd: work, encoding: 'utf8' });
+    const pack = spawnSync('npm', ['pack', `${PACKAGE}@${version}`, '--pack-destination', work, '--prefer-offline', '--silent'], {
+      cwd: work,
+      encoding: 'utf8',
+    });
     if (pack.status !== 0) throw new Error(`npm pack ${PACKAGE}@${version} failed:\n${pack.stderr}`);
     const tgz = join(work, pack.stdout.trim().split('\n').pop());
     const tar = spawnSync('tar', ['xzf', tgz, '-C', work, 'package/bin/node'], { encoding: 'utf8' });
@@ -91,7 +94,8 @@ async function main(argv) {
     results.push({ version, ...(await runSuite(node, files)) });
   }
   console.log('\nNode matrix:');
-  for (const r of results) console.log(`  Node ${r.version}: ${r.passed} passed, ${r.failed} failed, ${r.seconds.toFixed(0)} s${r.code ? ` (exit ${r.code})` : ''}`);
+  for (const r of results)
+    console.log(`  Node ${r.version}: ${r.passed} passed, ${r.failed} failed, ${r.seconds.toFixed(0)} s${r.code ? ` (exit ${r.code})` : ''}`);
   const passed = results.reduce((n, r) => n + r.passed, 0);
   const failed = results.reduce((n, r) => n + r.failed + (r.code && !r.failed ? 1 : 0), 0);
   console.log(`${passed} passed, ${failed} failed`);

@@ -16,8 +16,11 @@ describe('benchmark smoke run', () => {
   it('runs --quick and reports every figure', async () => {
     const out = join(dir, 'quick.json');
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, [join(ROOT, 'dist/bench/run.js'), '--quick', '--out', out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, so, se) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: so, stderr: se }),
+      const child = execFile(
+        process.execPath,
+        [join(ROOT, 'dist/bench/run.js'), '--quick', '--out', out],
+        { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 },
+        (err, so, se) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: so, stderr: se }),
       );
       child.stdin?.end();
     });
@@ -30,11 +33,29 @@ describe('benchmark smoke run', () => {
     };
     expect(report.options).toMatchObject({ quick: true, payloadBytes: 100 });
     const expected = [
-      'raw.unary.p50_us', 'raw.unary.p99_us', 'raw.unary.calls_per_s_64', 'raw.stream.msgs_per_s',
-      'raw.bidi.p50_us', 'raw.bidi.p99_us', 'raw.bidi.calls_per_s_64', 'bare.start_ms', 'bare.rss_mib',
-      'call.p50_us', 'call.p99_us', 'call.calls_per_s_64', 'call_host.p50_us', 'call_plugin.p50_us',
-      'push.msgs_per_s', 'slow_push.host_peak_rss_mib', 'slow_push.host_late_growth_mib', 'cold.start_ms',
-      'cold.rss_mib', 'restart.ms', 'scale.idle_cpu_pct', 'scale.call_p50_1_us', 'scale.call_p50_n_us',
+      'raw.unary.p50_us',
+      'raw.unary.p99_us',
+      'raw.unary.calls_per_s_64',
+      'raw.stream.msgs_per_s',
+      'raw.bidi.p50_us',
+      'raw.bidi.p99_us',
+      'raw.bidi.calls_per_s_64',
+      'bare.start_ms',
+      'bare.rss_mib',
+      'call.p50_us',
+      'call.p99_us',
+      'call.calls_per_s_64',
+      'call_host.p50_us',
+      'call_plugin.p50_us',
+      'push.msgs_per_s',
+      'slow_push.host_peak_rss_mib',
+      'slow_push.host_late_growth_mib',
+      'cold.start_ms',
+      'cold.rss_mib',
+      'restart.ms',
+      'scale.idle_cpu_pct',
+      'scale.call_p50_1_us',
+      'scale.call_p50_n_us',
     ];
     for (const id of expected) expect(Object.keys(report.figures), id).toContain(id);
     for (const [id, f] of Object.entries(report.figures)) {

@@ -149,7 +149,10 @@ describe(`chaos (seed ${SEED})`, () => {
           }
         }
         // Some operations are awaited, others left running beside the next ones.
-        const tracked = track(op, Promise.resolve().then(() => p));
+        const tracked = track(
+          op,
+          Promise.resolve().then(() => p),
+        );
         if (random() < 0.4) await tracked;
         notePids();
       }
@@ -211,7 +214,10 @@ describe(`chaos (seed ${SEED})`, () => {
       if (p.state === 'running') expect(isAlive(p.pid), `${p.name} is running with a live pid`).toBe(true);
       else expect(p.pid, `${p.name} is ${p.state} with no process`).toBeUndefined();
     }
-    const running = list.filter((p) => p.state === 'running').map((p) => p.pid!).sort();
+    const running = list
+      .filter((p) => p.state === 'running')
+      .map((p) => p.pid!)
+      .sort();
     await until(() => childPids().sort().join() === running.join(), 10_000, 'the processes to be exactly the running plugins');
     expect(childPids().sort()).toEqual(running);
 

@@ -2,13 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CallCancelledError,
-  DeadlineExceededError,
-  PluginBusyError,
-  WWPLUGIN_CLIENT,
-  type RemoteApi,
-} from '@wwplugin/nestjs';
+import { CallCancelledError, DeadlineExceededError, PluginBusyError, WWPLUGIN_CLIENT, type RemoteApi } from '@wwplugin/nestjs';
 import { fixture, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
 
 /** A host provider that gets the client the @nestjs/microservices way: by token, as a ClientProxy. */
@@ -79,7 +73,12 @@ describe('deadlines: every API that expects one value gets the default deadline'
   });
 
   it('ctx.streamPlugin of a function that returns one value gets the default deadline from the host', async () => {
-    const result = await t.host.call<{ error?: { name: string; code: string } }>('caller', 'dlStreamPlugin', { target: 'dl', fn: 'dlHang', args: { tag: 'relay' } }, { timeoutMs: 10_000 });
+    const result = await t.host.call<{ error?: { name: string; code: string } }>(
+      'caller',
+      'dlStreamPlugin',
+      { target: 'dl', fn: 'dlHang', args: { tag: 'relay' } },
+      { timeoutMs: 10_000 },
+    );
     expect(result.error).toMatchObject({ name: 'DeadlineExceededError', code: 'DEADLINE_EXCEEDED' });
     await until(async () => (await log()).aborted.includes('relay'), 10_000, 'the target plugin to abort the handler');
   });
@@ -143,7 +142,11 @@ describe('deadlines: every API that expects one value gets the default deadline'
       { target: 'dl', fn: 'dlQuiet', args: { first: 1, tag: 'plugin-idle' }, idleTimeoutMs: 200 },
       { timeoutMs: 10_000 },
     );
-    expect(result.error).toEqual({ name: 'DeadlineExceededError', code: 'DEADLINE_EXCEEDED', message: 'Stream dl.dlQuiet sent no item for 200 ms (its idle deadline).' });
+    expect(result.error).toEqual({
+      name: 'DeadlineExceededError',
+      code: 'DEADLINE_EXCEEDED',
+      message: 'Stream dl.dlQuiet sent no item for 200 ms (its idle deadline).',
+    });
     await until(async () => (await log()).tornDown.includes('plugin-idle'), 10_000, 'the target plugin to tear the stream down');
   });
 });
@@ -161,7 +164,11 @@ describe('deadlines: the host default streamIdleTimeoutMs', () => {
   it('applies to host.stream of a streaming function that sets none, after the items that came', async () => {
     const seen: number[] = [];
     const err = await failure(
-      new Promise((resolve, reject) => t.host.stream<number>('dl', 'dlQuiet', { first: 3, tag: 'default-idle' }).subscribe({ next: (v) => seen.push(v), error: reject, complete: () => resolve(seen) })),
+      new Promise((resolve, reject) =>
+        t.host
+          .stream<number>('dl', 'dlQuiet', { first: 3, tag: 'default-idle' })
+          .subscribe({ next: (v) => seen.push(v), error: reject, complete: () => resolve(seen) }),
+      ),
     );
     expect(err).toBeInstanceOf(DeadlineExceededError);
     expect(err.message).toBe('Stream dl.dlQuiet sent no item for 250 ms (its idle deadline).');
@@ -169,7 +176,11 @@ describe('deadlines: the host default streamIdleTimeoutMs', () => {
   });
 
   it('reaches plugins in Welcome: ctx.streamPlugin gets it too', async () => {
-    const result = await t.host.call<{ error?: { name: string; message: string } }>('caller', 'dlStreamPlugin', { target: 'dl', fn: 'dlQuiet', args: { first: 1 } });
+    const result = await t.host.call<{ error?: { name: string; message: string } }>('caller', 'dlStreamPlugin', {
+      target: 'dl',
+      fn: 'dlQuiet',
+      args: { first: 1 },
+    });
     expect(result.error).toMatchObject({ name: 'DeadlineExceededError', message: 'Stream dl.dlQuiet sent no item for 250 ms (its idle deadline).' });
   });
 
@@ -253,7 +264,11 @@ describe("deadlines: whenBusy 'wait' (maxInFlight 1, maxQueued 20)", () => {
   it('a relayed plugin-to-plugin call holds a slot too, and never waits for one: PluginBusyError', async () => {
     await t.host.call('busy', 'dlReset');
     const slot = holdSlot('holder');
-    const refused = await t.host.call<{ error?: { name: string; code: string; message: string } }>('relayer', 'dlCallPlugin', { target: 'busy', fn: 'dlWork', args: { tag: 'relayed' } });
+    const refused = await t.host.call<{ error?: { name: string; code: string; message: string } }>('relayer', 'dlCallPlugin', {
+      target: 'busy',
+      fn: 'dlWork',
+      args: { tag: 'relayed' },
+    });
     expect(refused.error).toEqual({ name: 'PluginBusyError', code: 'BUSY', message: 'Plugin "busy" already has 1 calls in flight (maxInFlight).' });
     slot.release();
     await slot.held;

@@ -53,6 +53,11 @@ describe('the demo host', () => {
     } finally {
       console.log = log;
     }
-    expect(host.list().map((p) => p.name).sort()).toEqual(['echo', 'ticker']);
+    expect(
+      host
+        .list()
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['echo', 'ticker']);
   }, 90_000);
 });

@@ -106,9 +106,7 @@ describe('docs: every TypeScript block compiles', () => {
 
   it('finds errors and reports them at their line in the doc (canary)', () => {
     expect(exitCode).not.toBe(0);
-    expect(errorsByDoc.get('canary.md')).toEqual([
-      "canary.md:5:7 error TS2322: Type 'string' is not assignable to type 'number'.",
-    ]);
+    expect(errorsByDoc.get('canary.md')).toEqual(["canary.md:5:7 error TS2322: Type 'string' is not assignable to type 'number'."]);
     expect(errorsByDoc.get('(unmapped)')).toBeUndefined();
   });
 

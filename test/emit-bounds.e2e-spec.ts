@@ -45,11 +45,15 @@ describe('emit bounds', () => {
   /** Waits until the plugin's buffer is empty and every message it sent has arrived. */
   async function settle(name: string, received: number[], emitted: number): Promise<number> {
     let dropped = 0;
-    await until(async () => {
-      const stats = await t!.host.call<{ dropped: number; queued: number }>(name, 'emitStats');
-      dropped = stats.dropped;
-      return stats.queued === 0 && received.length + dropped >= emitted;
-    }, 60_000, 'every emit received or dropped');
+    await until(
+      async () => {
+        const stats = await t!.host.call<{ dropped: number; queued: number }>(name, 'emitStats');
+        dropped = stats.dropped;
+        return stats.queued === 0 && received.length + dropped >= emitted;
+      },
+      60_000,
+      'every emit received or dropped',
+    );
     return dropped;
   }
 
@@ -76,7 +80,11 @@ describe('emit bounds', () => {
   it('drop-newest: the first messages are kept, the newest dropped, counts exact', async () => {
     const N = 100_000;
     // The host reads nothing for 500 ms after the first message: the plugin's buffer fills.
-    const { received, overflow } = await setUp('newest', { FIXTURE_EMIT_BUFFER: '1000', FIXTURE_EMIT_OVERFLOW: 'drop-newest' }, (_i, count) => count === 1 && spin(500));
+    const { received, overflow } = await setUp(
+      'newest',
+      { FIXTURE_EMIT_BUFFER: '1000', FIXTURE_EMIT_OVERFLOW: 'drop-newest' },
+      (_i, count) => count === 1 && spin(500),
+    );
     const flood = await t!.host.call<Flood>('newest', 'emitFlood', { topic: 'flood', n: N }, { timeoutMs: 120_000 });
     const dropped = await settle('newest', received, N);
     expect(flood.dropped).toBe(dropped);

@@ -46,8 +46,18 @@ describe.runIf(process.platform === 'linux')('foundation: adaptive addressing', 
       const who = await (i % 2 ? b : a).host.call<{ name: string; id: string }>(`p${i}`, 'whoami');
       expect(who).toMatchObject({ name: `p${i}`, id: infos[i].id });
     }
-    expect(a.host.list().map((p) => p.name).sort()).toEqual(['p0', 'p2', 'p4', 'p6', 'p8']);
-    expect(b.host.list().map((p) => p.name).sort()).toEqual(['p1', 'p3', 'p5', 'p7', 'p9']);
+    expect(
+      a.host
+        .list()
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['p0', 'p2', 'p4', 'p6', 'p8']);
+    expect(
+      b.host
+        .list()
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['p1', 'p3', 'p5', 'p7', 'p9']);
     const listening = listeningInodes();
     for (const info of infos) {
       const held = socketInodes(info.pid!);

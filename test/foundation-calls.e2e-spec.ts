@@ -162,6 +162,11 @@ describe('foundation: calls across processes', () => {
     expect(err).toBeInstanceOf(PluginStartError);
     expect(err.message).toContain('exited before it became callable (exit code 3)');
     expect(err.stderrTail).toBe('fixture: cannot open the configuration\nfixture: giving up');
-    expect(t.host.list().map((p) => p.name).sort()).toEqual(['echo', 'fixture']);
+    expect(
+      t.host
+        .list()
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['echo', 'fixture']);
   });
 });

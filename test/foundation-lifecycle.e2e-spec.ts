@@ -59,7 +59,12 @@ describe('foundation: life cycle', () => {
 
   it('loads the plugins listed in forRoot({ plugins }) at bootstrap', async () => {
     t = await startHost({ plugins: [APP('echo'), fixture('boot')] });
-    expect(t.host.list().map((p) => [p.name, p.state]).sort()).toEqual([
+    expect(
+      t.host
+        .list()
+        .map((p) => [p.name, p.state])
+        .sort(),
+    ).toEqual([
       ['boot', 'running'],
       ['echo', 'running'],
     ]);

@@ -49,10 +49,7 @@ class HealthController {
 }
 
 @Module({
-  imports: [
-    WwPluginModule.forRoot({ plugins: [{ path: APP('echo'), name: 'echo' }, fixture('side')] }),
-    TerminusModule.forRoot({ logger: false }),
-  ],
+  imports: [WwPluginModule.forRoot({ plugins: [{ path: APP('echo'), name: 'echo' }, fixture('side')] }), TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
   providers: [PluginHealthIndicator],
 })
@@ -80,7 +77,7 @@ describe('PluginHealthIndicator with @nestjs/terminus over HTTP', () => {
     await app?.close();
   });
 
-  it('is up while every plugin runs, with each plugin\'s state', async () => {
+  it("is up while every plugin runs, with each plugin's state", async () => {
     const { status, body } = await get('/health');
     expect(status).toBe(200);
     expect(body.status).toBe('ok');
@@ -146,7 +143,9 @@ describe('@nestjs/terminus stays optional', () => {
         "try { await import('@wwplugin/nestjs/health'); console.log('health: loaded'); }",
         "catch (e) { console.log('health:', e.message); }",
       ].join('\n');
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', join(dir, 'register.mjs'), '--input-type=module', '-e', script], { cwd: ROOT });
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', join(dir, 'register.mjs'), '--input-type=module', '-e', script], {
+        cwd: ROOT,
+      });
       expect(stdout).toBe('main: function function\nhealth: @nestjs/terminus is not installed\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });

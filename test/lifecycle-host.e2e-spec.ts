@@ -169,7 +169,12 @@ describe('host lifecycle: forRoot plugins', () => {
     dir = mkdtempSync(join(tmpdir(), 'barrier-'));
     const h = await startLoggedHost({ heartbeat: false, plugins: ['a', 'b', 'c', 'd'].map((n) => barrier(n, 4)) });
     try {
-      expect(h.host.list().map((p) => [p.name, p.state]).sort()).toEqual([
+      expect(
+        h.host
+          .list()
+          .map((p) => [p.name, p.state])
+          .sort(),
+      ).toEqual([
         ['a', 'running'],
         ['b', 'running'],
         ['c', 'running'],
@@ -237,11 +242,18 @@ describe('host lifecycle: forRoot plugins', () => {
     const opt = { path: entry, name: 'opt', env: { FIXTURE_NAME: 'opt' } };
     const h = await startLoggedHost({ heartbeat: false, plugins: [fixture('ok', '', { name: 'ok' }), opt] });
     try {
-      expect(h.host.list().map((p) => [p.name, p.state]).sort()).toEqual([
+      expect(
+        h.host
+          .list()
+          .map((p) => [p.name, p.state])
+          .sort(),
+      ).toEqual([
         ['ok', 'running'],
         ['opt', 'failed'],
       ]);
-      expect(h.logger.lines.some((l) => l.level === 'error' && l.message.startsWith(`Plugin "opt" could not start: Plugin entry "${entry}" does not exist.`))).toBe(true);
+      expect(
+        h.logger.lines.some((l) => l.level === 'error' && l.message.startsWith(`Plugin "opt" could not start: Plugin entry "${entry}" does not exist.`)),
+      ).toBe(true);
       // Once its entry exists, the failed plugin can be started by name.
       writeFileSync(entry, `import ${JSON.stringify(FIXTURE_PLUGIN)};\n`);
       expect(await h.host.start('opt')).toMatchObject({ name: 'opt', state: 'running' });

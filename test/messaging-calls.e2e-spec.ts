@@ -1,13 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HostFunction,
-  ParameterType,
-  PluginCallForbiddenError,
-  PluginNotRunningError,
-  UnknownPluginError,
-  type WwPluginCallContext,
-} from '@wwplugin/nestjs';
+import { HostFunction, ParameterType, PluginCallForbiddenError, PluginNotRunningError, UnknownPluginError, type WwPluginCallContext } from '@wwplugin/nestjs';
 import { APP, fixture, startHost, until, type TestHost } from './support/host-harness.js';
 
 /** What the fixture's callHost/callPlugin return: the value, or the error the plugin caught. */
@@ -82,8 +75,7 @@ describe('messaging: host functions and plugin-to-plugin calls', () => {
 
   afterAll(() => t?.close());
 
-  const callHost = <T>(fn: string, args?: Record<string, unknown>, timeoutMs?: number) =>
-    t.host.call<Outcome<T>>('a', 'callHost', { fn, args, timeoutMs });
+  const callHost = <T>(fn: string, args?: Record<string, unknown>, timeoutMs?: number) => t.host.call<Outcome<T>>('a', 'callHost', { fn, args, timeoutMs });
   const callPlugin = <T>(target: string, fn: string, args?: Record<string, unknown>, timeoutMs?: number) =>
     t.host.call<Outcome<T>>('a', 'callPlugin', { target, fn, args, timeoutMs });
 
@@ -194,10 +186,14 @@ describe('messaging: host functions and plugin-to-plugin calls', () => {
       expect(out).toEqual([0, 1, 2, 3, 4]);
     });
 
-    it("a relayed stream that a stops early is torn down in b", async () => {
+    it('a relayed stream that a stops early is torn down in b', async () => {
       const out = await t.host.call('a', 'streamPlugin', { target: 'b', fn: 'ticks', args: { count: 100_000, intervalMs: 5, tag: 'cut' }, count: 3 });
       expect(out).toEqual([0, 1, 2]);
-      await until(async () => (await t.host.call<{ tornDown: boolean }>('b', 'streamState', { tag: 'cut' }))?.tornDown === true, 10_000, 'b to tear the stream down');
+      await until(
+        async () => (await t.host.call<{ tornDown: boolean }>('b', 'streamState', { tag: 'cut' }))?.tornDown === true,
+        10_000,
+        'b to tear the stream down',
+      );
       const state = await t.host.call<{ produced: number }>('b', 'streamState', { tag: 'cut' });
       expect(state.produced).toBeLessThan(100_000);
     });

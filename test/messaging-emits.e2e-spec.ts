@@ -98,7 +98,11 @@ describe('messaging: plugin messages to the host, as Observables and as SSE', ()
     await host.call('a', 'emit', { topic: 'mixed', count: 3, payload: { by: 'a' } });
     await host.call('b', 'emit', { topic: 'mixed', count: 3, payload: { by: 'b' } });
     for (const list of [await fromB, await fromBById]) {
-      expect(list.map((m) => [m.plugin, (m.payload as { by: string }).by])).toEqual([['b', 'b'], ['b', 'b'], ['b', 'b']]);
+      expect(list.map((m) => [m.plugin, (m.payload as { by: string }).by])).toEqual([
+        ['b', 'b'],
+        ['b', 'b'],
+        ['b', 'b'],
+      ]);
     }
     expect((await everything).map((m) => m.plugin)).toEqual(['a', 'a', 'a', 'b', 'b', 'b']);
   });

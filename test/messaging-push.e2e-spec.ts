@@ -9,7 +9,11 @@ const sequence = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Polls the plugin until `count` pushes arrived on `topic` through `route`. */
 function arrived(t: TestHost, plugin: string, topic: string, count: number, route = 'messages'): Promise<void> {
-  return until(async () => (await t.host.call<number>(plugin, 'pushCount', { topic, route })) >= count, 20_000, `${count} pushes on ${topic} at ${plugin} (${route})`);
+  return until(
+    async () => (await t.host.call<number>(plugin, 'pushCount', { topic, route })) >= count,
+    20_000,
+    `${count} pushes on ${topic} at ${plugin} (${route})`,
+  );
 }
 
 /** Waits for `count` pushes, then returns what arrived, in arrival order. */
@@ -97,7 +101,10 @@ describe('messaging: push from host to plugins', () => {
   });
 
   it("pushStream to '*' reaches every plugin; a failing source ends it without hurting the host", async () => {
-    const failing = concat(of('before'), throwError(() => new Error('source broke')));
+    const failing = concat(
+      of('before'),
+      throwError(() => new Error('source broke')),
+    );
     const sub = t.host.pushStream('*', 'broken', failing);
     expect(sub.closed).toBe(true);
     for (const plugin of ['a', 'b']) expect((await received(t, plugin, 'broken', 1)).payloads).toEqual(['before']);

@@ -55,7 +55,9 @@ describe('messaging: streaming results, the ClientProxy and lifecycle events', (
     it('errors with the typed error when the plugin stream fails, after the values before it', async () => {
       const seen: number[] = [];
       const failure = await new Promise<Error>((resolve, reject) =>
-        t.host.stream<number>('a', 'brokenStream', { before: 3 }).subscribe({ next: (v) => seen.push(v), error: resolve, complete: () => reject(new Error('completed')) }),
+        t.host
+          .stream<number>('a', 'brokenStream', { before: 3 })
+          .subscribe({ next: (v) => seen.push(v), error: resolve, complete: () => reject(new Error('completed')) }),
       );
       expect(seen).toEqual([0, 1, 2]);
       expect(failure).toBeInstanceOf(PluginFunctionError);
@@ -101,7 +103,10 @@ describe('messaging: streaming results, the ClientProxy and lifecycle events', (
     it('client.send errors are the typed errors', async () => {
       const client = t.app.get(Dispatcher).client;
       await expect(firstValueFrom(client.send({ plugin: 'a', fn: 'missing' }, {}))).rejects.toBeInstanceOf(UnknownFunctionError);
-      await expect(firstValueFrom(client.send({ plugin: 'a', fn: 'fail' }, { message: 'nope' }))).rejects.toMatchObject({ name: 'PluginFunctionError', message: 'nope' });
+      await expect(firstValueFrom(client.send({ plugin: 'a', fn: 'fail' }, { message: 'nope' }))).rejects.toMatchObject({
+        name: 'PluginFunctionError',
+        message: 'nope',
+      });
       await expect(firstValueFrom(client.send({ plugin: 'a' }, {}))).rejects.toBeInstanceOf(InvalidArgumentError);
     });
 

@@ -13,7 +13,8 @@ const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const ROOT_PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
 
 /** Text without terminal colours (Nest's CLI colours its output whatever NO_COLOR says). */
-const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const plain = (text: string) => text.replace(ANSI_COLOUR, '');
 
 /** Runs a command; resolves with its exit code and output instead of throwing on failure. */
 async function sh(cmd: string, args: string[], cwd: string, timeout = 180_000): Promise<{ code: number; out: string }> {
@@ -111,7 +112,11 @@ describe('the packed package, installed in a project outside the repository', ()
   let installed: { code: number; out: string };
   // The README's tsconfig as is; build info kept outside the project so the second build is incremental.
   const tsc = () =>
-    sh(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', join(work, 'tsbuildinfo')], project);
+    sh(
+      process.execPath,
+      [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', join(work, 'tsbuildinfo')],
+      project,
+    );
 
   beforeAll(async () => {
     // npm pack runs the package's prepack (the build), as from a fresh clone.
@@ -125,8 +130,13 @@ describe('the packed package, installed in a project outside the repository', ()
     writeFileSync(join(project, 'tsconfig.json'), readmeBlock('json'));
     // The README's install line with the tarball in place of the registry's package, and the
     // compiler a new project adds; versions pinned as here so npm's cache answers.
-    const line = readmeBlock('bash').split('\n').find((l) => l.startsWith('npm install @wwplugin/nestjs'))!;
-    const args = line.split(/\s+/).slice(2).map((a) => (a === '@wwplugin/nestjs' ? tarball : a));
+    const line = readmeBlock('bash')
+      .split('\n')
+      .find((l) => l.startsWith('npm install @wwplugin/nestjs'))!;
+    const args = line
+      .split(/\s+/)
+      .slice(2)
+      .map((a) => (a === '@wwplugin/nestjs' ? tarball : a));
     const dev = [...['typescript', '@types/node'].map((p) => `${p}@${ROOT_PKG.devDependencies[p]}`), NEST_CLI];
     installed = await sh('npm', ['install', ...args, ...dev, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
   }, 240_000);
@@ -135,7 +145,21 @@ describe('the packed package, installed in a project outside the repository', ()
 
   it('ships the built library, its types, the proto, README and LICENSE, and nothing else', () => {
     const files = packed.files.map((f) => f.path).sort();
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/health/index.js', 'dist/proto/wwplugin/v1/wwplugin.proto', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json', 'bin/wwplugin.mjs', 'scaffold/new-plugin.mjs', 'schematics/collection.json', 'schematics/plugin/index.cjs', 'schematics/plugin/schema.json']) {
+    for (const f of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/health/index.js',
+      'dist/proto/wwplugin/v1/wwplugin.proto',
+      'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'package.json',
+      'bin/wwplugin.mjs',
+      'scaffold/new-plugin.mjs',
+      'schematics/collection.json',
+      'schematics/plugin/index.cjs',
+      'schematics/plugin/schema.json',
+    ]) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => !/^(dist\/|bin\/|scaffold\/|schematics\/|README\.md$|LICENSE$|CHANGELOG\.md$|package\.json$)/.test(f))).toEqual([]);
@@ -198,7 +222,10 @@ describe('the packed package, installed in a project outside the repository', ()
   }, 240_000);
 
   it('scaffolds into a Nest monorepo layout: apps/<name> and a nest-cli.json project', async () => {
-    writeFileSync(join(project, 'nest-cli.json'), JSON.stringify({ monorepo: true, root: 'apps/api', projects: { api: { type: 'application', root: 'apps/api' } } }));
+    writeFileSync(
+      join(project, 'nest-cli.json'),
+      JSON.stringify({ monorepo: true, root: 'apps/api', projects: { api: { type: 'application', root: 'apps/api' } } }),
+    );
     try {
       const made = await sh('npx', ['@wwplugin/nestjs', 'new-plugin', 'prices'], project, 60_000);
       expect(made.code, made.out).toBe(0);

@@ -110,7 +110,7 @@ describe('protocol: a plugin written from docs/protocol.md alone', () => {
     expect(await t.host.call('raw', 'upper', { text: 'still here' })).toBe('STILL HERE');
   });
 
-  it('maps the plugin\'s INVALID_ARGUMENT to InvalidArgumentError', async () => {
+  it("maps the plugin's INVALID_ARGUMENT to InvalidArgumentError", async () => {
     const err = await t.host.call<never>('raw', 'upper', { text: 5 }).catch((e: PluginFunctionError) => e);
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect(err.message).toBe('argument "text" must be STRING, got INT');
@@ -189,9 +189,12 @@ describe('protocol: a plugin written from docs/protocol.md alone', () => {
     expect(t.host.get('raw-v99')).toBeUndefined();
     // The plugin's side: it printed the Refuse frame's code and reason to stderr.
     await until(
-      () => logs.lines.some((l) => l.startsWith('warn [Plugin:raw-v99]') && l.includes('the host refused this plugin (PROTOCOL_VERSION): Protocol version 99 is not spoken here')),
+      () =>
+        logs.lines.some(
+          (l) => l.startsWith('warn [Plugin:raw-v99]') && l.includes('the host refused this plugin (PROTOCOL_VERSION): Protocol version 99 is not spoken here'),
+        ),
       10_000,
-      'the refused plugin\'s stderr line',
+      "the refused plugin's stderr line",
     );
   });
 

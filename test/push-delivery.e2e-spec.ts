@@ -128,10 +128,14 @@ describe('push delivery across a SIGKILL', () => {
       await start('at-most-once', where);
       const firstPid = await pushThroughAKill(t!, log);
       await waitFor(t!.host.events(), (e) => e.type === 'restarted', 20_000).catch(() => undefined);
-      await until(() => {
-        const info = t!.host.get('recv')!;
-        return info.state === 'running' && info.pushesQueued === 0 && info.pushesUnacked === 0;
-      }, 30_000, 'every push sent and acknowledged or lost');
+      await until(
+        () => {
+          const info = t!.host.get('recv')!;
+          return info.state === 'running' && info.pushesQueued === 0 && info.pushesUnacked === 0;
+        },
+        30_000,
+        'every push sent and acknowledged or lost',
+      );
       await until(() => readLog(log).some((l) => l.n === TOTAL), 10_000, 'the last push recorded');
 
       const lines = readLog(log);
@@ -222,10 +226,14 @@ describe('a plugin written from docs/protocol.md alone: push acknowledgements', 
     // Nothing can have been acknowledged yet: the host has not read anything since.
     expect(info.pushesQueued + info.pushesUnacked).toBe(300);
     expect(info.pushesUnacked).toBeGreaterThan(0);
-    await until(() => {
-      const now = t!.host.get('raw')!;
-      return now.pushesQueued === 0 && now.pushesUnacked === 0;
-    }, 10_000, 'every push acknowledged');
+    await until(
+      () => {
+        const now = t!.host.get('raw')!;
+        return now.pushesQueued === 0 && now.pushesUnacked === 0;
+      },
+      10_000,
+      'every push acknowledged',
+    );
     expect(await t.host.call('raw', 'pushes')).toEqual({ count: 300, lastSeq: 300 });
   }, 30_000);
 
@@ -234,7 +242,7 @@ describe('a plugin written from docs/protocol.md alone: push acknowledgements', 
     await t.host.load({ command: process.execPath, args: [RAW_PLUGIN], name: 'raw', env: { RAW_ACKS: '0' } });
     for (let i = 0; i < 300; i++) t.host.push('raw', 'raw.count', i);
     expect(t.host.get('raw')!.pushesUnacked).toBe(0);
-    await until(async () => ((await t!.host.call<{ count: number }>('raw', 'pushes')).count === 300), 10_000, 'every push received');
+    await until(async () => (await t!.host.call<{ count: number }>('raw', 'pushes')).count === 300, 10_000, 'every push received');
     expect(t.host.get('raw')).toMatchObject({ pushesQueued: 0, pushesUnacked: 0, pushesDropped: 0, pushesLost: 0 });
   }, 30_000);
 });

@@ -39,7 +39,9 @@ describe('the plugin generator on the layouts of Nest projects', () => {
     expect(mem['nest-cli.json']).toBe(NEST_STARTER['nest-cli.json']);
     // Jest's globals: no import from vitest.
     expect(mem['src/plugins/price-feed/price-feed.functions.spec.ts']).not.toContain('vitest');
-    expect(mem['src/plugins/price-feed/price-feed.module.ts']).toContain("WwPluginModule.forPlugin({ name: 'price-feed', version: '0.1.0', description: 'Prices' })");
+    expect(mem['src/plugins/price-feed/price-feed.module.ts']).toContain(
+      "WwPluginModule.forPlugin({ name: 'price-feed', version: '0.1.0', description: 'Prices' })",
+    );
     expect(result.message).toContain("host.load('dist/plugins/price-feed/main.js')");
   });
 
@@ -69,7 +71,9 @@ describe('the plugin generator on the layouts of Nest projects', () => {
 
   it('refuses a taken name, an invalid name and an unreadable nest-cli.json, writing nothing', () => {
     const taken = project({ ...NEST_STARTER, 'src/plugins/weather/main.ts': '' });
-    expect(() => generatePlugin(taken.host, { name: 'weather' })).toThrow(new ScaffoldError('src/plugins/weather already exists: pick another name or delete it first.'));
+    expect(() => generatePlugin(taken.host, { name: 'weather' })).toThrow(
+      new ScaffoldError('src/plugins/weather already exists: pick another name or delete it first.'),
+    );
     const inCli = project({ 'nest-cli.json': JSON.stringify({ monorepo: true, projects: { weather: {} } }) });
     expect(() => generatePlugin(inCli.host, { name: 'weather' })).toThrow('nest-cli.json already has a project "weather".');
     const bad = project(NEST_STARTER);

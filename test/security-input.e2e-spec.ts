@@ -198,7 +198,12 @@ describe('security: bad input to a running host', () => {
       ['a wrong-typed argument to a host function', 'bad-host-args', WireErrorCode.INVALID_ARGUMENT, /argument "n" must be INT, got STRING/],
       ['an argument of an unknown wire type', 'unknown-param-type', WireErrorCode.INVALID_ARGUMENT, /argument "n" must be INT, got 42/],
       ['an argument that is not valid JSON', 'bad-json-arg', WireErrorCode.INVALID_ARGUMENT, /^Argument "n" could not be decoded: /],
-      ['a relayed call with an argument that is not valid JSON', 'relay-bad-json-arg', WireErrorCode.INVALID_ARGUMENT, /^Argument "value" could not be decoded: /],
+      [
+        'a relayed call with an argument that is not valid JSON',
+        'relay-bad-json-arg',
+        WireErrorCode.INVALID_ARGUMENT,
+        /^Argument "value" could not be decoded: /,
+      ],
       ['a relayed call to an unknown plugin', 'relay-unknown-plugin', WireErrorCode.UNKNOWN_PLUGIN, /No plugin "ghost" is loaded/],
     ])('%s gets an Error frame with a clear reason, and the session goes on', async (_label, kind, code, message) => {
       const runsBefore = HostFunctions.runs;

@@ -19,8 +19,7 @@ describe('supervision: crash loops and restart policy', () => {
   const events = new ReplaySubject<PluginEvent>();
   const seen = <T extends PluginEvent['type']>(plugin: string, type: T, after = 0) =>
     waitFor(events, (e) => log.indexOf(e) >= after && e.type === type && e.plugin === plugin, 20_000) as Promise<Ev<T>>;
-  const story = (plugin: string) =>
-    log.filter((e) => e.plugin === plugin && e.type !== 'loaded' && e.type !== 'ready').map((e) => e.type);
+  const story = (plugin: string) => log.filter((e) => e.plugin === plugin && e.type !== 'loaded' && e.type !== 'ready').map((e) => e.type);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wwplugin-supervision-'));

@@ -9,7 +9,8 @@ describe('supervision: crash detection and restart', () => {
   let t: TestHost;
   let events: ReplaySubject<PluginEvent>;
   const log: PluginEvent[] = [];
-  const seen = (type: PluginEvent['type'], after = 0) => waitFor(events.pipe(filter((_, i) => i >= after)), (e) => e.type === type && e.plugin === 'crashy', 20_000);
+  const seen = (type: PluginEvent['type'], after = 0) =>
+    waitFor(events.pipe(filter((_, i) => i >= after)), (e) => e.type === type && e.plugin === 'crashy', 20_000);
 
   beforeAll(async () => {
     // Heartbeats off: whatever is detected here is detected by the exit alone.

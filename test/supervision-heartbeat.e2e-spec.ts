@@ -72,7 +72,10 @@ describe('supervision: heartbeats', () => {
     expect(isAlive(pid)).toBe(false);
     expect(t.host.get('hb-stopped')).toMatchObject({ state: 'running', restarts: 1, lastExit: { signal: 'SIGKILL' } });
     // The order of the story.
-    const story = log.slice(mark).filter((e) => e.plugin === 'hb-stopped' && e.type !== 'heartbeat-missed').map((e) => e.type);
+    const story = log
+      .slice(mark)
+      .filter((e) => e.plugin === 'hb-stopped' && e.type !== 'heartbeat-missed')
+      .map((e) => e.type);
     expect(story).toEqual(['unresponsive', 'exited', 'crashed', 'restarting', 'restarted']);
   }, 30_000);
 

@@ -71,7 +71,14 @@ describe('supervision: plugin output in the host log', () => {
     expect(await host.call('talker', 'supNoise', { bytes: 200_000 })).toBe(200_000);
     // The session is untouched: calls go on.
     expect(await host.call('talker', 'echo', { value: 'fine' })).toBe('fine');
-    await until(() => fromTalker().slice(before).some((l) => l.message.startsWith('AAAAA')), 10_000, 'the noise in the host log');
+    await until(
+      () =>
+        fromTalker()
+          .slice(before)
+          .some((l) => l.message.startsWith('AAAAA')),
+      10_000,
+      'the noise in the host log',
+    );
     for (const line of fromTalker().slice(before)) expect(line.message.length).toBeLessThanOrEqual(16 * 1024);
     // The next newline ends the noise's last piece: output after it is logged as usual.
     const tag = `after-noise-${Date.now()}`;

@@ -56,9 +56,7 @@ describe('supervision: graceful shutdown', () => {
       events.next(e);
     });
     const env = { SUPERVISION_DIR: dir };
-    await Promise.all(
-      ['grace-stop', 'grace-close', 'stubborn', 'pending'].map((name) => t.host.load(fixture(name, 'supervision', { env }))),
-    );
+    await Promise.all(['grace-stop', 'grace-close', 'stubborn', 'pending'].map((name) => t.host.load(fixture(name, 'supervision', { env }))));
   }, 30_000);
 
   afterAll(async () => {
@@ -77,7 +75,10 @@ describe('supervision: graceful shutdown', () => {
     expect(info).toMatchObject({ state: 'stopped', pid: undefined, lastExit: { code: 0, signal: null } });
     expect(isAlive(pid)).toBe(false);
     expect(readFileSync(shutdownMarker(dir, 'grace-stop', pid), 'utf8')).toContain('closed');
-    const story = log.slice(mark).filter((e) => e.plugin === 'grace-stop').map((e) => e.type);
+    const story = log
+      .slice(mark)
+      .filter((e) => e.plugin === 'grace-stop')
+      .map((e) => e.type);
     expect(story).toEqual(['exited', 'stopped']);
     // Stopped on purpose: no restart, and calls say so.
     const err = await t.host.call('grace-stop', 'echo', { value: 1 }).catch((e: unknown) => e);

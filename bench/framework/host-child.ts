@@ -22,10 +22,7 @@ interface Ctx {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const app = await NestFactory.createApplicationContext(
-    BenchHostModule.forRoot(config.transport === 'tcp' ? { port: 0 } : {}),
-    { logger: ['error'] },
-  );
+  const app = await NestFactory.createApplicationContext(BenchHostModule.forRoot(config.transport === 'tcp' ? { port: 0 } : {}), { logger: ['error'] });
   const host = app.get(PluginHostService);
   // Profiling flags are not allowed in NODE_OPTIONS: start profiled plugins as a command instead.
   const start = (path: string): Partial<PluginSpec> =>
@@ -170,7 +167,12 @@ async function lifecycleOnce(host: PluginHostService, payload: string, pluginSpe
   const rssBytes = (await host.call(name, 'rss')) as number;
 
   const pid = host.get(name)!.pid!;
-  const exited = firstValueFrom(host.events().pipe(filter((e: PluginEvent) => e.type === 'exited' && e.plugin === name), timeout(10_000)));
+  const exited = firstValueFrom(
+    host.events().pipe(
+      filter((e: PluginEvent) => e.type === 'exited' && e.plugin === name),
+      timeout(10_000),
+    ),
+  );
   t0 = performance.now();
   process.kill(pid, 'SIGKILL');
   await exited;
@@ -223,7 +225,17 @@ async function scale({ config, host, payload, spec }: Ctx) {
   await Promise.all(names.map((name) => host.stop(name)));
   const oneAfter = await p50s(100);
   return {
-    scale: { plugins, loadMs, idleCpuPct, p50One: median([...oneBefore, ...oneAfter]), p50Many: median(many), p50Spread: spread.p50, oneBefore, oneAfter, many },
+    scale: {
+      plugins,
+      loadMs,
+      idleCpuPct,
+      p50One: median([...oneBefore, ...oneAfter]),
+      p50Many: median(many),
+      p50Spread: spread.p50,
+      oneBefore,
+      oneAfter,
+      many,
+    },
   };
 }
 

@@ -18,8 +18,7 @@ async function main(): Promise<void> {
   const flightMs = quick ? 500 : 3000;
 
   let nextId = 1;
-  const unary = () =>
-    new Promise<Msg>((resolve, reject) => client.Unary({ id: nextId++, payload }, (err, res) => (err ? reject(err) : resolve(res!))));
+  const unary = () => new Promise<Msg>((resolve, reject) => client.Unary({ id: nextId++, payload }, (err, res) => (err ? reject(err) : resolve(res!))));
   const unarySeq = await sequential(seqN, warmMs, unary);
   const unaryRate = await inFlight(64, flightMs, unary);
 
@@ -52,7 +51,8 @@ async function main(): Promise<void> {
       bidi.write({ id, payload });
     });
   // CPU per sequential call, both processes together: what a call costs, whatever the machine's load.
-  const serverCpu = async () => Number((await new Promise<Msg>((resolve, reject) => client.Unary({ id: 0, payload: '' }, (err, res) => (err ? reject(err) : resolve(res!))))).payload);
+  const serverCpu = async () =>
+    Number((await new Promise<Msg>((resolve, reject) => client.Unary({ id: 0, payload: '' }, (err, res) => (err ? reject(err) : resolve(res!))))).payload);
   const cpuOf = async (run: () => Promise<unknown>, n: number) => {
     const s0 = await serverCpu();
     const c0 = process.cpuUsage();

@@ -2,10 +2,7 @@ import { MiB } from './stats.js';
 
 /** What a figure must reach, relative to its reference (or absolute when it has none). */
 export type Goal =
-  | { kind: 'ratio-max'; limit: number }
-  | { kind: 'ratio-min'; limit: number }
-  | { kind: 'ref-plus-max'; limit: number }
-  | { kind: 'abs-max'; limit: number };
+  { kind: 'ratio-max'; limit: number } | { kind: 'ratio-min'; limit: number } | { kind: 'ref-plus-max'; limit: number } | { kind: 'abs-max'; limit: number };
 
 /** One line of the table and one entry of the JSON. */
 export interface Figure {
@@ -96,9 +93,22 @@ export function buildFigures(r: Partial<RawResults>): Record<string, Figure> {
     { id: 'raw.bidi.cpu_us_per_call', label: 'raw bidi: CPU per call, both processes', unit: 'µs', value: r.raw?.bidi.cpuPerCall },
     { id: 'bare.start_ms', label: 'bare Nest child: spawn → first gRPC reply', unit: 'ms', value: r.bare?.ms },
     { id: 'bare.rss_mib', label: 'bare Nest child RSS', unit: 'MiB', value: mib(r.bare?.rss) },
-    { id: 'call.p50_us', label: 'host→plugin call p50', unit: 'µs', value: r.calls?.call.p50, reference: 'raw.unary.p50_us', goal: { kind: 'ratio-max', limit: 0.4 } },
+    {
+      id: 'call.p50_us',
+      label: 'host→plugin call p50',
+      unit: 'µs',
+      value: r.calls?.call.p50,
+      reference: 'raw.unary.p50_us',
+      goal: { kind: 'ratio-max', limit: 0.4 },
+    },
     { id: 'call.p99_us', label: 'host→plugin call p99', unit: 'µs', value: r.calls?.call.p99, reference: 'raw.unary.p99_us' },
-    { id: 'call.cpu_us_per_call', label: 'host→plugin: CPU per call, host + plugin', unit: 'µs', value: r.calls?.call.cpuPerCall, reference: 'raw.bidi.cpu_us_per_call' },
+    {
+      id: 'call.cpu_us_per_call',
+      label: 'host→plugin: CPU per call, host + plugin',
+      unit: 'µs',
+      value: r.calls?.call.cpuPerCall,
+      reference: 'raw.bidi.cpu_us_per_call',
+    },
     {
       id: 'call.calls_per_s_64',
       label: 'host→plugin call, 64 in flight',
@@ -116,10 +126,23 @@ export function buildFigures(r: Partial<RawResults>): Record<string, Figure> {
       reference: 'raw.unary.p50_us',
       goal: { kind: 'ratio-max', limit: 1.0 },
     },
-    { id: 'push.msgs_per_s', label: 'host→plugin push delivered', unit: 'msgs/s', value: r.calls?.push.rate, reference: 'raw.stream.msgs_per_s', goal: { kind: 'ratio-min', limit: 0.8 } },
+    {
+      id: 'push.msgs_per_s',
+      label: 'host→plugin push delivered',
+      unit: 'msgs/s',
+      value: r.calls?.push.rate,
+      reference: 'raw.stream.msgs_per_s',
+      goal: { kind: 'ratio-min', limit: 0.8 },
+    },
     { id: 'push.dropped', label: 'pushes dropped at full speed', unit: 'msgs', value: r.calls?.push.dropped },
     { id: 'slow_push.host_base_rss_mib', label: 'slow plugin: host RSS before', unit: 'MiB', value: mib(r.slow?.baseRss) },
-    { id: 'slow_push.host_peak_rss_mib', label: 'slow plugin: host peak RSS', unit: 'MiB', value: mib(r.slow?.peakRss), reference: 'slow_push.host_base_rss_mib' },
+    {
+      id: 'slow_push.host_peak_rss_mib',
+      label: 'slow plugin: host peak RSS',
+      unit: 'MiB',
+      value: mib(r.slow?.peakRss),
+      reference: 'slow_push.host_base_rss_mib',
+    },
     {
       id: 'slow_push.host_late_growth_mib',
       label: 'slow plugin: RSS growth, 2nd half vs 1st',
@@ -130,17 +153,63 @@ export function buildFigures(r: Partial<RawResults>): Record<string, Figure> {
     { id: 'slow_push.sent', label: 'slow plugin: pushes sent', unit: 'msgs', value: r.slow?.sent },
     { id: 'slow_push.delivered', label: 'slow plugin: pushes delivered', unit: 'msgs', value: r.slow?.delivered },
     { id: 'slow_push.dropped', label: 'slow plugin: pushes dropped (bounded buffer)', unit: 'msgs', value: r.slow?.dropped },
-    { id: 'cold.start_ms', label: `plugin cold start: load() → first reply${entry}`, unit: 'ms', value: r.lifecycle?.cold.ms, reference: 'bare.start_ms', goal: { kind: 'ratio-max', limit: 1.0 } },
-    { id: 'cold.rss_mib', label: `plugin RSS${entry}`, unit: 'MiB', value: mib(r.lifecycle?.cold.rss), reference: 'bare.rss_mib', goal: { kind: 'ratio-max', limit: 1.15 } },
-    { id: 'restart.ms', label: `SIGKILL → restarted and serving${entry}`, unit: 'ms', value: r.lifecycle?.restart.ms, reference: 'cold.start_ms', goal: { kind: 'ref-plus-max', limit: 150 } },
-    { id: 'cold.unbundled_start_ms', label: 'plugin cold start, unbundled entry', unit: 'ms', value: r.lifecycle?.unbundled.cold.ms, reference: 'bare.start_ms' },
+    {
+      id: 'cold.start_ms',
+      label: `plugin cold start: load() → first reply${entry}`,
+      unit: 'ms',
+      value: r.lifecycle?.cold.ms,
+      reference: 'bare.start_ms',
+      goal: { kind: 'ratio-max', limit: 1.0 },
+    },
+    {
+      id: 'cold.rss_mib',
+      label: `plugin RSS${entry}`,
+      unit: 'MiB',
+      value: mib(r.lifecycle?.cold.rss),
+      reference: 'bare.rss_mib',
+      goal: { kind: 'ratio-max', limit: 1.15 },
+    },
+    {
+      id: 'restart.ms',
+      label: `SIGKILL → restarted and serving${entry}`,
+      unit: 'ms',
+      value: r.lifecycle?.restart.ms,
+      reference: 'cold.start_ms',
+      goal: { kind: 'ref-plus-max', limit: 150 },
+    },
+    {
+      id: 'cold.unbundled_start_ms',
+      label: 'plugin cold start, unbundled entry',
+      unit: 'ms',
+      value: r.lifecycle?.unbundled.cold.ms,
+      reference: 'bare.start_ms',
+    },
     { id: 'cold.unbundled_rss_mib', label: 'plugin RSS, unbundled entry', unit: 'MiB', value: mib(r.lifecycle?.unbundled.cold.rss), reference: 'bare.rss_mib' },
-    { id: 'restart.unbundled_ms', label: 'SIGKILL → restarted, unbundled entry', unit: 'ms', value: r.lifecycle?.unbundled.restart.ms, reference: 'cold.unbundled_start_ms' },
+    {
+      id: 'restart.unbundled_ms',
+      label: 'SIGKILL → restarted, unbundled entry',
+      unit: 'ms',
+      value: r.lifecycle?.unbundled.restart.ms,
+      reference: 'cold.unbundled_start_ms',
+    },
     { id: 'scale.plugins', label: 'plugins loaded', unit: '', value: r.scale?.plugins },
     { id: 'scale.idle_cpu_pct', label: 'host idle CPU, all plugins loaded', unit: '%', value: r.scale?.idleCpuPct, goal: { kind: 'abs-max', limit: 2 } },
     { id: 'scale.call_p50_1_us', label: 'call p50, 1 plugin loaded', unit: 'µs', value: r.scale?.p50One },
-    { id: 'scale.call_p50_n_us', label: 'call p50, all plugins loaded', unit: 'µs', value: r.scale?.p50Many, reference: 'scale.call_p50_1_us', goal: { kind: 'ratio-max', limit: 1.2 } },
-    { id: 'scale.call_p50_spread_us', label: 'call p50, round-robin over all plugins', unit: 'µs', value: r.scale?.p50Spread, reference: 'scale.call_p50_1_us' },
+    {
+      id: 'scale.call_p50_n_us',
+      label: 'call p50, all plugins loaded',
+      unit: 'µs',
+      value: r.scale?.p50Many,
+      reference: 'scale.call_p50_1_us',
+      goal: { kind: 'ratio-max', limit: 1.2 },
+    },
+    {
+      id: 'scale.call_p50_spread_us',
+      label: 'call p50, round-robin over all plugins',
+      unit: 'µs',
+      value: r.scale?.p50Spread,
+      reference: 'scale.call_p50_1_us',
+    },
   ];
   const values = new Map(defs.map((d) => [d.id, d.value]));
   const out: Record<string, Figure> = {};
@@ -186,5 +255,7 @@ export function table(figures: Record<string, Figure>): string {
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const line = (r: string[]) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ')} |`;
-  return [line(rows[0]), `|${widths.map((w, c) => (c === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+  return [line(rows[0]), `|${widths.map((w, c) => (c === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.slice(1).map(line)].join(
+    '\n',
+  );
 }

@@ -20,7 +20,10 @@ export function summarize(samplesUs: number[]): Latency {
 }
 
 export function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 const nowUs = () => performance.now() * 1000;

@@ -91,7 +91,12 @@ export class RawSession {
     if (options.token !== undefined) metadata.set('x-wwplugin-token', options.token);
     if (options.pluginId !== undefined) metadata.set('x-wwplugin-plugin-id', options.pluginId);
     // Bytes go out as given: callers decide whether they are a valid Frame.
-    this.call = this.client.makeBidiStreamRequest(SESSION_PATH, (b: Buffer) => b, (b: Buffer) => method.responseDeserialize(b) as RawFrame, metadata);
+    this.call = this.client.makeBidiStreamRequest(
+      SESSION_PATH,
+      (b: Buffer) => b,
+      (b: Buffer) => method.responseDeserialize(b) as RawFrame,
+      metadata,
+    );
     this.ended = new Promise<RawEnd>((resolve) => {
       const done = (end: RawEnd) => {
         if (this.endedWith) return;

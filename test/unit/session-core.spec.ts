@@ -53,7 +53,14 @@ function session(capacity = 16, extra: Partial<SessionChannelOptions> = {}) {
   const pair = memoryPair(capacity);
   // The writers may leave as many frames unconfirmed as the pipe holds before it says it is full.
   const transportWindow = { frames: capacity, bytes: 256 * 1024 };
-  const host = new SessionChannel(pair.a, { peer: 'plugin', maxMessageBytes: MAX, onCall: () => undefined, onFrame: () => undefined, transportWindow, ...extra });
+  const host = new SessionChannel(pair.a, {
+    peer: 'plugin',
+    maxMessageBytes: MAX,
+    onCall: () => undefined,
+    onFrame: () => undefined,
+    transportWindow,
+    ...extra,
+  });
   const plugin = new SessionChannel(pair.b, { peer: 'host', maxMessageBytes: MAX, onCall: handler, onFrame: () => undefined, transportWindow, ...extra });
   return { pair, host, plugin };
 }
@@ -291,7 +298,8 @@ describe('session core over an in-memory duplex', () => {
     const call = pair.a.written.find((f) => f.call)!.call!;
     expect(call.credit).toBe(STREAM_WINDOW);
     // A callee that ignores credit: far more items than asked for.
-    for (let i = 0; i < 4 * STREAM_WINDOW; i++) pair.a.emit('data', { kind: 'item', item: { id: call.id, value: { name: 'result', type: 2, intValue: String(i) } } });
+    for (let i = 0; i < 4 * STREAM_WINDOW; i++)
+      pair.a.emit('data', { kind: 'item', item: { id: call.id, value: { name: 'result', type: 2, intValue: String(i) } } });
     expect((await first).value).toBe(0);
     let error: unknown;
     try {
@@ -348,105 +356,110 @@ interface Tracked {
 describe('session core property', () => {
   it('holds its invariants under random interleavings', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), fc.option(fc.nat(10)), fc.integer({ min: 1, max: 24 }), async (ops, closeAt, capacity) => {
-        const { pair, host, plugin } = session(capacity);
-        const calls: Tracked[] = [];
-        let writtenAtClose: [number, number] | undefined;
-        const track = (): Tracked => {
-          const t: Tracked = { settled: 0, events: [], violations: [], abort: new AbortController() };
-          calls.push(t);
-          return t;
-        };
-        const settle = (t: Tracked, what: string) => {
-          if (t.settled) t.violations.push(`${what} after ${t.events.at(-1)}`);
-          t.settled += 1;
-          t.events.push(what);
-        };
-        for (let i = 0; i < ops.length; i++) {
-          if (closeAt === i) {
-            host.close(new Error('closed'));
-            plugin.close(new Error('closed'));
-            writtenAtClose = [pair.a.written.length, pair.b.written.length];
-          }
-          const o = ops[i];
-          if (o.kind === 'unary' || o.kind === 'fail' || o.kind === 'deadline') {
-            const t = track();
-            const fn = o.kind === 'unary' ? 'blob' : o.kind === 'fail' ? 'fail' : 'never';
-            const args = o.kind === 'unary' ? { size: o.size } : {};
-            const timeoutMs = o.kind === 'deadline' ? o.ms : 0;
-            host.call(fn, args, { signal: t.abort.signal, timeoutMs }).then(
-              (v) => {
-                if (o.kind === 'unary' && (v as string).length !== o.size) t.violations.push(`result of ${(v as string).length} bytes, ${o.size} sent`);
-                settle(t, 'result');
-              },
-              () => settle(t, 'error'),
-            );
-          } else if (o.kind === 'stream') {
-            const t = track();
-            t.expect = o.sizes;
-            let next = 0;
-            const onItem = (v: unknown) => {
-              const item = v as { k: number; s: string };
-              if (t.settled) t.violations.push(`item after ${t.events.at(-1)}`);
-              if (item.k !== next || item.s.length !== o.sizes[item.k]) t.violations.push(`item ${item.k} (${item.s.length} B) where ${next} was due`);
-              next += 1;
-              t.events.push(`item ${item.k}`);
-            };
-            const onEnd = () => {
-              if (next !== o.sizes.length) t.violations.push(`completed after ${next} of ${o.sizes.length} items`);
-              settle(t, 'end');
-            };
-            if (o.pull) {
-              // Pulled: values are taken one by one as the test's loop gets to them.
-              const it = host.iterate('items', { sizes: o.sizes, gen: o.gen })[Symbol.asyncIterator]();
-              t.abort.signal.addEventListener('abort', () => void it.return!());
-              void (async () => {
-                try {
-                  for (;;) {
-                    const r = await it.next();
-                    if (r.done) return t.abort.signal.aborted ? settle(t, 'unsubscribed') : onEnd();
-                    onItem(r.value);
-                  }
-                } catch {
-                  settle(t, 'error');
-                }
-              })();
-            } else {
-              const sub = host.stream('items', { sizes: o.sizes, gen: o.gen }).subscribe({ next: onItem, complete: onEnd, error: () => settle(t, 'error') });
-              t.abort.signal.addEventListener('abort', () => {
-                if (!t.settled) {
-                  sub.unsubscribe();
-                  settle(t, 'unsubscribed');
-                }
-              });
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 10 }),
+        fc.option(fc.nat(10)),
+        fc.integer({ min: 1, max: 24 }),
+        async (ops, closeAt, capacity) => {
+          const { pair, host, plugin } = session(capacity);
+          const calls: Tracked[] = [];
+          let writtenAtClose: [number, number] | undefined;
+          const track = (): Tracked => {
+            const t: Tracked = { settled: 0, events: [], violations: [], abort: new AbortController() };
+            calls.push(t);
+            return t;
+          };
+          const settle = (t: Tracked, what: string) => {
+            if (t.settled) t.violations.push(`${what} after ${t.events.at(-1)}`);
+            t.settled += 1;
+            t.events.push(what);
+          };
+          for (let i = 0; i < ops.length; i++) {
+            if (closeAt === i) {
+              host.close(new Error('closed'));
+              plugin.close(new Error('closed'));
+              writtenAtClose = [pair.a.written.length, pair.b.written.length];
             }
-          } else if (o.kind === 'cancel') {
-            calls[o.which % Math.max(1, calls.length)]?.abort.abort();
-          } else {
-            pair.a.deliver(o.n);
-            pair.b.deliver(o.n);
-            await new Promise((r) => setImmediate(r));
+            const o = ops[i];
+            if (o.kind === 'unary' || o.kind === 'fail' || o.kind === 'deadline') {
+              const t = track();
+              const fn = o.kind === 'unary' ? 'blob' : o.kind === 'fail' ? 'fail' : 'never';
+              const args = o.kind === 'unary' ? { size: o.size } : {};
+              const timeoutMs = o.kind === 'deadline' ? o.ms : 0;
+              host.call(fn, args, { signal: t.abort.signal, timeoutMs }).then(
+                (v) => {
+                  if (o.kind === 'unary' && (v as string).length !== o.size) t.violations.push(`result of ${(v as string).length} bytes, ${o.size} sent`);
+                  settle(t, 'result');
+                },
+                () => settle(t, 'error'),
+              );
+            } else if (o.kind === 'stream') {
+              const t = track();
+              t.expect = o.sizes;
+              let next = 0;
+              const onItem = (v: unknown) => {
+                const item = v as { k: number; s: string };
+                if (t.settled) t.violations.push(`item after ${t.events.at(-1)}`);
+                if (item.k !== next || item.s.length !== o.sizes[item.k]) t.violations.push(`item ${item.k} (${item.s.length} B) where ${next} was due`);
+                next += 1;
+                t.events.push(`item ${item.k}`);
+              };
+              const onEnd = () => {
+                if (next !== o.sizes.length) t.violations.push(`completed after ${next} of ${o.sizes.length} items`);
+                settle(t, 'end');
+              };
+              if (o.pull) {
+                // Pulled: values are taken one by one as the test's loop gets to them.
+                const it = host.iterate('items', { sizes: o.sizes, gen: o.gen })[Symbol.asyncIterator]();
+                t.abort.signal.addEventListener('abort', () => void it.return!());
+                void (async () => {
+                  try {
+                    for (;;) {
+                      const r = await it.next();
+                      if (r.done) return t.abort.signal.aborted ? settle(t, 'unsubscribed') : onEnd();
+                      onItem(r.value);
+                    }
+                  } catch {
+                    settle(t, 'error');
+                  }
+                })();
+              } else {
+                const sub = host.stream('items', { sizes: o.sizes, gen: o.gen }).subscribe({ next: onItem, complete: onEnd, error: () => settle(t, 'error') });
+                t.abort.signal.addEventListener('abort', () => {
+                  if (!t.settled) {
+                    sub.unsubscribe();
+                    settle(t, 'unsubscribed');
+                  }
+                });
+              }
+            } else if (o.kind === 'cancel') {
+              calls[o.which % Math.max(1, calls.length)]?.abort.abort();
+            } else {
+              pair.a.deliver(o.n);
+              pair.b.deliver(o.n);
+              await new Promise((r) => setImmediate(r));
+            }
+            expect(host.reassemblyBytes + plugin.reassemblyBytes).toBeLessThanOrEqual(2 * 2 * (MAX + 65_536));
           }
-          expect(host.reassemblyBytes + plugin.reassemblyBytes).toBeLessThanOrEqual(2 * 2 * (MAX + 65_536));
-        }
-        // Whatever is left: a call that waits for nothing gets a deadline's worth of time, then is cancelled.
-        for (const t of calls) if (!t.settled && t.events.length === 0) setTimeout(() => t.abort.abort(), 100);
-        await pump(pair, () => calls.every((t) => t.settled > 0), 1_000_000);
-        for (const t of calls) {
-          expect(t.violations).toEqual([]);
-          expect(t.settled).toBe(1);
-        }
-        if (writtenAtClose) {
-          expect([pair.a.written.length, pair.b.written.length]).toEqual(writtenAtClose);
-        }
-        expect(pair.a.writesAfterEnd + pair.b.writesAfterEnd).toBe(0);
-        expect(pair.a.maxBuffered).toBeLessThanOrEqual(capacity);
-        expect(pair.b.maxBuffered).toBeLessThanOrEqual(capacity);
-        expect(pair.a.maxChunksBuffered).toBeLessThanOrEqual(1);
-        expect(pair.b.maxChunksBuffered).toBeLessThanOrEqual(1);
-        host.close(new Error('done'));
-        plugin.close(new Error('done'));
-      }),
+          // Whatever is left: a call that waits for nothing gets a deadline's worth of time, then is cancelled.
+          for (const t of calls) if (!t.settled && t.events.length === 0) setTimeout(() => t.abort.abort(), 100);
+          await pump(pair, () => calls.every((t) => t.settled > 0), 1_000_000);
+          for (const t of calls) {
+            expect(t.violations).toEqual([]);
+            expect(t.settled).toBe(1);
+          }
+          if (writtenAtClose) {
+            expect([pair.a.written.length, pair.b.written.length]).toEqual(writtenAtClose);
+          }
+          expect(pair.a.writesAfterEnd + pair.b.writesAfterEnd).toBe(0);
+          expect(pair.a.maxBuffered).toBeLessThanOrEqual(capacity);
+          expect(pair.b.maxBuffered).toBeLessThanOrEqual(capacity);
+          expect(pair.a.maxChunksBuffered).toBeLessThanOrEqual(1);
+          expect(pair.b.maxChunksBuffered).toBeLessThanOrEqual(1);
+          host.close(new Error('done'));
+          plugin.close(new Error('done'));
+        },
+      ),
       { numRuns: 60 },
     );
   }, 120_000);

@@ -12,8 +12,7 @@ export interface TourEnv {
 }
 
 const step = (title: string) => console.log(`\n=== ${title}`);
-const show = (label: string, value: unknown) =>
-  console.log(`  ${label}:`, typeof value === 'string' ? value : inspect(value, { depth: 4, breakLength: 140 }));
+const show = (label: string, value: unknown) => console.log(`  ${label}:`, typeof value === 'string' ? value : inspect(value, { depth: 4, breakLength: 140 }));
 
 /** Walks through every feature, printing what happens. Throws if anything does not behave. */
 export async function tour(host: PluginHostService, env: TourEnv): Promise<void> {
@@ -36,10 +35,13 @@ export async function tour(host: PluginHostService, env: TourEnv): Promise<void>
       show(kind(value), back);
     }
     show('greet, named arguments', await host.call('echo', 'greet', { name: 'Ada' }));
-    show('describe, seed-style Parameter[]', await host.call('echo', 'describe', [
-      { name: 'who', type: ParameterType.STRING, value: 'Grace' },
-      { name: 'n', type: ParameterType.INT, value: 7 },
-    ]));
+    show(
+      'describe, seed-style Parameter[]',
+      await host.call('echo', 'describe', [
+        { name: 'who', type: ParameterType.STRING, value: 'Grace' },
+        { name: 'n', type: ParameterType.INT, value: 7 },
+      ]),
+    );
 
     step('4. Errors are typed');
     for (const [label, run] of [
@@ -49,7 +51,10 @@ export async function tour(host: PluginHostService, env: TourEnv): Promise<void>
       ['deadline', () => host.call('ticker', 'ticks', { count: 50, everyMs: 100 }, { timeoutMs: 200 })],
       ['unknown plugin', () => host.call('ghost', 'greet')],
     ] as const) {
-      const err = (await run().then(() => new Error('no error?!'), (e: Error) => e)) as Error & { remoteCode?: string };
+      const err = (await run().then(
+        () => new Error('no error?!'),
+        (e: Error) => e,
+      )) as Error & { remoteCode?: string };
       show(label, `${err.name}: ${err.message}${err.remoteCode ? ` (code ${err.remoteCode})` : ''}`);
     }
 
@@ -109,7 +114,10 @@ export async function tour(host: PluginHostService, env: TourEnv): Promise<void>
     show('call while stopped', `${notRunning.name}: ${notRunning.message}`);
     show('start relay', (await host.start('relay')).state);
     await host.unload('relay');
-    show('after unload relay, list()', host.list().map((p) => `${p.name}:${p.state}`));
+    show(
+      'after unload relay, list()',
+      host.list().map((p) => `${p.name}:${p.state}`),
+    );
   } finally {
     events.unsubscribe();
   }
@@ -170,7 +178,9 @@ export function readSse(url: string, count: number, ms = 15_000): Promise<unknow
 function describe(e: PluginEvent): string {
   const { type, plugin, ...rest } = e as PluginEvent & Record<string, unknown>;
   delete (rest as Record<string, unknown>).id;
-  const extra = Object.entries(rest).map(([k, v]) => `${k}=${v}`).join(' ');
+  const extra = Object.entries(rest)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return `${type} ${plugin}${extra ? ` (${extra})` : ''}`;
 }
 

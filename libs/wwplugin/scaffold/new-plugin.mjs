@@ -85,7 +85,11 @@ export function detectTestRunner(files) {
 
 /** A single-quoted TypeScript string literal for any text. */
 const quote = (text) => `'${JSON.stringify(text).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
-const pascal = (name) => name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+const pascal = (name) =>
+  name
+    .split('-')
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
 
 /** The source folder of the new plugin, relative to the project root. */
 export function pluginDir(layout, name) {
@@ -188,7 +192,8 @@ export class ScaffoldError extends Error {}
  * refusal leaves nothing half made. Returns what it did and what to tell the user.
  */
 export function generatePlugin(files, { name, description = '' }) {
-  if (!NAME.test(name ?? '')) throw new ScaffoldError(`"${name}" is not a valid plugin name: use lower-case letters, digits and dashes, starting with a letter.`);
+  if (!NAME.test(name ?? ''))
+    throw new ScaffoldError(`"${name}" is not a valid plugin name: use lower-case letters, digits and dashes, starting with a letter.`);
   if (files.read('nest-cli.json') !== undefined && !readJson(files, 'nest-cli.json')) throw new ScaffoldError('nest-cli.json is not valid JSON: fix it first.');
   const layout = detectLayout(files);
   const dir = pluginDir(layout, name);
@@ -208,8 +213,8 @@ export function generatePlugin(files, { name, description = '' }) {
 /** The command line: creates the plugin on disk; returns the exit code. `command` names it in the usage text. */
 export function newPlugin(argv, { command = 'npx @wwplugin/nestjs new-plugin', root, log = console.log, error = console.error } = {}) {
   const opts = parseArgs(argv, root);
-  if (opts.help) return log(usage(command)), 0;
-  if (opts.error) return error(`${opts.error}\n${usage(command)}`), 2;
+  if (opts.help) return (log(usage(command)), 0);
+  if (opts.error) return (error(`${opts.error}\n${usage(command)}`), 2);
   try {
     log(generatePlugin(diskFiles(opts.root), opts).message);
     return 0;

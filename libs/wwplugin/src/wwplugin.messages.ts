@@ -5,38 +5,29 @@ export const UNKNOWN_FUNCTION = (plugin: string, fn: string, available: string[]
   `Plugin "${plugin}" has no function "${fn}"; it offers: ${available.length ? available.join(', ') : '(none)'}.`;
 export const UNKNOWN_HOST_FUNCTION = (fn: string, available: string[]) =>
   `The host has no function "${fn}"; it offers: ${available.length ? available.join(', ') : '(none)'}.`;
-export const DEADLINE_EXCEEDED = (target: string, fn: string, ms: number) =>
-  `Call to ${target}.${fn} exceeded its deadline of ${ms} ms.`;
-export const NOT_RUNNING = (plugin: string, state: string) =>
-  `Plugin "${plugin}" is not running (state: ${state}).`;
+export const DEADLINE_EXCEEDED = (target: string, fn: string, ms: number) => `Call to ${target}.${fn} exceeded its deadline of ${ms} ms.`;
+export const NOT_RUNNING = (plugin: string, state: string) => `Plugin "${plugin}" is not running (state: ${state}).`;
 export const ENTRY_NOT_FOUND = (path: string) => `Plugin entry "${path}" does not exist.`;
 export const ENTRY_NOT_EXECUTABLE = (path: string) => `Plugin entry "${path}" is not a file that can be run.`;
 export const EXITED_BEFORE_READY = (plugin: string, how: string, stderrTail: string) =>
   `Plugin "${plugin}" exited before it became callable (${how}).` +
   (stderrTail ? `\nLast lines of its stderr:\n${stderrTail}` : ' It wrote nothing to stderr.');
 export const HANDSHAKE_TIMEOUT = (plugin: string, ms: number, stderrTail: string) =>
-  `Plugin "${plugin}" did not complete its handshake within ${ms} ms and was killed.` +
-  (stderrTail ? `\nLast lines of its stderr:\n${stderrTail}` : '');
+  `Plugin "${plugin}" did not complete its handshake within ${ms} ms and was killed.` + (stderrTail ? `\nLast lines of its stderr:\n${stderrTail}` : '');
 export const CRASHED = (plugin: string, how: string) => `Plugin "${plugin}" died during the call (${how}).`;
 export const DUPLICATE_FUNCTION = (name: string, first: string, second: string) =>
   `Plugin function "${name}" is declared twice: by ${first} and by ${second}. Give one of them another name.`;
 export const DUPLICATE_HOST_FUNCTION = (name: string, first: string, second: string) =>
   `Host function "${name}" is declared twice: by ${first} and by ${second}.`;
-export const FORBIDDEN_CALL = (caller: string, target: string, fn: string) =>
-  `Plugin "${caller}" may not call ${target}.${fn} (refused by allowPluginCalls).`;
-export const BAD_ARGUMENTS = (what: string) =>
-  `Call arguments must be a plain object of named values or an array of Parameters, got ${what}.`;
-export const UNSUPPORTED_VALUE = (name: string, what: string) =>
-  `Parameter "${name}" has a value of a type that cannot be sent: ${what}.`;
-export const PROTOCOL_MISMATCH = (theirs: number, ours: number) =>
-  `Protocol version ${theirs} is not spoken here (this side speaks ${ours}).`;
+export const FORBIDDEN_CALL = (caller: string, target: string, fn: string) => `Plugin "${caller}" may not call ${target}.${fn} (refused by allowPluginCalls).`;
+export const BAD_ARGUMENTS = (what: string) => `Call arguments must be a plain object of named values or an array of Parameters, got ${what}.`;
+export const UNSUPPORTED_VALUE = (name: string, what: string) => `Parameter "${name}" has a value of a type that cannot be sent: ${what}.`;
+export const PROTOCOL_MISMATCH = (theirs: number, ours: number) => `Protocol version ${theirs} is not spoken here (this side speaks ${ours}).`;
 export const NO_HOST_ADDRESS = (envName: string) =>
   `This process was not started by a WWPlugin host: ${envName} is not set. Load it with PluginHostService.load().`;
 export const SESSION_CLOSED = (who: string) => `The session with ${who} closed.`;
-export const MESSAGE_TOO_LARGE = (bytes: number, max: number) =>
-  `The message is ${bytes} bytes, over the limit of ${max} bytes.`;
-export const BUSY = (plugin: string, max: number) =>
-  `Plugin "${plugin}" already has ${max} calls in flight (maxInFlight).`;
+export const MESSAGE_TOO_LARGE = (bytes: number, max: number) => `The message is ${bytes} bytes, over the limit of ${max} bytes.`;
+export const BUSY = (plugin: string, max: number) => `Plugin "${plugin}" already has ${max} calls in flight (maxInFlight).`;
 export const TLS_MATERIAL_MISSING = (missing: string[]) =>
   `tls mode 'manual' needs PEM ${missing.join(', ')} (the CA that signs plugin certificates, the host's certificate and key); or use mode 'auto'.`;
 export const TLS_BAD_MODE = (mode: unknown) => `tls.mode must be 'auto' or 'manual', got ${JSON.stringify(mode)}.`;
@@ -51,8 +42,7 @@ export const UNEXPECTED_FRAME = (kind: string | undefined) =>
 export const BAD_FRAME = (kind: string, why: string) => `A "${kind}" frame from this plugin was rejected: ${why}`;
 export const HELLO_ID_MISMATCH = (said: string, authenticated: string) =>
   `Hello names plugin id "${said}" but the session authenticated as "${authenticated}".`;
-export const PUSH_STREAM_ENDED = (target: string, topic: string, why: string) =>
-  `pushStream to "${target}" on topic "${topic}" stopped: ${why}`;
+export const PUSH_STREAM_ENDED = (target: string, topic: string, why: string) => `pushStream to "${target}" on topic "${topic}" stopped: ${why}`;
 export const HEALTH_NOT_RUNNING = (names: string[], states: Record<string, { state: string }>) =>
   `Not running: ${names.map((n) => `${n} (${states[n]?.state ?? 'not-loaded'})`).join(', ')}.`;
 export const UNDECODABLE_ARGUMENT = (name: string, why: string) => `Argument "${name}" could not be decoded: ${why}.`;
@@ -70,12 +60,10 @@ export const REQUIRED_PLUGINS_FAILED = (failures: Array<{ plugin: string; reason
   `${failures.length} required plugin(s) could not start:\n${failures.map((f) => `- ${f.plugin}: ${f.reason}`).join('\n')}`;
 export const PLUGIN_UNLOADED = (plugin: string) => `Plugin "${plugin}" was unloaded before this operation ran.`;
 export const BAD_START_CONCURRENCY = (value: unknown) => `startConcurrency must be a positive integer, got ${String(value)}.`;
-export const IDLE_DEADLINE_EXCEEDED = (target: string, fn: string, ms: number) =>
-  `Stream ${target}.${fn} sent no item for ${ms} ms (its idle deadline).`;
+export const IDLE_DEADLINE_EXCEEDED = (target: string, fn: string, ms: number) => `Stream ${target}.${fn} sent no item for ${ms} ms (its idle deadline).`;
 export const QUEUE_FULL = (plugin: string, max: number, queued: number) =>
   `Plugin "${plugin}" already has ${max} calls in flight (maxInFlight) and ${queued} waiting (maxQueued).`;
-export const ABORTED_WHILE_WAITING = (plugin: string, fn: string, what: string) =>
-  `Call to ${plugin}.${fn} was aborted while it waited for ${what}.`;
+export const ABORTED_WHILE_WAITING = (plugin: string, fn: string, what: string) => `Call to ${plugin}.${fn} was aborted while it waited for ${what}.`;
 export const EMIT_BUFFER_FULL = (messages: number, bytes: number) =>
   `The emit buffer is full (${messages} messages or ${bytes} bytes, emitBufferSize/emitBufferBytes): the host reads emits slower than this plugin makes them; the message was not sent.`;
 export const HANDLER_THREW = (error: string) => `A handler threw; its caller receives ${error}`;

@@ -5,7 +5,7 @@ import { compileCacheEnv } from './compile-cache.js';
 
 // Runs on the machine's Node and, through the Node matrix, on 22, 24 and 26: each takes its branch.
 describe('compileCacheEnv', () => {
-  it("gives plugins a private compile-cache folder where Node has the cache, and nothing where it has not or the user chose", () => {
+  it('gives plugins a private compile-cache folder where Node has the cache, and nothing where it has not or the user chose', () => {
     const env = compileCacheEnv();
     const nodeHasIt = typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
     if (!nodeHasIt || process.env.NODE_COMPILE_CACHE || process.env.NODE_DISABLE_COMPILE_CACHE) {

@@ -93,9 +93,7 @@ export class HostServer implements OnApplicationShutdown {
     const { bindAddress, dialAddress } = this.chooseAddress();
     let port: number;
     try {
-      port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(bindAddress, credentials, (err, p) => (err ? reject(err) : resolve(p))),
-      );
+      port = await new Promise<number>((resolve, reject) => server.bindAsync(bindAddress, credentials, (err, p) => (err ? reject(err) : resolve(p))));
     } catch (err) {
       this.removeSocketDir();
       server.forceShutdown();
@@ -201,7 +199,9 @@ export class HostServer implements OnApplicationShutdown {
     const token = String(metadata.get(META_TOKEN)[0] ?? '');
     const plugin = id ? this.registry.byId(id) : undefined;
     // Compare digests so the comparison takes the same time whatever the lengths.
-    const expected = createHash('sha256').update(plugin?.token || 'no-plugin').digest();
+    const expected = createHash('sha256')
+      .update(plugin?.token || 'no-plugin')
+      .digest();
     const given = createHash('sha256').update(token).digest();
     const match = timingSafeEqual(expected, given);
     if (!plugin || !plugin.token || !match) return undefined;

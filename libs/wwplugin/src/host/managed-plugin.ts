@@ -46,7 +46,10 @@ export class ManagedPlugin {
   private readonly endedSessions = new WeakSet<SessionChannel>();
   private readonly exitClosers = new WeakMap<SessionChannel, () => void>();
   /** The one place its state changes: every class asks it to move. An illegal move is logged, never thrown at the host. */
-  readonly lifecycle = new PluginLifecycle(() => this.name, (err) => lifecycleLogger.error(err.message, err.stack));
+  readonly lifecycle = new PluginLifecycle(
+    () => this.name,
+    (err) => lifecycleLogger.error(err.message, err.stack),
+  );
   /** Its start, stop, restart and unload, one at a time. */
   readonly operations = new PluginOperations();
   private readonly onEvent: (event: PluginEvent) => void;

@@ -9,7 +9,16 @@ import { startFailureOf } from '../errors/start-failure.js';
 import { PluginCrashedError, PluginEntryNotFoundError, PluginNotRunningError, PluginStartError } from '../errors/wwplugin.errors.js';
 import type { PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import { ENV_ADDRESS, ENV_PLUGIN_ID, ENV_TOKEN } from '../protocol/protocol.constants.js';
-import { COMMAND_NOT_FOUND, CRASHED, ENTRY_NOT_EXECUTABLE, ENTRY_NOT_FOUND, SHA256_MISMATCH, EXITED_BEFORE_READY, HANDSHAKE_TIMEOUT, NOT_RUNNING } from '../wwplugin.messages.js';
+import {
+  COMMAND_NOT_FOUND,
+  CRASHED,
+  ENTRY_NOT_EXECUTABLE,
+  ENTRY_NOT_FOUND,
+  SHA256_MISMATCH,
+  EXITED_BEFORE_READY,
+  HANDSHAKE_TIMEOUT,
+  NOT_RUNNING,
+} from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostServer } from './host-server.js';
 import { HostTls } from './host-tls.js';
@@ -150,7 +159,10 @@ export class PluginLauncher {
     const timeoutMs = spec.startTimeoutMs ?? this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const ready = plugin.whenRunning(0, 'start').then(() => 'ready' as const, (e: Error) => e);
+    const ready = plugin.whenRunning(0, 'start').then(
+      () => 'ready' as const,
+      (e: Error) => e,
+    );
     const outcome = await Promise.race([ready, exited, timedOut]);
     clearTimeout(timer);
     if (outcome === 'ready') return;

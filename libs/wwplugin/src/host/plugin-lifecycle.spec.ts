@@ -8,7 +8,10 @@ const STATES: PluginState[] = ['starting', 'running', 'unresponsive', 'restartin
 /** A lifecycle walked to `state` along legal moves, and the bugs it reported. */
 function at(state: PluginState): { lc: PluginLifecycle; bugs: IllegalTransitionError[] } {
   const bugs: IllegalTransitionError[] = [];
-  const lc = new PluginLifecycle(() => 'p', (e) => bugs.push(e));
+  const lc = new PluginLifecycle(
+    () => 'p',
+    (e) => bugs.push(e),
+  );
   const path: Record<PluginState, PluginState[]> = {
     stopped: [],
     starting: ['starting'],
@@ -26,7 +29,12 @@ function at(state: PluginState): { lc: PluginLifecycle; bugs: IllegalTransitionE
 
 describe('PluginLifecycle', () => {
   it('starts stopped', () => {
-    expect(new PluginLifecycle(() => 'p', () => undefined).state).toBe('stopped');
+    expect(
+      new PluginLifecycle(
+        () => 'p',
+        () => undefined,
+      ).state,
+    ).toBe('stopped');
   });
 
   it('the transition table, exactly', () => {

@@ -4,7 +4,6 @@ import { OverflowReporter } from '../protocol/overflow-reporter.js';
 import type { WireParameter } from '../protocol/parameters.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 
-
 /** Largest batch a plugin acknowledges in one PushAck, and how long an acknowledgement may wait. */
 const ACK_EVERY_MAX = 256;
 const ACK_DELAY_MS = 20;
@@ -25,7 +24,7 @@ export interface PushOutboxOptions {
 }
 
 /** True when `a` comes at or before `b` in a sequence that wraps at 2^32. */
-const seqAtOrBefore = (a: number, b: number) => ((b - a) >>> 0) < 0x80000000;
+const seqAtOrBefore = (a: number, b: number) => (b - a) >>> 0 < 0x80000000;
 
 /**
  * Pushes for one plugin across its processes. Queued pushes and pushes sent but not yet acknowledged
@@ -47,9 +46,8 @@ export class PushOutbox {
       () => this.outbox.dropped,
       (dropped, since) => options.onOverflow?.(dropped, since),
     );
-    this.outbox = new BoundedOutbox<PushEntry>(
-      { maxMessages: options.capacity, maxBytes: options.maxBytes, overflow: options.overflow },
-      () => this.reporter.note(),
+    this.outbox = new BoundedOutbox<PushEntry>({ maxMessages: options.capacity, maxBytes: options.maxBytes, overflow: options.overflow }, () =>
+      this.reporter.note(),
     );
   }
 

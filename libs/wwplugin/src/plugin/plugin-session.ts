@@ -245,7 +245,9 @@ export class PluginSession {
    */
   stream(fn: string, args?: unknown, opts: CallOptions & { idleTimeoutMs?: number } = {}): Observable<unknown> {
     const { idleTimeoutMs = this.welcome?.streamIdleTimeoutMs, ...callOpts } = opts;
-    return this.requireChannel().stream(fn, args, callOpts).pipe(idleDeadline(idleTimeoutMs, opts.target || 'host', fn));
+    return this.requireChannel()
+      .stream(fn, args, callOpts)
+      .pipe(idleDeadline(idleTimeoutMs, opts.target || 'host', fn));
   }
 
   /** Pulls a host or plugin function's values (see PluginHostService.iterate). */

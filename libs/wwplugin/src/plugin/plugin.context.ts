@@ -68,4 +68,3 @@ export class PluginContext {
     return remoteProxy<T>((fn, args, opts) => this.callHost(fn, args, opts));
   }
 }
-

@@ -13,20 +13,22 @@ export function validateArgs(fn: string, specs: ParameterSpecFrame[] | undefined
     const given = parameters.find((p) => p.name === spec.name);
     if (!given || (given.type === ParameterType.NULL && expected !== ParameterType.NULL)) {
       if (spec.optional) continue;
-      throw new InvalidArgumentError(
-        `${fn}: argument "${spec.name}" is required (expected ${ParameterType[expected]}, got ${given ? 'NULL' : 'nothing'}).`,
-        { argument: spec.name, expected: ParameterType[expected], actual: given ? 'NULL' : 'missing' },
-      );
+      throw new InvalidArgumentError(`${fn}: argument "${spec.name}" is required (expected ${ParameterType[expected]}, got ${given ? 'NULL' : 'nothing'}).`, {
+        argument: spec.name,
+        expected: ParameterType[expected],
+        actual: given ? 'NULL' : 'missing',
+      });
     }
     // NULL (unset) in a spec means any type: only presence is checked.
     if (expected === ParameterType.NULL) continue;
     // An integer is a valid float; everything else must match exactly.
     const ok = given.type === expected || (expected === ParameterType.FLOAT && given.type === ParameterType.INT);
     if (!ok) {
-      throw new InvalidArgumentError(
-        `${fn}: argument "${spec.name}" must be ${ParameterType[expected]}, got ${ParameterType[given.type] ?? given.type}.`,
-        { argument: spec.name, expected: ParameterType[expected], actual: ParameterType[given.type] },
-      );
+      throw new InvalidArgumentError(`${fn}: argument "${spec.name}" must be ${ParameterType[expected]}, got ${ParameterType[given.type] ?? given.type}.`, {
+        argument: spec.name,
+        expected: ParameterType[expected],
+        actual: ParameterType[given.type],
+      });
     }
   }
 }

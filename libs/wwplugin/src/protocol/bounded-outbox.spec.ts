@@ -153,7 +153,11 @@ describe('OverflowReporter', () => {
     vi.useFakeTimers();
     let counter = 0;
     const reports: Array<[number, number]> = [];
-    const reporter = new OverflowReporter(() => counter, (total, since) => void reports.push([total, since]), 100);
+    const reporter = new OverflowReporter(
+      () => counter,
+      (total, since) => void reports.push([total, since]),
+      100,
+    );
     counter++;
     reporter.note();
     for (let k = 0; k < 999; k++) {
@@ -174,7 +178,10 @@ describe('OverflowReporter', () => {
     let counter = 5;
     let deliverable = false;
     const reports: Array<[number, number]> = [];
-    const reporter = new OverflowReporter(() => counter, (total, since) => (deliverable ? void reports.push([total, since]) : false));
+    const reporter = new OverflowReporter(
+      () => counter,
+      (total, since) => (deliverable ? void reports.push([total, since]) : false),
+    );
     reporter.flush();
     counter = 8;
     deliverable = true;

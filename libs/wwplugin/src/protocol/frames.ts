@@ -141,6 +141,22 @@ export interface Frame {
   log?: LogFrame;
 }
 export type FrameKind =
-  | 'hello' | 'welcome' | 'refuse' | 'call' | 'result' | 'item' | 'end' | 'error'
-  | 'cancel' | 'push' | 'emit' | 'ping' | 'pong' | 'shutdown' | 'chunk' | 'credit'
-  | 'ack' | 'emitOverflow' | 'log';
+  | 'hello'
+  | 'welcome'
+  | 'refuse'
+  | 'call'
+  | 'result'
+  | 'item'
+  | 'end'
+  | 'error'
+  | 'cancel'
+  | 'push'
+  | 'emit'
+  | 'ping'
+  | 'pong'
+  | 'shutdown'
+  | 'chunk'
+  | 'credit'
+  | 'ack'
+  | 'emitOverflow'
+  | 'log';

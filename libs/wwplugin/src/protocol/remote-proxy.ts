@@ -41,9 +41,6 @@ type RemoteParams<P extends unknown[]> = P extends []
 export function remoteProxy<T>(invoke: (fn: string, args: unknown, opts?: RemoteCallOptions) => Promise<unknown>): RemoteApi<T> {
   return new Proxy({} as RemoteApi<T>, {
     // `then` must stay undefined or `await proxy` would treat the proxy as a Promise.
-    get: (_target, prop) =>
-      typeof prop === 'string' && prop !== 'then'
-        ? (args: unknown, opts?: RemoteCallOptions) => invoke(prop, args, opts)
-        : undefined,
+    get: (_target, prop) => (typeof prop === 'string' && prop !== 'then' ? (args: unknown, opts?: RemoteCallOptions) => invoke(prop, args, opts) : undefined),
   });
 }

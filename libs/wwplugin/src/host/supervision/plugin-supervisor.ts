@@ -85,7 +85,10 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
     this.events.emit({ type: 'restarting', ...base, attempt, delayMs });
     this.logger.warn(`Plugin "${plugin.name}" exited (${how}); restart #${attempt} in ${delayMs} ms.`);
     this.cancelRestart(plugin);
-    this.pending.set(plugin, setTimeout(() => void this.relaunch(plugin, attempt), delayMs));
+    this.pending.set(
+      plugin,
+      setTimeout(() => void this.relaunch(plugin, attempt), delayMs),
+    );
   }
 
   private async relaunch(plugin: ManagedPlugin, attempt: number): Promise<void> {

@@ -16,7 +16,11 @@ export class RestartTracker {
   private readonly restarts: number[] = [];
   private attempt = 0;
 
-  constructor(policy: RestartPolicy | undefined, defaults?: RestartPolicy, private readonly random: () => number = Math.random) {
+  constructor(
+    policy: RestartPolicy | undefined,
+    defaults?: RestartPolicy,
+    private readonly random: () => number = Math.random,
+  ) {
     this.policy = { ...DEFAULT_RESTART_POLICY, ...definedOnly(defaults), ...definedOnly(policy) };
     this.policy.jitter = Math.min(1, Math.max(0, this.policy.jitter));
   }
