@@ -1,43 +1,10 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Module, type INestApplicationContext, type LoggerService } from '@nestjs/common';
+import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { PluginHostService, WwPluginModule } from '@wwplugin/nestjs';
+import { CapturingLogger } from './support/capturing-logger.js';
 import { fixture, until } from './support/host-harness.js';
-
-interface Line {
-  level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
-  message: string;
-  context?: string;
-}
-
-/** A Nest logger that keeps what it is given: the host's log, as a user's logger would see it. */
-class CapturingLogger implements LoggerService {
-  readonly lines: Line[] = [];
-  private keep(level: Line['level'], message: unknown, rest: unknown[]): void {
-    // Nest passes the context as the last string argument.
-    const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
-    this.lines.push({ level, message: String(message), context });
-  }
-  log(message: unknown, ...rest: unknown[]) {
-    this.keep('log', message, rest);
-  }
-  error(message: unknown, ...rest: unknown[]) {
-    this.keep('error', message, rest);
-  }
-  warn(message: unknown, ...rest: unknown[]) {
-    this.keep('warn', message, rest);
-  }
-  debug(message: unknown, ...rest: unknown[]) {
-    this.keep('debug', message, rest);
-  }
-  verbose(message: unknown, ...rest: unknown[]) {
-    this.keep('verbose', message, rest);
-  }
-  fatal(message: unknown, ...rest: unknown[]) {
-    this.keep('fatal', message, rest);
-  }
-}
 
 // Plugin output: each stdout/stderr line reaches the host's Nest logger with the plugin's name;
 // whatever a plugin writes there cannot disturb the session.
