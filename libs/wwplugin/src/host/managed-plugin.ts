@@ -13,7 +13,8 @@ const STDERR_TAIL_LINES = 20;
 /** Bytes of pushes held per plugin (queued and unacknowledged) unless the host's options say otherwise. */
 export const DEFAULT_PUSH_BUFFER_BYTES = 64 * 1024 * 1024;
 /** How long the exit may lag behind the end of the session before calls in flight fail anyway. */
-const SESSION_END_TO_EXIT_MS = 50;
+// Generous enough for a loaded machine, where the exit event can trail the socket by tens of ms.
+const SESSION_END_TO_EXIT_MS = 250;
 /** How long the end of the session may lag behind the exit before calls in flight fail anyway. */
 const EXIT_TO_SESSION_END_MS = 50;
 /** A process still alive this long after its session ended (and not stopping) is killed. */
