@@ -11,6 +11,20 @@ import { memoryPair, pump, type MemoryEnd } from '../support/memory-pipe.js';
 
 const MAX = 16 * 1024 * 1024;
 
+/** How many 'late' handlers have answered. */
+let lateAnswers = 0;
+
+/** Delivers frames both ways until `done()`, on real time (for deadlines and timers), failing after `ms`. */
+async function pumpUntil(pair: ReturnType<typeof memoryPair>, done: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    pair.a.deliver();
+    pair.b.deliver();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 /** The plugin side's functions, by name: what a handler returns decides the shape of the answer. */
 function handler(call: CallFrame, incoming: IncomingCall): unknown {
   const args = decodeArgs(call.args).named as { size?: number; sizes?: number[]; gen?: boolean };
@@ -33,8 +47,13 @@ function handler(call: CallFrame, incoming: IncomingCall): unknown {
     case 'never':
       return new Promise((_, reject) => incoming.onAbort(reject));
     case 'late':
-      // Answers after `size` ms whatever happened meanwhile.
-      return new Promise((resolve) => setTimeout(() => resolve('late'), args.size ?? 0));
+      // Answers after `size` ms whatever happened meanwhile, and says when it did.
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          lateAnswers += 1;
+          resolve('late');
+        }, args.size ?? 0),
+      );
     case 'endless':
       return new Observable<number>((s) => {
         let i = 0;
@@ -180,7 +199,7 @@ describe('session core over an in-memory duplex', () => {
     // A misbehaving peer: a piece with no end.
     pair.a.emit('data', { kind: 'chunk', chunk: { id: 9, data: Buffer.alloc(500_000), last: false } });
     expect(host.reassemblyBytes).toBe(500_000);
-    await pump(pair, () => complaints.length > 0, 100_000);
+    await pumpUntil(pair, () => complaints.length > 0);
     expect(host.reassemblyBytes).toBe(0);
     expect(complaints[0]).toMatch(/Chunk 9: no piece for 40 ms/);
     // Over the budget (two frames of the largest size): refused at once, memory released.
@@ -252,12 +271,13 @@ describe('session core over an in-memory duplex', () => {
   it('a late answer of a given-up call is not sent as the answer of a new call with the same id', async () => {
     const { pair, plugin } = session();
     const ms = (n: number) => [{ name: 'size', type: 2, intValue: String(n) }];
+    const before = lateAnswers;
     pair.b.emit('data', { kind: 'call', call: { id: 5, function: 'late', args: ms(30), timeoutMs: 5 } });
-    await pump(pair, () => plugin.handling === 0, 1_000);
+    await pumpUntil(pair, () => plugin.handling === 0); // its deadline passed: given up, id 5 is free
     pair.b.emit('data', { kind: 'call', call: { id: 5, function: 'never', args: [] } });
     const answered = () => pair.b.written.some((f) => f.result?.id === 5 || f.error?.id === 5);
-    // The first handler answers 'late' at 30 ms; the new call 5 is still running and must not get it.
-    await new Promise((r) => setTimeout(r, 40));
+    // The first handler answers 'late' now; the new call 5 is still running and must not get it.
+    await pumpUntil(pair, () => lateAnswers > before);
     await pump(pair, () => false, 10);
     expect(answered()).toBe(false);
     expect(plugin.handling).toBe(1);
@@ -308,7 +328,7 @@ describe('session core over an in-memory duplex', () => {
     const { pair, host, plugin } = session();
     const p = host.call('never', {}, { timeoutMs: 20 });
     const outcome = p.catch((e: Error) => e);
-    await pump(pair, () => plugin.handling === 0 && host.inFlight === 0, 100_000);
+    await pumpUntil(pair, () => plugin.handling === 0 && host.inFlight === 0);
     expect(await outcome).toBeInstanceOf(DeadlineExceededError);
     expect(plugin.handling).toBe(0);
   });
