@@ -219,18 +219,21 @@ export class BoundedOutbox<E extends OutboxEntry = OutboxEntry> {
 
   /** Whether one more message of `bytes` fits, evicting queued ones if the policy says so. */
   private makeRoom(bytes: number): boolean {
-    const { maxMessages, maxBytes, overflow } = this.limits;
-    const fits = (count: number, held: number) => count + 1 <= maxMessages && (count === 0 || held + bytes <= maxBytes);
-    if (fits(this.queued + this.held, this.bytes)) return true;
+    if (this.fits(this.queued + this.held, this.bytes, bytes)) return true;
     // Sent messages awaiting confirmation are never evicted: if they alone leave no room, the new
     // message is the one that goes.
-    if (overflow !== 'drop-oldest' || !fits(this.held, this.heldBytes)) return false;
+    if (this.limits.overflow !== 'drop-oldest' || !this.fits(this.held, this.heldBytes, bytes)) return false;
     let evicted = 0;
-    while (!fits(this.queued + this.held, this.bytes)) {
+    while (!this.fits(this.queued + this.held, this.bytes, bytes)) {
       this.shift();
       evicted++;
     }
     this.drop(evicted);
     return true;
+  }
+
+  /** Whether one more message of `bytes` fits beside `count` messages of `held` bytes (a method: no closure per message). */
+  private fits(count: number, held: number, bytes: number): boolean {
+    return count + 1 <= this.limits.maxMessages && (count === 0 || held + bytes <= this.limits.maxBytes);
   }
 }
