@@ -48,6 +48,7 @@ class ShopFunctions {
   constructor(private readonly ctx: PluginContext) {}
   @PluginFunction() async total(args: { ids: number[] }) { return this.ctx.callHost<number>('sum', args); }
   @PluginFunction() count({ to }: { to: number }) { return interval(5).pipe(take(to), map((n) => n + 1)); }
+  @PluginFunction({ stream: true }) *rows({ n }: { n: number }) { for (let i = 0; i < n; i++) yield i; }
   @OnPush('ping') ping(payload: { n: number }) { this.ctx.emit('pong', { n: payload.n * 2 }); }
 }
 
@@ -81,6 +82,14 @@ try {
     await host.load({ path: 'dist/plugin.js' });
     out.call = await host.call('shop', 'total', { ids: [1, 2, 3] });
     out.stream = await firstValueFrom(host.stream('shop', 'count', { to: 3 }).pipe(toArray(), timeout(10_000)));
+    // A generator, pulled with for await: the plugin is paused by credit while the loop is slow.
+    let pulled = 0;
+    for await (const row of host.iterate<number>('shop', 'rows', { n: 500 })) {
+      if (row !== pulled) break;
+      pulled += 1;
+      if (pulled % 100 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    out.pulled = pulled;
     const pong = firstValueFrom(host.messages('pong').pipe(take(1), timeout(10_000)));
     out.pushed = host.push('shop', 'ping', { n: 21 });
     out.push = (await pong).payload;
@@ -194,7 +203,7 @@ describe('the packed package, installed in a project outside the repository', ()
     expect(build.code, build.out).toBe(0);
     const tour = await sh(process.execPath, ['dist/host.js', 'tour'], project, 60_000);
     expect(tour.code, tour.out).toBe(0);
-    expect(result(tour.out)).toEqual({ call: 6, stream: [1, 2, 3], pushed: 1, push: { n: 42 } });
+    expect(result(tour.out)).toEqual({ call: 6, stream: [1, 2, 3], pulled: 500, pushed: 1, push: { n: 42 } });
     // Over TLS, yet no plugin warns that its TLS server name is an IP address.
     expect(tour.out).not.toMatch(/DEP0123|DeprecationWarning/);
   }, 120_000);

@@ -324,6 +324,18 @@ describe('session core over an in-memory duplex', () => {
     expect(await errorOfRest(it)).toBeInstanceOf(StreamOverflowError);
   });
 
+  it('counts pushes, emits and log records waiting behind a full transport, in bytes, until they leave', async () => {
+    const { pair, plugin } = session(1);
+    plugin.send({ ping: { seq: 1 } }); // the transport is full
+    plugin.send({ log: { level: 'log', context: 'Ctx', message: 'm'.repeat(1000) } });
+    plugin.send({ emit: { topic: 't', payload: { name: 'payload', type: 1, stringValue: 'e'.repeat(500) } } });
+    expect(plugin.messageBacklogBytes).toBeGreaterThanOrEqual(1500);
+    expect(plugin.isBlocked).toBe(true);
+    await pump(pair, () => plugin.messageBacklogBytes === 0, 100);
+    expect(plugin.messageBacklogBytes).toBe(0);
+    expect(pair.b.written.filter((f) => f.log || f.emit).length).toBe(2);
+  });
+
   it('fails a call at its deadline and cancels it at the peer', async () => {
     const { pair, host, plugin } = session();
     const p = host.call('never', {}, { timeoutMs: 20 });

@@ -25,6 +25,8 @@ import { idleDeadline } from '../protocol/idle-deadline.js';
 import { EmitOutbox } from './emit-outbox.js';
 import { PushAcker } from './push-acker.js';
 
+/** Bytes of messages (emits, logs) that may wait behind a full transport before log records go to stdout/stderr. */
+const MAX_QUEUED_LOG_BYTES = 4 * 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 
 /**
@@ -108,6 +110,9 @@ export class PluginSession {
   sendLog(record: LogFrame): boolean {
     const channel = this.channel;
     if (!this.welcome?.acceptsLogs || !channel || channel.isClosed) return false;
+    // A plugin logging faster than the host reads must not fill its memory: past the bound, records
+    // go to stdout/stderr (read by the host line by line, capped) instead of waiting here.
+    if (channel.messageBacklogBytes > MAX_QUEUED_LOG_BYTES) return false;
     channel.send({ log: record });
     return true;
   }

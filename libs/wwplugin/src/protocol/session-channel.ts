@@ -129,6 +129,11 @@ export class SessionChannel {
     return this.writer.isBlocked || this.writer.backlog(MESSAGE_LANE) > 0;
   }
 
+  /** Bytes of pushes, emits and logs queued behind a full transport. */
+  get messageBacklogBytes(): number {
+    return this.writer.backlogBytes(MESSAGE_LANE);
+  }
+
   /** Runs `cb` once messages can be sent again (see isBlocked). */
   onDrain(cb: () => void): void {
     this.writer.whenRoom(MESSAGE_LANE, cb);
@@ -281,7 +286,9 @@ export class SessionChannel {
 /** Size of a push or emit frame's payload, for the chunking decision. */
 function messageSize(frame: Frame): number {
   const payload = frame.push?.payload ?? frame.emit?.payload;
-  return payload ? paramSize(payload) : 0;
+  if (payload) return paramSize(payload);
+  const log = frame.log;
+  return log ? 32 + (log.message.length + (log.stack?.length ?? 0) + (log.context?.length ?? 0)) * 3 : 0;
 }
 
 /** Narrows unknown errors for callers that want a WwPluginError. */
