@@ -112,6 +112,14 @@ export class PluginStartError extends WwPluginError {
   }
 }
 
+/**
+ * A plugin's sandbox, limits or user cannot be applied: a `command` that is not Node, a Node
+ * without the permission model, a bad limit, a user that does not exist or the host may not switch to.
+ */
+export class PluginSandboxError extends WwPluginError {
+  override readonly code = WireErrorCode.NOT_RUNNING;
+}
+
 /** Two plugins registered the same name. */
 export class DuplicatePluginError extends WwPluginError {
   override readonly code = WireErrorCode.DUPLICATE_PLUGIN;
@@ -157,7 +165,7 @@ type ErrorClass = new (message: string, details?: Record<string, unknown>) => Ww
 
 // Errors the library raises on the other side keep their class, even those sharing a wire code.
 const BY_NAME: Record<string, ErrorClass> = Object.fromEntries(
-  [...Object.values(BY_CODE), PluginEntryNotFoundError, PluginStartError, DuplicateFunctionError, PluginConfigurationError, HostConfigurationError].map((c) => [
+  [...Object.values(BY_CODE), PluginEntryNotFoundError, PluginStartError, PluginSandboxError, DuplicateFunctionError, PluginConfigurationError, HostConfigurationError].map((c) => [
     c.name,
     c,
   ]),
