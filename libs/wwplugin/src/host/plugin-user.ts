@@ -46,8 +46,8 @@ function lookup(kind: 'user' | 'group', nameOrId: string | number): { id: number
   if (numeric) return { id: Number(nameOrId), primaryGid: kind === 'user' ? Number(nameOrId) : undefined };
   if (kind === 'user') {
     try {
-      const id = Number(execFileSync('id', ['-u', String(nameOrId)], { encoding: 'utf8' }).trim());
-      const primaryGid = Number(execFileSync('id', ['-g', String(nameOrId)], { encoding: 'utf8' }).trim());
+      const id = Number(execFileSync('id', ['-u', String(nameOrId)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      const primaryGid = Number(execFileSync('id', ['-g', String(nameOrId)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
       if (Number.isInteger(id)) return { id, primaryGid };
     } catch {
       // not found either
