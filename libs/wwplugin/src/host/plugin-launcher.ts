@@ -142,8 +142,8 @@ export class PluginLauncher {
       env: {
         ...process.env,
         NO_COLOR: '1',
-        // A cache another user's process writes would not be ours to trust, nor theirs to write.
-        ...(spec.command || identity.uid !== undefined ? {} : compileCacheEnv()),
+        // A cache a sandboxed or other user's process could write would be code the others run.
+        ...(spec.command || launch.rights || identity.uid !== undefined ? {} : compileCacheEnv()),
         ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
         ...(this.options.logAccessDenials ? { [ENV_REPORT_DENIALS]: '1' } : {}),
         ...spec.env,
