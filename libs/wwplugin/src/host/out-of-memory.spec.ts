@@ -1,20 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { parseAccessDenialLine, accessDenialLine, accessDenialOf } from '../errors/access-denial.js';
-import { heapOutOfMemory } from './out-of-memory.js';
+import { heapOutOfMemory, isHeapOutOfMemoryLine } from './out-of-memory.js';
 
 describe('heapOutOfMemory', () => {
   const v8 = 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory';
   const v8on26 = 'FATAL ERROR: Ineffective mark-compacts near heap limit Allocation failed - JavaScript heap out of memory';
 
-  it("is an abort right after V8's out-of-memory line (every supported line's wording)", () => {
-    expect(heapOutOfMemory(null, 'SIGABRT', `x\n${v8}\n 1: 0xb8 node::Abort()`, { maxHeapMiB: 64 })).toEqual({ limit: 'heap', limitMiB: 64 });
-    expect(heapOutOfMemory(134, null, v8on26, {})).toEqual({ limit: 'heap', limitMiB: undefined });
+  it("recognises V8's out-of-memory line in every supported line's wording, and no other", () => {
+    expect(isHeapOutOfMemoryLine(v8)).toBe(true);
+    expect(isHeapOutOfMemoryLine(v8on26)).toBe(true);
+    expect(isHeapOutOfMemoryLine(' 1: 0xb8 node::Abort() [node]')).toBe(false);
+  });
+
+  it('is an abort after that line', () => {
+    expect(heapOutOfMemory(null, 'SIGABRT', true, { maxHeapMiB: 64 })).toEqual({ limit: 'heap', limitMiB: 64 });
+    expect(heapOutOfMemory(134, null, true, {})).toEqual({ limit: 'heap', limitMiB: undefined });
   });
 
   it('is not a plain crash, nor the line without the abort', () => {
-    expect(heapOutOfMemory(null, 'SIGABRT', 'assertion failed', { maxHeapMiB: 64 })).toBeUndefined();
-    expect(heapOutOfMemory(1, null, v8, { maxHeapMiB: 64 })).toBeUndefined();
-    expect(heapOutOfMemory(null, 'SIGKILL', v8, { maxHeapMiB: 64 })).toBeUndefined();
+    expect(heapOutOfMemory(null, 'SIGABRT', false, { maxHeapMiB: 64 })).toBeUndefined();
+    expect(heapOutOfMemory(1, null, true, { maxHeapMiB: 64 })).toBeUndefined();
+    expect(heapOutOfMemory(null, 'SIGKILL', true, { maxHeapMiB: 64 })).toBeUndefined();
   });
 });
 

@@ -10,10 +10,14 @@ export interface OutOfMemory {
 // What V8 writes before it aborts a process whose heap is full (every supported Node line).
 const HEAP_OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit/;
 
-/** An exit that V8's heap limit caused: an abort right after V8's fatal out-of-memory line. */
-export function heapOutOfMemory(code: number | null, signal: NodeJS.Signals | null, stderrTail: string, limits: PluginLimits): OutOfMemory | undefined {
-  const aborted = signal === 'SIGABRT' || signal === 'SIGTRAP' || code === 134;
-  if (!aborted || !HEAP_OUT_OF_MEMORY.test(stderrTail)) return undefined;
+/** True for V8's fatal out-of-memory line (a native stack trace of any length may follow it). */
+export function isHeapOutOfMemoryLine(line: string): boolean {
+  return HEAP_OUT_OF_MEMORY.test(line);
+}
+
+/** An exit that V8's heap limit caused: an abort after V8's fatal out-of-memory line was seen on stderr. */
+export function heapOutOfMemory(code: number | null, signal: NodeJS.Signals | null, sawOutOfMemoryLine: boolean, limits: PluginLimits): OutOfMemory | undefined {
+  if (!mayBeOutOfMemory(code, signal) || !sawOutOfMemoryLine) return undefined;
   return { limit: 'heap', limitMiB: limits.maxHeapMiB };
 }
 

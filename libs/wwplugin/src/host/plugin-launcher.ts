@@ -28,7 +28,7 @@ import { compileCacheEnv } from './compile-cache.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 import { LineSplitter } from './output-lines.js';
 import { signalGroup } from './process-group.js';
-import { heapOutOfMemory, mayBeOutOfMemory, type OutOfMemory } from './out-of-memory.js';
+import { heapOutOfMemory, isHeapOutOfMemoryLine, mayBeOutOfMemory, type OutOfMemory } from './out-of-memory.js';
 import { pluginIdentity, type PluginIdentity } from './plugin-user.js';
 import { RssWatchdog } from './resource-watchdog.js';
 import { sandboxedLaunch, type SandboxedLaunch } from './sandbox-launch.js';
@@ -169,9 +169,12 @@ export class PluginLauncher {
       if (debug) Logger.debug(line, `Plugin:${plugin.name}`);
       else Logger.log(line, `Plugin:${plugin.name}`);
     });
+    let sawOutOfMemory = false;
     forEachLine(child.stderr!, (line) => {
       const denial = parseAccessDenialLine(line);
       if (denial) return this.denials$.next({ plugin, denial });
+      // Noted as it passes: the native stack trace that follows can push it out of the tail.
+      if (isHeapOutOfMemoryLine(line)) sawOutOfMemory = true;
       plugin.noteStderr(line);
       Logger.warn(line, `Plugin:${plugin.name}`);
     });
@@ -186,7 +189,7 @@ export class PluginLauncher {
     void exited.then(async ({ code, signal }) => {
       // V8's last words (out of memory) may still be in the pipe: read them before judging the exit.
       if (mayBeOutOfMemory(code, signal)) await Promise.race([stderrDone, new Promise((r) => setTimeout(r, 250))]);
-      this.onExit(plugin, child, code, signal, this.killedOverRss.get(child) ?? heapOutOfMemory(code, signal, plugin.stderrTail(), launch.limits));
+      this.onExit(plugin, child, code, signal, this.killedOverRss.get(child) ?? heapOutOfMemory(code, signal, sawOutOfMemory, launch.limits));
     });
 
     const timeoutMs = spec.startTimeoutMs ?? this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
