@@ -28,7 +28,8 @@ function option(name: string, fallback: number): number {
 /** One plugin of `variant`: load() → first reply, then the p50 of `calls` sequential calls (µs). */
 async function once(host: PluginHostService, variant: Variant, name: string, calls: number, payload: string): Promise<{ coldMs: number; p50Us: number }> {
   const t0 = performance.now();
-  await host.load({ path: ENTRY, name, ...VARIANTS[variant] });
+  const spec: PluginSpec = { path: ENTRY, name, ...VARIANTS[variant] };
+  await host.load({ ...spec, env: { ...spec.env, BENCH_PLUGIN_NAME: name } });
   await host.call(name, 'echo', { payload });
   const coldMs = performance.now() - t0;
   const latency = await sequential(calls, 300, () => host.call(name, 'echo', { payload }));
