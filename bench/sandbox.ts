@@ -72,7 +72,9 @@ async function main(): Promise<void> {
   for (const [variant, r] of Object.entries(results)) console.log(`| ${variant} | ${median(r.cold).toFixed(0)} | ${median(r.p50).toFixed(0)} |`);
   const sandboxed = { cold: median(results.sandboxed.cold), p50: median(results.sandboxed.p50) };
   console.log(`\nsandboxed / unsandboxed: cold start ×${(sandboxed.cold / base.cold).toFixed(2)}, call p50 ×${(sandboxed.p50 / base.p50).toFixed(2)}`);
-  console.log(`sandboxed / unsandboxed without compile cache: cold start ×${(sandboxed.cold / noCache.cold).toFixed(2)}, call p50 ×${(sandboxed.p50 / noCache.p50).toFixed(2)}`);
+  console.log(
+    `sandboxed / unsandboxed without compile cache: cold start ×${(sandboxed.cold / noCache.cold).toFixed(2)}, call p50 ×${(sandboxed.p50 / noCache.p50).toFixed(2)}`,
+  );
 }
 
 await main();

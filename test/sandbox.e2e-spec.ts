@@ -144,7 +144,14 @@ describe('sandbox: a plugin under the permission model has only the rights it wa
     const path = join(outside, 'secret.txt');
     const event = waitFor(t.host.events(), (e) => e.type === 'access-denied' && e.resource === path);
     await failure(t.host.call('boxed', 'readFile', { path }));
-    expect(await event).toEqual({ type: 'access-denied', plugin: 'boxed', id: t.host.get('boxed')!.id, permission: 'FileSystemRead', resource: path, during: 'readFile' });
+    expect(await event).toEqual({
+      type: 'access-denied',
+      plugin: 'boxed',
+      id: t.host.get('boxed')!.id,
+      permission: 'FileSystemRead',
+      resource: path,
+      during: 'readFile',
+    });
     expect(t.logger.lines.some((l) => l.level === 'warn' && l.message.includes('was denied FileSystemRead') && l.message.includes(path))).toBe(true);
   });
 

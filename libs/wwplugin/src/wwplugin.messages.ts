@@ -73,8 +73,10 @@ export const PUSH_REFUSED = (handler: string, why: string) => `${handler} refuse
 export const SANDBOX_NEEDS_NODE = (command: string) =>
   `Plugin command "${command}" is not Node: sandbox and maxHeapMiB apply to Node plugins (a path, or a command that is a node binary). Start other programs under a sandbox of your own.`;
 export const NO_PERMISSION_MODEL = (version: string) => `Node ${version} has no permission model: a sandboxed plugin needs Node 20.19 or newer.`;
-export const BAD_LIMIT = (plugin: string, name: string, value: unknown) => `Plugin "${plugin}": limits.${name} must be a positive integer (MiB or ms), got ${JSON.stringify(value)}.`;
-export const UNKNOWN_USER = (kind: 'user' | 'group', name: string) => `No ${kind} "${name}" on this machine (looked up in /etc/${kind === 'user' ? 'passwd' : 'group'} and with id).`;
+export const BAD_LIMIT = (plugin: string, name: string, value: unknown) =>
+  `Plugin "${plugin}": limits.${name} must be a positive integer (MiB or ms), got ${JSON.stringify(value)}.`;
+export const UNKNOWN_USER = (kind: 'user' | 'group', name: string) =>
+  `No ${kind} "${name}" on this machine (looked up in /etc/${kind === 'user' ? 'passwd' : 'group'} and with id).`;
 export const CANNOT_SWITCH_USER = (plugin: string, uid: number, gid: number) =>
   `Plugin "${plugin}" asks to run as uid ${uid} gid ${gid}, but this host (uid ${process.getuid?.()}) may not switch users: run the host as root, or drop user/group.`;
 export const SOCKET_GROUP_TAKEN = (gid: number, taken: number) =>

@@ -165,11 +165,13 @@ type ErrorClass = new (message: string, details?: Record<string, unknown>) => Ww
 
 // Errors the library raises on the other side keep their class, even those sharing a wire code.
 const BY_NAME: Record<string, ErrorClass> = Object.fromEntries(
-  [...Object.values(BY_CODE), PluginEntryNotFoundError, PluginStartError, PluginSandboxError, DuplicateFunctionError, PluginConfigurationError, HostConfigurationError].map((c) => [
+  [...Object.values(BY_CODE), PluginEntryNotFoundError, PluginStartError, DuplicateFunctionError, PluginConfigurationError, HostConfigurationError].map((c) => [
     c.name,
     c,
   ]),
 );
+
+BY_NAME[PluginSandboxError.name] = PluginSandboxError;
 
 /** Rebuilds the typed error a peer sent in an Error frame. */
 export function errorFromWire(code: string, message: string, name: string, detailsJson: string): WwPluginError {

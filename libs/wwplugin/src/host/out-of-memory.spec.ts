@@ -26,7 +26,11 @@ describe('heapOutOfMemory', () => {
 
 describe('access denial lines', () => {
   it("carry Node's permission and resource from the plugin to the host", () => {
-    const err = Object.assign(new Error('Access to this API has been restricted'), { code: 'ERR_ACCESS_DENIED', permission: 'FileSystemRead', resource: '/etc/shadow' });
+    const err = Object.assign(new Error('Access to this API has been restricted'), {
+      code: 'ERR_ACCESS_DENIED',
+      permission: 'FileSystemRead',
+      resource: '/etc/shadow',
+    });
     const denial = accessDenialOf(err, 'readFile')!;
     expect(parseAccessDenialLine(accessDenialLine(denial))).toEqual({ permission: 'FileSystemRead', resource: '/etc/shadow', during: 'readFile' });
   });

@@ -16,7 +16,12 @@ export function isHeapOutOfMemoryLine(line: string): boolean {
 }
 
 /** An exit that V8's heap limit caused: an abort after V8's fatal out-of-memory line was seen on stderr. */
-export function heapOutOfMemory(code: number | null, signal: NodeJS.Signals | null, sawOutOfMemoryLine: boolean, limits: PluginLimits): OutOfMemory | undefined {
+export function heapOutOfMemory(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  sawOutOfMemoryLine: boolean,
+  limits: PluginLimits,
+): OutOfMemory | undefined {
   if (!mayBeOutOfMemory(code, signal) || !sawOutOfMemoryLine) return undefined;
   return { limit: 'heap', limitMiB: limits.maxHeapMiB };
 }
