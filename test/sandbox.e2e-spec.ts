@@ -155,6 +155,20 @@ describe('sandbox: a plugin under the permission model has only the rights it wa
     expect(t.logger.lines.some((l) => l.level === 'warn' && l.message.includes('was denied FileSystemRead') && l.message.includes(path))).toBe(true);
   });
 
+  it('a denial in the middle of a stream ends it with ERR_ACCESS_DENIED, and is reported too', async () => {
+    const path = join(outside, 'secret.txt');
+    const event = waitFor(t.host.events(), (e) => e.type === 'access-denied' && e.during === 'readLater');
+    const seen: string[] = [];
+    const err = await new Promise<PluginFunctionError>((resolve, reject) =>
+      t.host
+        .stream<string>('boxed', 'readLater', { path })
+        .subscribe({ next: (v) => seen.push(v), error: resolve, complete: () => reject(new Error('completed')) }),
+    );
+    expect(seen).toEqual(['first']);
+    expect(err.remoteCode).toBe('ERR_ACCESS_DENIED');
+    expect(await event).toMatchObject({ plugin: 'boxed', permission: 'FileSystemRead', resource: path });
+  });
+
   it('the secret is in no environment: not in /proc/<pid>/environ, of a sandboxed plugin nor of another', () => {
     for (const name of ['boxed', 'open']) {
       const environ = readFileSync(`/proc/${t.host.get(name)!.pid}/environ`, 'utf8');

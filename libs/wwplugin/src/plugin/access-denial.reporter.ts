@@ -21,9 +21,34 @@ export function reportingDenials<T>(during: string, run: () => T): T {
     reportAccessDenial(err, during);
     throw err;
   }
-  if (out instanceof Promise) return out.catch((err: unknown) => (reportAccessDenial(err, during), Promise.reject(err))) as T;
-  if (isObservable(out)) return out.pipe(tap({ error: (err: unknown) => reportAccessDenial(err, during) })) as T;
-  return out;
+  // Nest's pipeline may hand back a promise of the handler's Observable or iterable.
+  if (out instanceof Promise) {
+    return out.then(
+      (value: unknown) => watching(value, during),
+      (err: unknown) => (reportAccessDenial(err, during), Promise.reject(err)),
+    ) as T;
+  }
+  return watching(out, during) as T;
+}
+
+/** The same Observable or async iterable, reporting the denial it fails with; anything else as it is. */
+function watching(value: unknown, during: string): unknown {
+  if (isObservable(value)) return value.pipe(tap({ error: (err: unknown) => reportAccessDenial(err, during) }));
+  if (isAsyncIterable(value)) return reportingIterable(value, during);
+  return value;
+}
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+
+/** The same values, pulled one by one as before (`yield*` passes on back-pressure and cancellation). */
+async function* reportingIterable(source: AsyncIterable<unknown>, during: string): AsyncGenerator<unknown> {
+  try {
+    yield* source;
+  } catch (err) {
+    reportAccessDenial(err, during);
+    throw err;
+  }
 }
 
 /** Reports the denial that is about to crash the process (not caught anywhere). */
