@@ -251,6 +251,12 @@ describe('sandbox: what cannot be applied is a typed error', () => {
     expect(err.message).toContain('limits.maxHeapMiB');
   });
 
+  it('rights of the wrong shape: PluginSandboxError naming the field', async () => {
+    const err = await failure(t.host.load(fixture('odd', 'sandbox', { sandbox: { fsRead: '/tmp' as unknown as string[] } })));
+    expect(err).toBeInstanceOf(PluginSandboxError);
+    expect(err.message).toContain('sandbox.fsRead must be an array of paths');
+  });
+
   it('a user that does not exist: PluginSandboxError', async () => {
     const err = await failure(t.host.load(fixture('ghost', 'sandbox', { user: 'no-such-user-wwplugin' })));
     expect(err).toBeInstanceOf(PluginSandboxError);

@@ -87,3 +87,5 @@ export const OUT_OF_MEMORY = (plugin: string, limit: 'heap' | 'rss', limitMiB: n
     : `Plugin "${plugin}" ran out of memory: its resident memory was ${rssMiB} MiB, over its limit of ${limitMiB} MiB (maxRssMiB); it was killed.`;
 export const ACCESS_DENIED = (plugin: string, permission: string, resource: string, during: string) =>
   `Plugin "${plugin}" was denied ${permission}${resource ? ` on ${resource}` : ''} (in ${during}): outside its sandbox.`;
+export const BAD_SANDBOX = (plugin: string, name: string, expected: string, value: unknown) =>
+  `Plugin "${plugin}": sandbox.${name} must be ${expected}, got ${JSON.stringify(value)}.`;

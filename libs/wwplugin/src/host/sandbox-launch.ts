@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename, resolve as resolvePath } from 'node:path';
 import { PluginSandboxError } from '../errors/wwplugin.errors.js';
 import type { PluginLimits, PluginSandboxOptions, PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
-import { BAD_LIMIT, NO_PERMISSION_MODEL, SANDBOX_NEEDS_NODE } from '../wwplugin.messages.js';
+import { BAD_LIMIT, BAD_SANDBOX, NO_PERMISSION_MODEL, SANDBOX_NEEDS_NODE } from '../wwplugin.messages.js';
 import { heapFlags, permissionSupport, sandboxFlags, type SandboxRights } from './sandbox-flags.js';
 import { pluginReadPaths } from './sandbox-paths.js';
 
@@ -19,7 +19,19 @@ export interface SandboxedLaunch {
 export function sandboxOf(spec: PluginSpec, options: WwPluginHostOptions): PluginSandboxOptions | undefined {
   const sandbox = spec.sandbox ?? options.sandbox ?? false;
   if (sandbox === false) return undefined;
-  return sandbox === true ? {} : sandbox;
+  if (sandbox === true) return {};
+  const plugin = spec.name ?? spec.path ?? spec.command ?? '?';
+  for (const name of ['fsRead', 'fsWrite'] as const) {
+    const paths = sandbox[name];
+    if (paths !== undefined && !(Array.isArray(paths) && paths.every((p) => typeof p === 'string'))) {
+      throw new PluginSandboxError(BAD_SANDBOX(plugin, name, 'an array of paths', paths), { [name]: paths });
+    }
+  }
+  for (const name of ['childProcess', 'worker', 'addons'] as const) {
+    const value = sandbox[name];
+    if (value !== undefined && typeof value !== 'boolean') throw new PluginSandboxError(BAD_SANDBOX(plugin, name, 'a boolean', value), { [name]: value });
+  }
+  return sandbox;
 }
 
 /** The spec's limits over the host's, field by field; throws PluginSandboxError for a value that is not a positive integer. */
