@@ -10,6 +10,8 @@ import { pluginReadPaths } from './sandbox-paths.js';
 export interface SandboxedLaunch {
   command: string;
   args: string[];
+  /** The Node flags put before `args` (empty when neither sandbox nor heap limit applies). */
+  flags: string[];
   /** The rights it runs with, or undefined when it is not sandboxed. */
   rights?: SandboxRights;
   limits: PluginLimits;
@@ -52,7 +54,7 @@ export function limitsOf(spec: PluginSpec, options: WwPluginHostOptions): Plugin
 export function sandboxedLaunch(spec: PluginSpec, options: WwPluginHostOptions, command: string, args: string[]): SandboxedLaunch {
   const sandbox = sandboxOf(spec, options);
   const limits = limitsOf(spec, options);
-  if (!sandbox && !limits.maxHeapMiB) return { command, args, limits };
+  if (!sandbox && !limits.maxHeapMiB) return { command, args, flags: [], limits };
   const cwd = spec.cwd ?? process.cwd();
   if (spec.command && !isNodeBinary(command)) throw new PluginSandboxError(SANDBOX_NEEDS_NODE(spec.command), { command: spec.command });
   const support = permissionSupport(spec.command ? command : process.execPath);
@@ -71,7 +73,7 @@ export function sandboxedLaunch(spec: PluginSpec, options: WwPluginHostOptions, 
     if (!support.permissionFlag) throw new PluginSandboxError(NO_PERMISSION_MODEL(support.version), { version: support.version });
     flags = [...sandboxFlags(support, rights), ...flags];
   }
-  return { command, args: [...flags, ...args], rights, limits };
+  return { command, args: [...flags, ...args], flags, rights, limits };
 }
 
 /** True for `node`, `node22`, `node.exe`, or this very Node binary. */
