@@ -162,7 +162,7 @@ export class PluginLauncher {
     });
     plugin.child = child;
     sendSecret(child, plugin.token);
-    this.watchMemory(plugin, child, launch);
+    this.watchMemory(child, launch);
     // The context is read per line: the plugin's name is known only after its Hello.
     const debug = !!this.options.debug;
     forEachLine(child.stdout!, (line) => {
@@ -258,7 +258,7 @@ export class PluginLauncher {
   }
 
   /** Kills a plugin whose resident memory passes its limit; the exit then reports it out of memory. */
-  private watchMemory(plugin: ManagedPlugin, child: ChildProcess, launch: SandboxedLaunch): void {
+  private watchMemory(child: ChildProcess, launch: SandboxedLaunch): void {
     const limitMiB = launch.limits.maxRssMiB;
     if (!limitMiB || !child.pid) return;
     const watchdog = new RssWatchdog(
