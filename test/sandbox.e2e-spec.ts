@@ -133,7 +133,7 @@ describe('sandbox: a plugin under the permission model has only the rights it wa
 
   it('still serves calls, streams, pushes and calls the host', async () => {
     expect(await t.host.call('boxed', 'echo', { value: 'hi' })).toBe('hi');
-    expect(await firstValueFrom(t.host.stream<number>('boxed', 'count', { count: 5 }).pipe(toArray()))).toEqual([0, 1, 2, 3, 4]);
+    expect(await firstValueFrom(t.host.stream<number>('boxed', 'countUp', { count: 5 }).pipe(toArray()))).toEqual([0, 1, 2, 3, 4]);
     const pong = waitFor(t.host.messages('sandbox.pong', 'boxed'));
     expect(t.host.push('boxed', 'sandbox.ping', { n: 7 })).toBe(1);
     expect((await pong).payload).toEqual({ n: 7 });
@@ -294,7 +294,7 @@ describe('identity: a plugin under its own uid', () => {
   it('runs as that uid and serves', async () => {
     expect(await t.host.call('stranger', 'permissions', { path: '/' })).toMatchObject({ uid: 65534 });
     expect(await t.host.call('stranger', 'echo', { value: 'from nobody' })).toBe('from nobody');
-    expect(await collect(t.host.stream<number>('stranger', 'count', { count: 3 }), 3)).toEqual([0, 1, 2]);
+    expect(await collect(t.host.stream<number>('stranger', 'countUp', { count: 3 }), 3)).toEqual([0, 1, 2]);
   });
 
   it("cannot read another plugin's files, nor its process's environment", async () => {
