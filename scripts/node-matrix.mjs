@@ -20,8 +20,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const VERSIONS = ['22.23.5', '24.22.3', '26.12.1'];
 /**
  * What each Node must pass: calls both ways, streams, pushes, crash detection and restart, mutual
- * TLS, the fixture plugin's whole start-up path, the packed package installed and run, and the
- * compile cache each Node gives plugins.
+ * TLS, the fixture plugin's whole start-up path, the packed package installed and run, the
+ * compile cache each Node gives plugins, and the sandbox (each line spells the permission model's flags its own way).
  */
 export const SUBSET = [
   'test/foundation-calls.e2e-spec.ts',
@@ -31,6 +31,7 @@ export const SUBSET = [
   'test/supervision-crash.e2e-spec.ts',
   'test/security-tls.e2e-spec.ts',
   'test/package-install.e2e-spec.ts',
+  'test/sandbox.e2e-spec.ts',
   'libs/wwplugin/src/host/compile-cache.spec.ts',
 ];
 const CACHE = join(ROOT, 'node_modules', '.cache', 'node-matrix');

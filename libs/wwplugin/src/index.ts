@@ -21,6 +21,7 @@ export {
   HandshakeRefusedError,
   PluginEntryNotFoundError,
   PluginStartError,
+  PluginSandboxError,
   DuplicatePluginError,
   DuplicateFunctionError,
   PluginConfigurationError,

@@ -70,3 +70,22 @@ export const HANDLER_THREW = (error: string) => `A handler threw; its caller rec
 export const INVALID_OPTION = (where: string, option: string, expected: string, got: unknown) =>
   `${where}: option "${option}" must be ${expected}, got ${got === undefined ? 'nothing' : typeof got === 'function' ? 'a function' : JSON.stringify(got)}.`;
 export const PUSH_REFUSED = (handler: string, why: string) => `${handler} refused a push (${why}); it was dropped.`;
+export const SANDBOX_NEEDS_NODE = (command: string) =>
+  `Plugin command "${command}" is not Node: sandbox and maxHeapMiB apply to Node plugins (a path, or a command that is a node binary). Start other programs under a sandbox of your own.`;
+export const NO_PERMISSION_MODEL = (version: string) => `Node ${version} has no permission model: a sandboxed plugin needs Node 20.19 or newer.`;
+export const BAD_LIMIT = (plugin: string, name: string, value: unknown) =>
+  `Plugin "${plugin}": limits.${name} must be a positive integer (MiB or ms), got ${JSON.stringify(value)}.`;
+export const UNKNOWN_USER = (kind: 'user' | 'group', name: string) =>
+  `No ${kind} "${name}" on this machine (looked up in /etc/${kind === 'user' ? 'passwd' : 'group'} and with id).`;
+export const CANNOT_SWITCH_USER = (plugin: string, uid: number, gid: number) =>
+  `Plugin "${plugin}" asks to run as uid ${uid} gid ${gid}, but this host (uid ${process.getuid?.()}) may not switch users: run the host as root, or drop user/group.`;
+export const SOCKET_GROUP_TAKEN = (gid: number, taken: number) =>
+  `Plugins under other users reach the host's socket through one group: it already admits gid ${taken}, and this plugin runs with gid ${gid}. Give such plugins one shared group.`;
+export const OUT_OF_MEMORY = (plugin: string, limit: 'heap' | 'rss', limitMiB: number | undefined, rssMiB?: number) =>
+  limit === 'heap'
+    ? `Plugin "${plugin}" ran out of memory: its JavaScript heap reached ${limitMiB ? `its limit of ${limitMiB} MiB (maxHeapMiB)` : "V8's heap limit"}.`
+    : `Plugin "${plugin}" ran out of memory: its resident memory was ${rssMiB} MiB, over its limit of ${limitMiB} MiB (maxRssMiB); it was killed.`;
+export const ACCESS_DENIED = (plugin: string, permission: string, resource: string, during: string) =>
+  `Plugin "${plugin}" was denied ${permission}${resource ? ` on ${resource}` : ''} (in ${during}): outside its sandbox.`;
+export const BAD_SANDBOX = (plugin: string, name: string, expected: string, value: unknown) =>
+  `Plugin "${plugin}": sandbox.${name} must be ${expected}, got ${JSON.stringify(value)}.`;

@@ -39,6 +39,9 @@ const HOST_RULES: Record<string, [Check, string]> = {
   pushOverflow: [oneOf('drop-oldest', 'drop-newest'), "'drop-oldest' or 'drop-newest'"],
   allowPluginCalls: [(v) => typeof v === 'boolean' || typeof v === 'function', 'a boolean or a function'],
   handlerErrorLogLevel: [logLevel, `false or one of ${LOG_LEVELS.join(', ')}`],
+  sandbox: [(v) => typeof v === 'boolean' || isObject(v), 'true, false or an object of rights (fsRead, fsWrite, childProcess, worker, addons)'],
+  limits: [isObject, 'an object (maxHeapMiB, maxRssMiB, rssSampleMs)'],
+  logAccessDenials: [oneOf(true, false), 'a boolean'],
 };
 
 const PLUGIN_RULES: Record<string, [Check, string]> = {

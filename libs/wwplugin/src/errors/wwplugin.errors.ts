@@ -112,6 +112,14 @@ export class PluginStartError extends WwPluginError {
   }
 }
 
+/**
+ * A plugin's sandbox, limits or user cannot be applied: a `command` that is not Node, a Node
+ * without the permission model, a bad limit, a user that does not exist or the host may not switch to.
+ */
+export class PluginSandboxError extends WwPluginError {
+  override readonly code = WireErrorCode.NOT_RUNNING;
+}
+
 /** Two plugins registered the same name. */
 export class DuplicatePluginError extends WwPluginError {
   override readonly code = WireErrorCode.DUPLICATE_PLUGIN;
@@ -162,6 +170,8 @@ const BY_NAME: Record<string, ErrorClass> = Object.fromEntries(
     c,
   ]),
 );
+
+BY_NAME[PluginSandboxError.name] = PluginSandboxError;
 
 /** Rebuilds the typed error a peer sent in an Error frame. */
 export function errorFromWire(code: string, message: string, name: string, detailsJson: string): WwPluginError {

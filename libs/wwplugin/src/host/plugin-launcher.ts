@@ -8,7 +8,8 @@ import { Subject } from 'rxjs';
 import { startFailureOf } from '../errors/start-failure.js';
 import { PluginCrashedError, PluginEntryNotFoundError, PluginNotRunningError, PluginStartError } from '../errors/wwplugin.errors.js';
 import type { PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
-import { ENV_ADDRESS, ENV_PLUGIN_ID, ENV_TOKEN } from '../protocol/protocol.constants.js';
+import { ENV_ADDRESS, ENV_PLUGIN_ID, ENV_REPORT_DENIALS, ENV_TOKEN_FD, TOKEN_FD } from '../protocol/protocol.constants.js';
+import { parseAccessDenialLine, type AccessDenial } from '../errors/access-denial.js';
 import {
   COMMAND_NOT_FOUND,
   CRASHED,
@@ -18,6 +19,7 @@ import {
   EXITED_BEFORE_READY,
   HANDSHAKE_TIMEOUT,
   NOT_RUNNING,
+  OUT_OF_MEMORY,
 } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostServer } from './host-server.js';
@@ -26,6 +28,11 @@ import { compileCacheEnv } from './compile-cache.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 import { LineSplitter } from './output-lines.js';
 import { signalGroup } from './process-group.js';
+import { heapOutOfMemory, isHeapOutOfMemoryLine, mayBeOutOfMemory, type OutOfMemory } from './out-of-memory.js';
+import { pluginIdentity, type PluginIdentity } from './plugin-user.js';
+import { RssWatchdog } from './resource-watchdog.js';
+import { sandboxedLaunch, type SandboxedLaunch } from './sandbox-launch.js';
+import { admitGroup } from './socket-access.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_GRACE_MS = 5_000;
@@ -37,6 +44,14 @@ export interface PluginExit {
   signal: NodeJS.Signals | null;
   /** The host asked for it (stop, unload, restart): never restarted. */
   expected: boolean;
+  /** Set when the plugin died of its heap limit or was killed over its resident memory limit. */
+  outOfMemory?: OutOfMemory;
+}
+
+/** An ERR_ACCESS_DENIED a sandboxed plugin reported (with `logAccessDenials`). */
+export interface PluginAccessDenial {
+  plugin: ManagedPlugin;
+  denial: AccessDenial;
 }
 
 /** Starts plugin processes and stops them: spawn, handshake wait, graceful stop, kill. */
@@ -44,6 +59,10 @@ export interface PluginExit {
 export class PluginLauncher {
   /** Every exit of a plugin process. The supervisor decides what follows. */
   readonly exits$ = new Subject<PluginExit>();
+  /** Access denials sandboxed plugins report; the supervisor logs them and emits events. */
+  readonly denials$ = new Subject<PluginAccessDenial>();
+  /** Why the current process of a plugin was killed by its resident memory watchdog. */
+  private readonly killedOverRss = new WeakMap<ChildProcess, OutOfMemory>();
   /** Set when the host closes: no process is spawned after it. */
   private closing = false;
 
@@ -98,9 +117,12 @@ export class PluginLauncher {
     // Set before the first await: a stop() from here on must win over this start.
     plugin.stopRequested = false;
     let address: string;
+    let launch: SandboxedLaunch;
+    let identity: PluginIdentity;
     try {
       this.checkEntry(plugin.spec);
       address = await this.server.listen();
+      ({ launch, identity } = this.sandboxFor(plugin.spec, address));
     } catch (err) {
       if (!plugin.stopRequested) this.exits$.next({ plugin, code: null, signal: null, expected: false });
       else plugin.lifecycle.moveTo('stopped');
@@ -115,35 +137,44 @@ export class PluginLauncher {
     plugin.token = randomBytes(32).toString('hex');
     plugin.refusedWith = undefined;
     plugin.clearStderr();
-    const command = spec.command ?? process.execPath;
-    const args = spec.command ? (spec.args ?? []) : [resolvePath(spec.cwd ?? process.cwd(), spec.path!), ...(spec.args ?? [])];
-    const child = spawn(command, args, {
+    const child = spawn(launch.command, launch.args, {
       cwd: spec.cwd,
       env: {
         ...process.env,
         NO_COLOR: '1',
-        ...(spec.command ? {} : compileCacheEnv()),
+        // A cache a sandboxed or other user's process could write would be code the others run.
+        ...(spec.command || launch.rights || identity.uid !== undefined ? {} : compileCacheEnv()),
         ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
+        ...(this.options.logAccessDenials ? { [ENV_REPORT_DENIALS]: '1' } : {}),
         ...spec.env,
         ...this.tls.pluginEnv(),
         [ENV_ADDRESS]: address,
-        [ENV_TOKEN]: plugin.token,
+        [ENV_TOKEN_FD]: String(TOKEN_FD),
         [ENV_PLUGIN_ID]: plugin.id,
       },
-      // stdin stays open: when the host dies the plugin reads end-of-file and leaves.
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // stdin stays open: when the host dies the plugin reads end-of-file and leaves. The secret
+      // travels on its own pipe (TOKEN_FD): an environment stays readable in /proc/<pid>/environ.
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       // A process group of its own: Ctrl-C in a terminal reaches the host only, which then stops
       // its plugins gracefully instead of racing them to exit.
       detached: process.platform !== 'win32',
+      ...identity,
     });
     plugin.child = child;
+    sendSecret(child, plugin.token);
+    this.watchMemory(child, launch);
     // The context is read per line: the plugin's name is known only after its Hello.
     const debug = !!this.options.debug;
     forEachLine(child.stdout!, (line) => {
       if (debug) Logger.debug(line, `Plugin:${plugin.name}`);
       else Logger.log(line, `Plugin:${plugin.name}`);
     });
+    let sawOutOfMemory = false;
     forEachLine(child.stderr!, (line) => {
+      const denial = parseAccessDenialLine(line);
+      if (denial) return this.denials$.next({ plugin, denial });
+      // Noted as it passes: the native stack trace that follows can push it out of the tail.
+      if (isHeapOutOfMemoryLine(line)) sawOutOfMemory = true;
       plugin.noteStderr(line);
       Logger.warn(line, `Plugin:${plugin.name}`);
     });
@@ -154,7 +185,12 @@ export class PluginLauncher {
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     // Registered before the race below: the exit reaches the supervisor before start() rejects.
-    void exited.then(({ code, signal }) => this.onExit(plugin, child, code, signal));
+    const stderrDone = new Promise<void>((resolve) => child.stderr!.once('close', resolve));
+    void exited.then(async ({ code, signal }) => {
+      // V8's last words (out of memory) may still be in the pipe: read them before judging the exit.
+      if (mayBeOutOfMemory(code, signal)) await Promise.race([stderrDone, new Promise((r) => setTimeout(r, 250))]);
+      this.onExit(plugin, child, code, signal, this.killedOverRss.get(child) ?? heapOutOfMemory(code, signal, sawOutOfMemory, launch.limits));
+    });
 
     const timeoutMs = spec.startTimeoutMs ?? this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
@@ -186,25 +222,55 @@ export class PluginLauncher {
     throw failed;
   }
 
-  private onExit(plugin: ManagedPlugin, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(plugin: ManagedPlugin, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, outOfMemory?: OutOfMemory): void {
     // The leader is gone; whatever it left in its group (grandchildren) goes with it.
     signalGroup(child, 'SIGKILL');
     if (plugin.child !== child) return; // an older process of this plugin
     plugin.lastExit = { code, signal, at: new Date() };
     const expected = plugin.stopRequested;
-    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    const how = outOfMemory
+      ? OUT_OF_MEMORY(plugin.name, outOfMemory.limit, outOfMemory.limitMiB, outOfMemory.rssMiB)
+      : signal
+        ? `killed by ${signal}`
+        : `exit code ${code}`;
+    const details = { code, signal, ...(outOfMemory ? { reason: 'out-of-memory', ...outOfMemory } : {}) };
     if (plugin.channel) {
       plugin.closeAfterExit(
         plugin.channel,
-        new PluginCrashedError(CRASHED(plugin.name, how), { code, signal }),
+        new PluginCrashedError(CRASHED(plugin.name, how), details),
         expected
           ? () => new PluginNotRunningError(NOT_RUNNING(plugin.name, 'stopped'), { state: 'stopped' })
-          : () => new PluginCrashedError(CRASHED(plugin.name, how), { code, signal }),
+          : () => new PluginCrashedError(CRASHED(plugin.name, how), details),
       );
     }
     plugin.channel = undefined;
     plugin.child = undefined;
-    this.exits$.next({ plugin, code, signal, expected });
+    this.exits$.next({ plugin, code, signal, expected, ...(outOfMemory ? { outOfMemory } : {}) });
+  }
+
+  /** The spawn plan of a sandboxed or limited plugin, and the user it runs as (typed errors when impossible). */
+  private sandboxFor(spec: PluginSpec, address: string): { launch: SandboxedLaunch; identity: PluginIdentity } {
+    const command = spec.command ?? process.execPath;
+    const args = spec.command ? (spec.args ?? []) : [resolvePath(spec.cwd ?? process.cwd(), spec.path!), ...(spec.args ?? [])];
+    const identity = pluginIdentity(spec);
+    if (identity.gid !== undefined && identity.gid !== process.getgid?.()) admitGroup(address, identity.gid, !this.options.socketPath);
+    return { launch: sandboxedLaunch(spec, this.options, command, args), identity };
+  }
+
+  /** Kills a plugin whose resident memory passes its limit; the exit then reports it out of memory. */
+  private watchMemory(child: ChildProcess, launch: SandboxedLaunch): void {
+    const limitMiB = launch.limits.maxRssMiB;
+    if (!limitMiB || !child.pid) return;
+    const watchdog = new RssWatchdog(
+      child.pid,
+      limitMiB,
+      (rssMiB) => {
+        this.killedOverRss.set(child, { limit: 'rss', limitMiB, rssMiB });
+        signalGroup(child, 'SIGKILL');
+      },
+      launch.limits.rssSampleMs,
+    );
+    child.once('exit', () => watchdog.stop());
   }
 
   /**
@@ -268,4 +334,12 @@ function findCommand(command: string, cwd: string, pathEnv = ''): string | undef
     }
   }
   return undefined;
+}
+
+/** Hands the plugin its one-use secret on its own pipe, then closes it: the plugin reads to the end. */
+function sendSecret(child: ChildProcess, token: string): void {
+  const pipe = child.stdio[TOKEN_FD] as NodeJS.WritableStream | null;
+  if (!pipe) return;
+  pipe.on('error', () => undefined); // the plugin died before reading it
+  pipe.end(`${token}\n`);
 }

@@ -27,6 +27,34 @@ export interface HeartbeatOptions {
 /** What happens to pushes a plugin had not acknowledged when its session ended. @publicApi */
 export type PushDelivery = 'at-least-once' | 'at-most-once';
 
+/**
+ * Rights of a sandboxed plugin under Node's permission model, on top of what its runtime needs (its
+ * own package directory, the node_modules it resolves from, the host's socket). Everything not
+ * granted is denied with `ERR_ACCESS_DENIED`. See docs/security.md for what it does not stop. @publicApi
+ */
+export interface PluginSandboxOptions {
+  /** More paths the plugin may read (a directory: everything under it). */
+  fsRead?: string[];
+  /** Paths the plugin may write (a directory: everything under it). None by default. */
+  fsWrite?: string[];
+  /** May it spawn processes? Default false. */
+  childProcess?: boolean;
+  /** May it start worker threads? Default false. */
+  worker?: boolean;
+  /** May it load native addons? Default false. */
+  addons?: boolean;
+}
+
+/** Resource limits of a plugin process; a plugin over one is stopped and reported out of memory. @publicApi */
+export interface PluginLimits {
+  /** V8 old-space heap limit (`--max-old-space-size`), in MiB. */
+  maxHeapMiB?: number;
+  /** Resident memory limit in MiB, sampled by the host; over it the plugin is killed. */
+  maxRssMiB?: number;
+  /** How often the host samples the resident memory (ms). Default 1 000. */
+  rssSampleMs?: number;
+}
+
 /** How to start one plugin. A bare string is `{ path }`. @publicApi */
 export interface PluginSpec {
   /** A JavaScript entry file, run with this Node (`process.execPath`). */
@@ -47,6 +75,14 @@ export interface PluginSpec {
   required?: boolean;
   /** This plugin's push delivery (overrides the host's `pushDelivery`). */
   pushDelivery?: PushDelivery;
+  /** Run under Node's permission model: `true` for the least rights, or the rights to grant (overrides the host's `sandbox`). */
+  sandbox?: boolean | PluginSandboxOptions;
+  /** Memory limits (overrides the host's `limits`, field by field). */
+  limits?: PluginLimits;
+  /** Run the process as this user (name or uid); the host must be allowed to switch users (root). */
+  user?: string | number;
+  /** Run the process with this group (name or gid); default the user's primary group. */
+  group?: string | number;
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -117,6 +153,12 @@ export interface WwPluginHostOptions {
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
   handlerErrorLogLevel?: LogLevel | false;
+  /** Sandbox of every plugin whose spec says nothing (see PluginSpec.sandbox). Default false. */
+  sandbox?: boolean | PluginSandboxOptions;
+  /** Memory limits of every plugin (see PluginSpec.limits). */
+  limits?: PluginLimits;
+  /** Plugins report each `ERR_ACCESS_DENIED` they meet: an `access-denied` event and a warning here. Default false. */
+  logAccessDenials?: boolean;
 }
 
 /** Builds the host options for forRootAsync's useClass / useExisting. @publicApi */
@@ -178,7 +220,9 @@ export type PluginEvent =
   | { type: 'stopped'; plugin: string; id: string }
   | { type: 'exited'; plugin: string; id: string; code: number | null; signal: string | null }
   | { type: 'unloaded'; plugin: string; id: string }
-  | { type: 'crashed'; plugin: string; id: string; code: number | null; signal: string | null }
+  | { type: 'crashed'; plugin: string; id: string; code: number | null; signal: string | null; reason?: 'out-of-memory' }
+  | { type: 'out-of-memory'; plugin: string; id: string; limit: 'heap' | 'rss'; limitMiB?: number; rssMiB?: number }
+  | { type: 'access-denied'; plugin: string; id: string; permission: string; resource: string; during: string }
   | { type: 'heartbeat-missed'; plugin: string; id: string; missed: number }
   | { type: 'unresponsive'; plugin: string; id: string; missed: number }
   | { type: 'restarting'; plugin: string; id: string; attempt: number; delayMs: number }

@@ -18,6 +18,7 @@ import { startFailureLine } from '../errors/start-failure.js';
 import { PluginLogger } from './plugin-logger.js';
 import { PluginSession } from './plugin-session.js';
 import { PluginTransportServer } from './plugin-transport.server.js';
+import { reportUncaughtDenials } from './access-denial.reporter.js';
 
 /** An enhancer given by class (Nest creates it, with dependency injection) or as an instance. */
 export type EnhancerOf<T> = Type<T> | T;
@@ -59,6 +60,7 @@ const HOST_GONE_EXIT_MS = 1_500;
 export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, options: BootstrapPluginOptions = {}): Promise<INestMicroservice> {
   const { exitOnStop: exitOption, guards, pipes, interceptors, filters, logger: loggerOption, ...nestOptions } = options;
   const server = new PluginTransportServer();
+  reportUncaughtDenials();
   const debug = process.env.WWPLUGIN_DEBUG === '1';
   const levels = loggerOption ?? (debug ? ['error', 'warn', 'log', 'debug'] : ['error', 'warn']);
   const pluginLogger = Array.isArray(levels) ? new PluginLogger({ logLevels: levels }) : undefined;

@@ -10,7 +10,6 @@ import {
   ENV_ADDRESS,
   ENV_PLUGIN_ID,
   ENV_TLS,
-  ENV_TOKEN,
   META_PLUGIN_ID,
   META_TOKEN,
   PROTOCOL_VERSION,
@@ -24,6 +23,7 @@ import { tlsFromEnv } from '../protocol/tls.js';
 import { idleDeadline } from '../protocol/idle-deadline.js';
 import { EmitOutbox } from './emit-outbox.js';
 import { PushAcker } from './push-acker.js';
+import { takeHostSecret } from './host-secret.js';
 
 /** Bytes of messages (emits, logs) that may wait behind a full transport before log records go to stdout/stderr. */
 const MAX_QUEUED_LOG_BYTES = 4 * 1024 * 1024;
@@ -59,9 +59,8 @@ export class PluginSession {
   constructor(@Inject(WWPLUGIN_PLUGIN_OPTIONS) readonly options: WwPluginOptions) {
     this.address = process.env[ENV_ADDRESS];
     this.id = process.env[ENV_PLUGIN_ID] ?? '';
-    this.token = process.env[ENV_TOKEN] ?? '';
     // The secret is for this process only: children the plugin spawns must not inherit it.
-    delete process.env[ENV_TOKEN];
+    this.token = takeHostSecret();
     // Same for the client certificate's private key.
     this.tlsEnv = process.env[ENV_TLS];
     delete process.env[ENV_TLS];

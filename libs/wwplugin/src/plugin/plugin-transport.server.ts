@@ -7,6 +7,7 @@ import { type IncomingCall } from '../protocol/session-channel.js';
 import { PUSH_REFUSED, UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
 import { PluginFunctionRegistry } from './plugin-function.registry.js';
 import { PluginSession } from './plugin-session.js';
+import { reportingDenials } from './access-denial.reporter.js';
 import { WWPLUGIN_TRANSPORT } from './wwplugin-transport.js';
 
 // A push cannot be cancelled: one signal that never fires serves them all, made on first use.
@@ -47,7 +48,9 @@ export class PluginTransportServer extends Server implements CustomTransportStra
   }
 
   private dispatch(registry: PluginFunctionRegistry, plugin: WwPluginCallContext['plugin'], call: CallFrame, incoming: IncomingCall): unknown {
-    return registry.invoke(call, incoming, { caller: call.caller || 'host', plugin }, (fn, available) => UNKNOWN_FUNCTION(plugin.name, fn, available));
+    return reportingDenials(call.function, () =>
+      registry.invoke(call, incoming, { caller: call.caller || 'host', plugin }, (fn, available) => UNKNOWN_FUNCTION(plugin.name, fn, available)),
+    );
   }
 
   /** Pushes go to @OnPush methods and to @EventPattern handlers of the same topic. */

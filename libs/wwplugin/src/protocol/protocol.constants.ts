@@ -3,7 +3,13 @@ export const PROTOCOL_VERSION = 1;
 
 /** Environment variables through which the host tells a spawned plugin where and who it is. */
 export const ENV_ADDRESS = 'WWPLUGIN_ADDRESS';
+/** The secret in the environment: only from hosts before the secret had its own descriptor. */
 export const ENV_TOKEN = 'WWPLUGIN_TOKEN';
+/** The inherited file descriptor the secret is read from (read to end of file, then close it). */
+export const ENV_TOKEN_FD = 'WWPLUGIN_TOKEN_FD';
+export const TOKEN_FD = 3;
+/** Set when the host wants sandbox denials reported (logAccessDenials). */
+export const ENV_REPORT_DENIALS = 'WWPLUGIN_REPORT_DENIALS';
 export const ENV_PLUGIN_ID = 'WWPLUGIN_PLUGIN_ID';
 export const ENV_TLS = 'WWPLUGIN_TLS';
 

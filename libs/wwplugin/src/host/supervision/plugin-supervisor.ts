@@ -2,7 +2,8 @@ import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } fro
 import { Subscription } from 'rxjs';
 import { HostEvents } from '../host-events.js';
 import type { ManagedPlugin } from '../managed-plugin.js';
-import { PluginLauncher, type PluginExit } from '../plugin-launcher.js';
+import { PluginLauncher, type PluginAccessDenial, type PluginExit } from '../plugin-launcher.js';
+import { ACCESS_DENIED, OUT_OF_MEMORY } from '../../wwplugin.messages.js';
 
 /**
  * Decides what follows a plugin's exit: nothing (it was asked to stop), a restart after a backoff
@@ -12,6 +13,7 @@ import { PluginLauncher, type PluginExit } from '../plugin-launcher.js';
 export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('WwPluginSupervisor');
   private subscription?: Subscription;
+  private denials?: Subscription;
   private readonly pending = new Map<ManagedPlugin, NodeJS.Timeout>();
   private closing = false;
 
@@ -22,6 +24,12 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.subscription = this.launcher.exits$.subscribe((exit) => this.onExit(exit));
+    this.denials = this.launcher.denials$.subscribe((d) => this.onDenial(d));
+  }
+
+  private onDenial({ plugin, denial }: PluginAccessDenial): void {
+    this.logger.warn(ACCESS_DENIED(plugin.name, denial.permission, denial.resource, denial.during));
+    this.events.emit({ type: 'access-denied', plugin: plugin.name, id: plugin.id, ...denial });
   }
 
   /** Stops any restart waiting for its backoff (the plugin is being stopped or the host closes). */
@@ -44,11 +52,17 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.shutdown();
     this.subscription?.unsubscribe();
+    this.denials?.unsubscribe();
   }
 
-  private onExit({ plugin, code, signal, expected }: PluginExit): void {
+  private onExit({ plugin, code, signal, expected, outOfMemory }: PluginExit): void {
     const base = { plugin: plugin.name, id: plugin.id };
-    const how = signal ?? (code === null ? 'no process could be started' : `code ${code}`);
+    const how = outOfMemory ? 'out of memory' : (signal ?? (code === null ? 'no process could be started' : `code ${code}`));
+    const crashed = { type: 'crashed' as const, ...base, code, signal, ...(outOfMemory ? { reason: 'out-of-memory' as const } : {}) };
+    if (outOfMemory && !expected) {
+      this.logger.error(OUT_OF_MEMORY(plugin.name, outOfMemory.limit, outOfMemory.limitMiB, outOfMemory.rssMiB));
+      this.events.emit({ type: 'out-of-memory', ...base, ...outOfMemory });
+    }
     const clean = code === 0 && !signal;
     // The state changes before any event goes out: a listener that calls the plugin sees where it stands.
     if (expected || this.closing) {
@@ -60,13 +74,13 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
     if (plugin.state === 'starting') {
       plugin.lifecycle.moveTo('stopped');
       this.events.emit({ type: 'exited', ...base, code, signal });
-      return this.events.emit({ type: 'crashed', ...base, code, signal });
+      return this.events.emit(crashed);
     }
     if (!plugin.restart.wantsRestart(code, signal)) {
       plugin.lifecycle.moveTo(clean ? 'stopped' : 'failed');
       this.events.emit({ type: 'exited', ...base, code, signal });
       if (clean) return;
-      this.events.emit({ type: 'crashed', ...base, code, signal });
+      this.events.emit(crashed);
       return this.events.emit({ type: 'failed', ...base, reason: `exited (${how}) and its restart policy says never` });
     }
     if (plugin.restart.isCrashLooping()) {
@@ -75,13 +89,13 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
       this.logger.error(`Plugin "${plugin.name}" failed: ${reason}; it stays down until started again.`);
       plugin.lifecycle.moveTo('failed');
       this.events.emit({ type: 'exited', ...base, code, signal });
-      if (!clean) this.events.emit({ type: 'crashed', ...base, code, signal });
+      if (!clean) this.events.emit(crashed);
       return this.events.emit({ type: 'failed', ...base, reason });
     }
     const { attempt, delayMs } = plugin.restart.next();
     plugin.lifecycle.moveTo('restarting');
     this.events.emit({ type: 'exited', ...base, code, signal });
-    if (!clean) this.events.emit({ type: 'crashed', ...base, code, signal });
+    if (!clean) this.events.emit(crashed);
     this.events.emit({ type: 'restarting', ...base, attempt, delayMs });
     this.logger.warn(`Plugin "${plugin.name}" exited (${how}); restart #${attempt} in ${delayMs} ms.`);
     this.cancelRestart(plugin);
