@@ -26,6 +26,7 @@ import { compileCacheEnv } from './compile-cache.js';
 import type { ManagedPlugin } from './managed-plugin.js';
 import { LineSplitter } from './output-lines.js';
 import { signalGroup } from './process-group.js';
+import { SparePool } from './spare-pool.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_GRACE_MS = 5_000;
@@ -51,6 +52,7 @@ export class PluginLauncher {
     @Inject(WWPLUGIN_HOST_OPTIONS) private readonly options: WwPluginHostOptions,
     private readonly server: HostServer,
     private readonly tls: HostTls,
+    private readonly spares: SparePool,
   ) {}
 
   /** Throws a typed error when the spec's entry file is missing, not a file, or not the expected one. */
@@ -117,25 +119,33 @@ export class PluginLauncher {
     plugin.clearStderr();
     const command = spec.command ?? process.execPath;
     const args = spec.command ? (spec.args ?? []) : [resolvePath(spec.cwd ?? process.cwd(), spec.path!), ...(spec.args ?? [])];
-    const child = spawn(command, args, {
-      cwd: spec.cwd,
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        ...(spec.command ? {} : compileCacheEnv()),
-        ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
-        ...spec.env,
-        ...this.tls.pluginEnv(),
-        [ENV_ADDRESS]: address,
-        [ENV_TOKEN]: plugin.token,
-        [ENV_PLUGIN_ID]: plugin.id,
-      },
-      // stdin stays open: when the host dies the plugin reads end-of-file and leaves.
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // A process group of its own: Ctrl-C in a terminal reaches the host only, which then stops
-      // its plugins gracefully instead of racing them to exit.
-      detached: process.platform !== 'win32',
-    });
+    const env = {
+      ...process.env,
+      NO_COLOR: '1',
+      ...(spec.command ? {} : compileCacheEnv()),
+      ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
+      ...spec.env,
+      ...this.tls.pluginEnv(),
+      [ENV_ADDRESS]: address,
+      [ENV_TOKEN]: plugin.token,
+      [ENV_PLUGIN_ID]: plugin.id,
+    } as Record<string, string>;
+    // A ready spare (same Node flags) becomes this plugin; otherwise a new Node process.
+    const spare =
+      spec.command || spec.spare === false
+        ? undefined
+        : this.spares.take([], { entry: args[0], args: args.slice(1), cwd: resolvePath(spec.cwd ?? process.cwd()), env });
+    const child =
+      spare ??
+      spawn(command, args, {
+        cwd: spec.cwd,
+        env,
+        // stdin stays open: when the host dies the plugin reads end-of-file and leaves.
+        stdio: ['pipe', 'pipe', 'pipe'],
+        // A process group of its own: Ctrl-C in a terminal reaches the host only, which then stops
+        // its plugins gracefully instead of racing them to exit.
+        detached: process.platform !== 'win32',
+      });
     plugin.child = child;
     // The context is read per line: the plugin's name is known only after its Hello.
     const debug = !!this.options.debug;
@@ -165,6 +175,8 @@ export class PluginLauncher {
     );
     const outcome = await Promise.race([ready, exited, timedOut]);
     clearTimeout(timer);
+    // The spare taken is replaced once this start no longer competes with it for the CPU.
+    if (spare) this.spares.fill();
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
       signalGroup(child, 'SIGKILL');

@@ -47,6 +47,8 @@ export interface PluginSpec {
   required?: boolean;
   /** This plugin's push delivery (overrides the host's `pushDelivery`). */
   pushDelivery?: PushDelivery;
+  /** false: always start this plugin in a new process, never in one of the host's `spares`. Default true. */
+  spare?: boolean;
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -115,6 +117,13 @@ export interface WwPluginHostOptions {
   pushDelivery?: PushDelivery;
   /** May plugins call each other through the host? A function decides per call. Default true. */
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
+  /**
+   * Prewarmed spare processes kept ready (Node, the framework and Nest loaded): a plugin start
+   * (load, restart, a restart after a crash) uses one instead of starting Node, and a new one warms
+   * up. Only plugins started from a `path` use them (not a `command`). Each costs a Node process
+   * of about 60 MiB RSS while it waits (see BENCHMARKS.md). Default 0.
+   */
+  spares?: number;
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
   handlerErrorLogLevel?: LogLevel | false;
 }

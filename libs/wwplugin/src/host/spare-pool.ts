@@ -1,0 +1,195 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { WwPluginHostOptions } from '../interfaces/host-options.interface.js';
+import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
+import { compileCacheEnv } from './compile-cache.js';
+import { LineSplitter } from './output-lines.js';
+import { signalGroup } from './process-group.js';
+
+/** The spare's program (the plugin side's runner); a file path, not an import: the sides stay apart. */
+const RUNNER = fileURLToPath(new URL('../plugin/spare-runner.js', import.meta.url));
+/** Backoff before replacing a spare that died before it was ready, doubling up to the maximum. */
+const RETRY_MS = 500;
+const MAX_RETRY_MS = 30_000;
+
+/** What a spare is told when it becomes a plugin (plugin/spare-runner.ts reads it). */
+export interface SpareAssignment {
+  entry: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/** A spare process as list() shows it. @publicApi */
+export interface SpareInfo {
+  pid: number;
+  /** Node flags it was started with: it serves only plugins started with exactly these. */
+  flags: string[];
+  /** Loaded and waiting for its plugin (false while it warms up). */
+  ready: boolean;
+}
+
+/** Variables Node reads when it starts, not later: a spare serves a plugin only if they are equal. */
+const isStartupVariable = (key: string) =>
+  (key.startsWith('NODE_') && key !== 'NODE_ENV') || key.startsWith('UV_') || key.startsWith('OPENSSL_') || key.startsWith('SSL_CERT_');
+
+class Spare {
+  ready = false;
+  private readonly detach: Array<() => void> = [];
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly flags: string[],
+    readonly env: Record<string, string>,
+  ) {}
+
+  get key(): string {
+    return this.flags.join('\0');
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Logs the spare's output under its own context until it becomes a plugin. */
+  watchOutput(stream: Readable, onLine: (line: string) => void): void {
+    const lines = new LineSplitter(onLine);
+    const data = (chunk: Buffer) => lines.push(chunk);
+    stream.on('data', data);
+    stream.on('error', () => undefined);
+    this.detach.push(() => stream.removeListener('data', data));
+  }
+
+  /** Hands stdout and stderr over to the launcher, which reads them as the plugin's. */
+  releaseOutput(): void {
+    for (const d of this.detach.splice(0)) d();
+  }
+
+  info(): SpareInfo {
+    return { pid: this.child.pid!, flags: [...this.flags], ready: this.ready };
+  }
+}
+
+/**
+ * Prewarmed spare processes (host option `spares`, default 0): Node started and the framework and
+ * Nest loaded, waiting to be told which plugin to run. A plugin start (load, restart, a restart
+ * after a crash) with a ready spare of the same Node flags hands its entry, arguments, working
+ * directory and environment to the spare instead of spawning Node; the pool then warms a new one.
+ */
+@Injectable()
+export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('WwPluginSpares');
+  private readonly target: number;
+  private readonly spares = new Set<Spare>();
+  private closing = false;
+  private failures = 0;
+  private retry?: NodeJS.Timeout;
+
+  constructor(@Inject(WWPLUGIN_HOST_OPTIONS) options: WwPluginHostOptions) {
+    this.target = options.spares ?? 0;
+  }
+
+  onApplicationBootstrap(): void {
+    this.fill();
+  }
+
+  /** The spares now, warming or ready. */
+  list(): SpareInfo[] {
+    return [...this.spares].filter((s) => s.child.pid !== undefined).map((s) => s.info());
+  }
+
+  /**
+   * A ready spare started with `flags`, now running the plugin of `assignment`; undefined when
+   * none is ready or the plugin's startup variables (NODE_OPTIONS, ...) differ from the spare's.
+   */
+  take(flags: readonly string[], assignment: SpareAssignment): ChildProcess | undefined {
+    const key = flags.join('\0');
+    for (const spare of this.spares) {
+      if (!spare.ready || !spare.alive || spare.key !== key || !sameStartup(spare.env, assignment.env)) continue;
+      this.spares.delete(spare);
+      spare.releaseOutput();
+      const control = spare.child.stdio[3] as Socket;
+      control.removeAllListeners('end');
+      control.end(`${JSON.stringify(assignment)}\n`);
+      return spare.child;
+    }
+    return undefined;
+  }
+
+  /** Starts spares until `spares` are warming or ready (after a spare was taken, or at bootstrap). */
+  fill(): void {
+    if (this.closing || this.retry) return;
+    while (this.spares.size < this.target) this.spawnSpare([]);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  /** Kills every spare and starts no more; resolves once they are gone. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.retry);
+    const gone = [...this.spares].map((s) => (s.alive ? new Promise<void>((resolve) => s.child.once('exit', () => resolve())) : Promise.resolve()));
+    // A spare holds nothing: no grace period.
+    for (const s of this.spares) signalGroup(s.child, 'SIGKILL');
+    await Promise.all(gone);
+    this.spares.clear();
+  }
+
+  private spawnSpare(flags: string[]): void {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), NO_COLOR: '1', ...compileCacheEnv() };
+    const child = spawn(process.execPath, [...flags, RUNNER], {
+      env,
+      // stdin: end-of-file when the host dies; fd 3: the control pipe (ready, then the assignment).
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      detached: process.platform !== 'win32',
+    });
+    const spare = new Spare(child, flags, env);
+    this.spares.add(spare);
+    child.stdin!.on('error', () => undefined);
+    spare.watchOutput(child.stdout!, (line) => this.logger.log(`spare ${child.pid}: ${line}`));
+    spare.watchOutput(child.stderr!, (line) => this.logger.warn(`spare ${child.pid}: ${line}`));
+    const control = child.stdio[3] as Socket;
+    control.on('error', () => undefined);
+    let said = '';
+    const onData = (chunk: Buffer) => {
+      said += chunk.toString('utf8');
+      if (!said.includes('ready\n')) return;
+      control.removeListener('data', onData);
+      spare.ready = true;
+      this.failures = 0;
+    };
+    control.on('data', onData);
+    child.once('error', (err) => this.logger.warn(`A spare process could not be started: ${err.message}`));
+    child.once('exit', (code, signal) => {
+      signalGroup(child, 'SIGKILL');
+      if (!this.spares.delete(spare) || this.closing) return; // taken (now a plugin), or the host is closing
+      this.logger.warn(`Spare process ${child.pid ?? '?'} exited (${signal ?? `code ${code}`}) before it was used: starting another.`);
+      if (!spare.ready) this.failures += 1;
+      this.replaceLater();
+    });
+  }
+
+  /** A spare that dies before it is ready is replaced after a backoff: a broken setup must not spin. */
+  private replaceLater(): void {
+    if (!this.failures) return this.fill();
+    const delay = Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (this.failures - 1));
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.fill();
+    }, delay);
+    this.retry.unref();
+  }
+}
+
+function sameStartup(spare: Record<string, string>, plugin: Record<string, string>): boolean {
+  for (const key of new Set([...Object.keys(spare), ...Object.keys(plugin)])) {
+    if (isStartupVariable(key) && spare[key] !== plugin[key]) return false;
+  }
+  return true;
+}
