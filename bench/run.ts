@@ -4,7 +4,7 @@
 // framework are taken in turns (rounds, medians), because the machine's speed drifts during a run.
 //
 //   node dist/bench/run.js [--quick] [--payload N] [--tcp] [--rounds N] [--plugins N]
-//                          [--only raw,calls,slow,lifecycle,scale] [--profile] [--out file.json]
+//                          [--only raw,calls,slow,lifecycle,scale] [--profile] [--no-heartbeat] [--out file.json]
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -25,11 +25,12 @@ interface Args {
   rounds: number;
   plugins: number;
   profile: boolean;
+  heartbeat: boolean;
   out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, payloadBytes: 100, transport: 'unix', only: new Set(SCENARIOS), rounds: 0, plugins: 0, profile: false };
+  const args: Args = { quick: false, payloadBytes: 100, transport: 'unix', only: new Set(SCENARIOS), rounds: 0, plugins: 0, profile: false, heartbeat: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -44,6 +45,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--rounds') args.rounds = Number(value());
     else if (a === '--plugins') args.plugins = Number(value());
     else if (a === '--profile') args.profile = true;
+    else if (a === '--no-heartbeat') args.heartbeat = false;
     else if (a === '--out') args.out = value();
     else throw new Error(`unknown option ${a}`);
   }
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const profileDir = args.profile ? `${RESULTS_DIR}profiles/${stamp}` : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const base: ChildConfig = { quick: args.quick, payloadBytes: args.payloadBytes, transport: args.transport };
+  const base: ChildConfig = { quick: args.quick, payloadBytes: args.payloadBytes, transport: args.transport, heartbeat: args.heartbeat };
   const results: Partial<RawResults> = {};
   const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
   const started = performance.now();
@@ -182,12 +184,13 @@ async function main(): Promise<void> {
       transport: args.transport,
       rounds: args.rounds,
       plugins: args.plugins,
+      heartbeat: args.heartbeat,
       scenarios: [...args.only],
     },
     figures,
     raw: results,
   };
-  const full = !args.quick && args.only.size === SCENARIOS.length;
+  const full = !args.quick && args.heartbeat && args.only.size === SCENARIOS.length;
   mkdirSync(RESULTS_DIR, { recursive: true });
   const outBase = args.out ? args.out.replace(/\.json$/, '') : `${RESULTS_DIR}${args.quick ? 'quick-' : ''}${stamp}`;
   const jsonFiles = [`${outBase}.json`, ...(full && !args.out ? [`${RESULTS_DIR}latest.json`] : [])];
@@ -223,7 +226,7 @@ function markdownSummary(
   const passed = goals.filter((f) => f.pass).length;
   return [
     `Run \`${relative(ROOT, file)}\`, ${report.when}: ${m.cpu}, ${m.cores} cores, Node ${m.node}, grpc-js ${m.grpcJs}, @nestjs/core ${m.nestCore}; ` +
-      `payload ${String(o.payloadBytes)} B, ${String(o.transport)}, ${String(o.rounds)} round(s), ${String(o.plugins)} plugins${o.quick ? ', quick' : ''}, ` +
+      `payload ${String(o.payloadBytes)} B, ${String(o.transport)}, ${String(o.rounds)} round(s), ${String(o.plugins)} plugins${o.quick ? ', quick' : ''}${o.heartbeat ? '' : ', heartbeats off'}, ` +
       `scenarios ${(o.scenarios as string[]).join(', ')}; load average ${report.loadAverage.start.join(' ')} at the start, ${report.loadAverage.end.join(' ')} at the end; ${report.durationS} s.`,
     '',
     `### Goals (${passed} of ${goals.length} met)`,

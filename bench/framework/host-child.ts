@@ -24,7 +24,12 @@ interface Ctx {
 async function main(): Promise<void> {
   const config = readConfig();
   // The lifecycle scenario keeps one spare; the others run with the defaults (none).
-  const options = { ...(config.transport === 'tcp' ? { port: 0 } : {}), ...(config.scenario === 'lifecycle' ? { spares: 1 } : {}) };
+  const options = {
+    ...(config.transport === 'tcp' ? { port: 0 } : {}),
+    ...(config.scenario === 'lifecycle' ? { spares: 1 } : {}),
+    // --no-heartbeat: what the heartbeats cost, by difference (the idle CPU figure).
+    ...(config.heartbeat === false ? { heartbeat: false as const } : {}),
+  };
   const app = await NestFactory.createApplicationContext(BenchHostModule.forRoot(options), { logger: ['error'] });
   const host = app.get(PluginHostService);
   // Profiling flags are not allowed in NODE_OPTIONS: start profiled plugins as a command instead.
