@@ -89,7 +89,8 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   private retry?: NodeJS.Timeout;
 
   constructor(@Inject(WWPLUGIN_HOST_OPTIONS) options: WwPluginHostOptions) {
-    this.target = options.spares ?? 0;
+    // The control pipe is a descriptor the spare opens by number: POSIX only.
+    this.target = process.platform === 'win32' ? 0 : (options.spares ?? 0);
   }
 
   onApplicationBootstrap(): void {
