@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PluginEvent, SpareInfo } from '@wwplugin/nestjs';
+import { HostConfigurationError, type PluginEvent, type SpareInfo } from '@wwplugin/nestjs';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,4 +130,13 @@ describe('spares: prewarmed processes for load, restart and crashes', () => {
     expect(t.host.spares()).toEqual([spare]);
     await t.host.unload('by-command');
   }, 60_000);
+
+  it('a bad spares option fails at bootstrap, naming it', async () => {
+    const err = await startHost({ spares: -1 }).then(
+      (bad) => bad.close().then(() => new Error('started')),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(HostConfigurationError);
+    expect((err as Error).message).toBe('WwPluginModule.forRoot: option "spares" must be an integer of 0 or more, got -1.');
+  });
 });

@@ -188,7 +188,8 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 }
 
-function sameStartup(spare: Record<string, string>, plugin: Record<string, string>): boolean {
+/** True when a process started with `spare`'s environment starts as one started with `plugin`'s would. */
+export function sameStartup(spare: Record<string, string>, plugin: Record<string, string>): boolean {
   for (const key of new Set([...Object.keys(spare), ...Object.keys(plugin)])) {
     if (isStartupVariable(key) && spare[key] !== plugin[key]) return false;
   }
