@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostConfigurationError, type PluginEvent, type SpareInfo } from '@wwplugin/nestjs';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { HostConfigurationError, WwPluginModule, type PluginEvent, type SpareInfo } from '@wwplugin/nestjs';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,21 +17,21 @@ describe('spares: prewarmed processes for load, restart and crashes', () => {
   let events: ReplaySubject<PluginEvent>;
   let workDir: string;
   const everySparePid = new Set<number>();
-  const spec = (name: string, spare = true) =>
+  const spec = (name: string, spare: boolean | 'own' = true) =>
     fixture(name, 'spares,messaging,supervision', { cwd: workDir, args: ['--flag', 'value'], env: { SPARE_MARK: 'marked' }, spare });
 
-  /** The one ready spare, once there is one (and it is not `not`). */
-  const readySpare = async (not?: number): Promise<SpareInfo> => {
+  /** The one ready shared spare (or the one of plugin id `plugin`), once there is one (and it is not `not`). */
+  const readySpare = async (not?: number, plugin?: string): Promise<SpareInfo> => {
     let found: SpareInfo | undefined;
     await until(
       () => {
-        const spares = t.host.spares();
+        const spares = t.host.spares().filter((s) => s.plugin === plugin);
         for (const s of spares) everySparePid.add(s.pid);
         found = spares.find((s) => s.ready && s.pid !== not);
         return !!found && spares.length === 1;
       },
       30_000,
-      'a ready spare',
+      plugin ? `a ready spare of ${plugin}` : 'a ready spare',
     );
     return found!;
   };
@@ -131,9 +133,57 @@ describe('spares: prewarmed processes for load, restart and crashes', () => {
     await t.host.unload('by-command');
   }, 60_000);
 
+  it("spare: 'own' keeps a spare that has run the plugin's entry: restarts use it, and it behaves as a cold start", async () => {
+    const shared = await readySpare();
+    const info = await t.host.load(spec('own-one', 'own'));
+    // The first start has no spare of its own yet: it takes the shared one.
+    expect(info.pid).toBe(shared.pid);
+    const own = await readySpare(undefined, info.id);
+    expect(own.plugin).toBe(info.id);
+    expect(own.pid).not.toBe(info.pid);
+
+    const before = info.pid!;
+    process.kill(before, 'SIGKILL');
+    const restarted = await waitFor(events, (e) => e.type === 'restarted' && e.plugin === 'own-one', 30_000);
+    expect(restarted).toMatchObject({ pid: own.pid });
+    const facts = await t.host.call<Facts>('own-one', 'processFacts');
+    expect(facts.pid).toBe(own.pid);
+    expect(facts.argv.slice(1)).toEqual(['--flag', 'value']);
+    expect(facts.cwd).toBe(workDir);
+    expect(facts.env.FIXTURE_NAME).toBe('own-one');
+    expect(facts.env.SPARE_MARK).toBe('marked');
+    expect(facts.env.WWPLUGIN_TOKEN).toBeUndefined();
+    await t.host.load(spec('own-cold', false));
+    const cold = await t.host.call<Facts>('own-cold', 'processFacts');
+    const own2 = (env: Record<string, string>) => {
+      const { WWPLUGIN_PLUGIN_ID: _id, FIXTURE_NAME: _name, ...rest } = env;
+      return rest;
+    };
+    expect(own2(facts.env)).toEqual(own2(cold.env));
+    expect(facts.argv).toEqual(cold.argv);
+    expect(facts.execArgv).toEqual(cold.execArgv);
+    await t.host.unload('own-cold');
+    expect(await t.host.call('own-one', 'echo', { value: 'own' })).toBe('own');
+
+    // restart() uses the next one; stop() and unload() take the plugin's spare with them.
+    const next = await readySpare(own.pid, info.id);
+    expect((await t.host.restart('own-one')).pid).toBe(next.pid);
+    const third = await readySpare(next.pid, info.id);
+    await t.host.stop('own-one');
+    await until(() => !isAlive(third.pid), 10_000, 'the stopped plugin to lose its spare');
+    expect(t.host.spares().filter((s) => s.plugin === info.id)).toEqual([]);
+    await t.host.start('own-one');
+    const fourth = await readySpare(third.pid, info.id);
+    await t.host.unload('own-one');
+    await until(() => !isAlive(fourth.pid), 10_000, 'the unloaded plugin to lose its spare');
+    expect(t.host.spares().filter((s) => s.plugin !== undefined)).toEqual([]);
+  }, 120_000);
+
   it('a bad spares option fails at bootstrap, naming it', async () => {
-    const err = await startHost({ spares: -1 }).then(
-      (bad) => bad.close().then(() => new Error('started')),
+    @Module({ imports: [WwPluginModule.forRoot({ spares: -1 })] })
+    class BadSpares {}
+    const err = await NestFactory.createApplicationContext(BadSpares, { logger: false, abortOnError: false }).then(
+      (app) => app.close().then(() => new Error('started')),
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(HostConfigurationError);

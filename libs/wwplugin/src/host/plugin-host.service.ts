@@ -138,7 +138,11 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
 
   /** Stops a plugin gracefully: calls in flight may finish within the grace period. */
   async stop(idOrName: string, graceMs?: number): Promise<PluginInfo> {
-    return this.operate(idOrName, (plugin) => this.stopNow(plugin, graceMs));
+    return this.operate(idOrName, async (plugin) => {
+      // A stopped plugin keeps no spare of its own: start() warms one again.
+      this.sparePool.discardOwn(plugin.id);
+      await this.stopNow(plugin, graceMs);
+    });
   }
 
   /** Stops and starts a plugin as one operation: no other operation on it, and no load of its name, comes between. */
@@ -152,6 +156,7 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
   /** Stops a plugin and forgets it; its name is free again. */
   async unload(idOrName: string): Promise<void> {
     await this.operate(idOrName, async (plugin) => {
+      this.sparePool.discardOwn(plugin.id);
       await this.stopNow(plugin);
       plugin.outbox.clear();
       this.registry.remove(plugin);

@@ -130,11 +130,12 @@ export class PluginLauncher {
       [ENV_TOKEN]: plugin.token,
       [ENV_PLUGIN_ID]: plugin.id,
     } as Record<string, string>;
-    // A ready spare (same Node flags) becomes this plugin; otherwise a new Node process.
-    const spare =
-      spec.command || spec.spare === false
-        ? undefined
-        : this.spares.take([], { entry: args[0], args: args.slice(1), cwd: resolvePath(spec.cwd ?? process.cwd()), env });
+    // A ready spare becomes this plugin: its own (spare: 'own'), else a shared one of the same Node
+    // flags; otherwise a new Node process.
+    const assignment = { entry: args[0], args: args.slice(1), cwd: resolvePath(spec.cwd ?? process.cwd()), env };
+    const own = spec.command || spec.spare !== 'own' ? undefined : this.spares.takeOwn(plugin.id, [], env);
+    if (own) plugin.token = own.token;
+    const spare = own?.child ?? (spec.command || spec.spare === false ? undefined : this.spares.take([], assignment));
     const child =
       spare ??
       spawn(command, args, {
@@ -177,6 +178,7 @@ export class PluginLauncher {
     clearTimeout(timer);
     // The spare taken is replaced once this start no longer competes with it for the CPU.
     if (spare) this.spares.fill();
+    if (outcome === 'ready' && !spec.command && spec.spare === 'own') this.spares.warmOwn(plugin.id, assignment, ENV_TOKEN);
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
       signalGroup(child, 'SIGKILL');

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -30,6 +31,8 @@ export interface SpareInfo {
   flags: string[];
   /** Loaded and waiting for its plugin (false while it warms up). */
   ready: boolean;
+  /** For a spare of one plugin's own (`spare: 'own'`): that plugin's id. */
+  plugin?: string;
 }
 
 /** Variables Node reads when it starts, not later: a spare serves a plugin only if they are equal. */
@@ -44,6 +47,8 @@ class Spare {
     readonly child: ChildProcess,
     readonly flags: string[],
     readonly env: Record<string, string>,
+    /** A spare of this plugin's own (its id), with the secret it was started with. */
+    readonly own?: { plugin: string; token: string },
   ) {}
 
   get key(): string {
@@ -69,7 +74,7 @@ class Spare {
   }
 
   info(): SpareInfo {
-    return { pid: this.child.pid!, flags: [...this.flags], ready: this.ready };
+    return { pid: this.child.pid!, flags: [...this.flags], ready: this.ready, ...(this.own ? { plugin: this.own.plugin } : {}) };
   }
 }
 
@@ -84,6 +89,8 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly logger = new Logger('WwPluginSpares');
   private readonly target: number;
   private readonly spares = new Set<Spare>();
+  /** Spares of a plugin's own, by plugin id, and what each was started with (to start the next). */
+  private readonly own = new Map<string, { spare?: Spare; assignment: SpareAssignment; tokenKey: string; failures: number; retry?: NodeJS.Timeout }>();
   private closing = false;
   private failures = 0;
   private retry?: NodeJS.Timeout;
@@ -97,9 +104,59 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
     this.fill();
   }
 
-  /** The spares now, warming or ready. */
+  /** The spares now, warming or ready (the shared ones, then those of plugins' own). */
   list(): SpareInfo[] {
-    return [...this.spares].filter((s) => s.child.pid !== undefined).map((s) => s.info());
+    const own = [...this.own.values()].flatMap((o) => (o.spare ? [o.spare] : []));
+    return [...this.spares, ...own].filter((s) => s.child.pid !== undefined).map((s) => s.info());
+  }
+
+  /**
+   * Keeps a spare of this plugin's own (`spare: 'own'`): started as the plugin would be (`assignment`,
+   * whose environment holds the secret under `tokenKey`, replaced by the spare's own), it runs the
+   * entry up to bootstrapPlugin and waits there.
+   */
+  warmOwn(plugin: string, assignment: SpareAssignment, tokenKey: string): void {
+    if (this.closing || process.platform === 'win32') return;
+    const entry = this.own.get(plugin);
+    if (entry?.spare) return;
+    const record = entry ?? { assignment, tokenKey, failures: 0 };
+    record.assignment = assignment;
+    this.own.set(plugin, record);
+    const token = randomBytes(32).toString('hex');
+    const env = { ...assignment.env, [tokenKey]: token };
+    record.spare = this.spawnSpare([], { env, cwd: assignment.cwd, args: ['--own', assignment.entry, ...assignment.args] }, { plugin, token });
+  }
+
+  /**
+   * The ready spare of this plugin's own, now let go into bootstrapPlugin, with the secret it holds;
+   * undefined when there is none or the plugin would now start with another environment.
+   */
+  takeOwn(plugin: string, flags: readonly string[], env: Record<string, string>): { child: ChildProcess; token: string } | undefined {
+    const record = this.own.get(plugin);
+    const spare = record?.spare;
+    if (!record || !spare?.own || !spare.ready || !spare.alive || spare.key !== flags.join('\0')) return undefined;
+    const { [record.tokenKey]: _theirs, ...wanted } = env;
+    const { [record.tokenKey]: _ours, ...has } = spare.env;
+    record.spare = undefined;
+    if (!sameEnv(has, wanted)) {
+      // Started with what the plugin no longer has: it cannot serve, and the next warmOwn replaces it.
+      signalGroup(spare.child, 'SIGKILL');
+      return undefined;
+    }
+    spare.releaseOutput();
+    const control = spare.child.stdio[3] as Socket;
+    control.removeAllListeners('end');
+    control.end('go\n');
+    return { child: spare.child, token: spare.own.token };
+  }
+
+  /** The plugin is stopped or gone: its own spare goes too. */
+  discardOwn(plugin: string): void {
+    const record = this.own.get(plugin);
+    if (!record) return;
+    this.own.delete(plugin);
+    clearTimeout(record.retry);
+    if (record.spare) signalGroup(record.spare.child, 'SIGKILL');
   }
 
   /**
@@ -123,7 +180,7 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   /** Starts spares until `spares` are warming or ready (after a spare was taken, or at bootstrap). */
   fill(): void {
     if (this.closing || this.retry) return;
-    while (this.spares.size < this.target) this.spawnSpare([]);
+    while (this.spares.size < this.target) this.spares.add(this.spawnSpare([]));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -134,6 +191,11 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.retry);
+    for (const record of this.own.values()) {
+      clearTimeout(record.retry);
+      if (record.spare) this.spares.add(record.spare);
+    }
+    this.own.clear();
     const gone = [...this.spares].map((s) => (s.alive ? new Promise<void>((resolve) => s.child.once('exit', () => resolve())) : Promise.resolve()));
     // A spare holds nothing: no grace period.
     for (const s of this.spares) signalGroup(s.child, 'SIGKILL');
@@ -141,19 +203,20 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
     this.spares.clear();
   }
 
-  private spawnSpare(flags: string[]): void {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), NO_COLOR: '1', ...compileCacheEnv() };
-    const child = spawn(process.execPath, [...flags, RUNNER], {
+  private spawnSpare(flags: string[], own?: { env: Record<string, string>; cwd: string; args: string[] }, owner?: { plugin: string; token: string }): Spare {
+    const env: Record<string, string> = own?.env ?? { ...(process.env as Record<string, string>), NO_COLOR: '1', ...compileCacheEnv() };
+    const child = spawn(process.execPath, [...flags, RUNNER, ...(own?.args ?? [])], {
       env,
+      cwd: own?.cwd,
       // stdin: end-of-file when the host dies; fd 3: the control pipe (ready, then the assignment).
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       detached: process.platform !== 'win32',
     });
-    const spare = new Spare(child, flags, env);
-    this.spares.add(spare);
+    const spare = new Spare(child, flags, env, owner);
     child.stdin!.on('error', () => undefined);
-    spare.watchOutput(child.stdout!, (line) => this.logger.log(`spare ${child.pid}: ${line}`));
-    spare.watchOutput(child.stderr!, (line) => this.logger.warn(`spare ${child.pid}: ${line}`));
+    const who = owner ? `spare of ${owner.plugin}` : 'spare';
+    spare.watchOutput(child.stdout!, (line) => this.logger.log(`${who} ${child.pid}: ${line}`));
+    spare.watchOutput(child.stderr!, (line) => this.logger.warn(`${who} ${child.pid}: ${line}`));
     const control = child.stdio[3] as Socket;
     control.on('error', () => undefined);
     let said = '';
@@ -162,17 +225,38 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
       if (!said.includes('ready\n')) return;
       control.removeListener('data', onData);
       spare.ready = true;
-      this.failures = 0;
+      if (owner) this.own.get(owner.plugin)!.failures = 0;
+      else this.failures = 0;
     };
     control.on('data', onData);
     child.once('error', (err) => this.logger.warn(`A spare process could not be started: ${err.message}`));
     child.once('exit', (code, signal) => {
       signalGroup(child, 'SIGKILL');
-      if (!this.spares.delete(spare) || this.closing) return; // taken (now a plugin), or the host is closing
+      if (this.closing) return;
+      if (owner) return this.ownExited(owner.plugin, spare, code, signal);
+      if (!this.spares.delete(spare)) return; // taken: now a plugin
       this.logger.warn(`Spare process ${child.pid ?? '?'} exited (${signal ?? `code ${code}`}) before it was used: starting another.`);
       if (!spare.ready) this.failures += 1;
       this.replaceLater();
     });
+    return spare;
+  }
+
+  /** A plugin's own spare died while it waited: another, after a backoff if it never got ready. */
+  private ownExited(plugin: string, spare: Spare, code: number | null, signal: NodeJS.Signals | null): void {
+    const record = this.own.get(plugin);
+    if (!record || record.spare !== spare) return; // taken, replaced or discarded
+    record.spare = undefined;
+    this.logger.warn(
+      `The spare of plugin ${plugin} (pid ${spare.child.pid ?? '?'}) exited (${signal ?? `code ${code}`}) before it was used: starting another.`,
+    );
+    if (!spare.ready) record.failures += 1;
+    const delay = record.failures ? Math.min(MAX_RETRY_MS, RETRY_MS * 2 ** (record.failures - 1)) : 0;
+    record.retry = setTimeout(() => {
+      record.retry = undefined;
+      if (this.own.get(plugin) === record) this.warmOwn(plugin, record.assignment, record.tokenKey);
+    }, delay);
+    record.retry.unref();
   }
 
   /** A spare that dies before it is ready is replaced after a backoff: a broken setup must not spin. */
@@ -186,6 +270,12 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
     }, delay);
     this.retry.unref();
   }
+}
+
+/** The same variables with the same values. */
+function sameEnv(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
 }
 
 /** True when a process started with `spare`'s environment starts as one started with `plugin`'s would. */

@@ -47,8 +47,13 @@ export interface PluginSpec {
   required?: boolean;
   /** This plugin's push delivery (overrides the host's `pushDelivery`). */
   pushDelivery?: PushDelivery;
-  /** false: always start this plugin in a new process, never in one of the host's `spares`. Default true. */
-  spare?: boolean;
+  /**
+   * Which spare process may start this plugin: `true` (default) a ready one of the host's `spares`;
+   * `false` none (always a new process); `'own'` a spare of this plugin's own, kept from its first
+   * start on, that has already imported the plugin's entry and waits inside bootstrapPlugin (for
+   * fast restarts of bundled plugins too; the entry's top-level code runs when the spare warms up).
+   */
+  spare?: boolean | 'own';
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
