@@ -65,6 +65,8 @@ describe('benchmark smoke run', () => {
       'spare.load_ms',
       'spare.unbundled_restart_ms',
       'spare.unbundled_load_ms',
+      'spare.own_restart_ms',
+      'spare.unbundled_own_restart_ms',
       'spare.rss_mib',
       'scale.idle_cpu_pct',
       'scale.call_p50_1_us',

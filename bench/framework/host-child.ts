@@ -136,7 +136,8 @@ async function slow({ config, host, payload, spec }: Ctx) {
  * The bare Nest references (spawn → first gRPC reply; unbundled and bundled), then for each plugin
  * entry (as built, and bundled): cold start (load() until the first call returns), plugin RSS,
  * SIGKILL → serving again, and the same two starts with a spare ready (the host runs with
- * `spares: 1`; the cold figures are taken with `spare: false`). Taken in turns, so that all see the
+ * `spares: 1`; the cold figures are taken with `spare: false`), and SIGKILL → serving with a spare
+ * of the plugin's own (`spare: 'own'`). Taken in turns, so that all see the
  * same machine; every spare measurement waits until the spare is ready, so that no spare warming
  * up competes with a measurement.
  */
@@ -148,7 +149,14 @@ async function lifecycle({ config, host, payload, spec }: Ctx) {
   const samples = Object.fromEntries(
     Object.keys(entries).map((k) => [
       k,
-      { cold: [] as number[], rss: [] as number[], restart: [] as number[], spareLoad: [] as number[], spareRestart: [] as number[] },
+      {
+        cold: [] as number[],
+        rss: [] as number[],
+        restart: [] as number[],
+        spareLoad: [] as number[],
+        spareRestart: [] as number[],
+        ownRestart: [] as number[],
+      },
     ]),
   );
   const bare = Object.fromEntries(Object.keys(bareEntries).map((k) => [k, { ms: [] as number[], rss: [] as number[] }]));
@@ -164,7 +172,14 @@ async function lifecycle({ config, host, payload, spec }: Ctx) {
       const r = await lifecycleOnce(host, payload, { ...spec(`${label}${i}`, {}, entry), spare: false });
       const spareRssBytes = rssOf((await readySpare(host)).pid);
       const s = await lifecycleOnce(host, payload, spec(`${label}${i}-spare`, {}, entry), () => readySpare(host));
+      // spare: 'own': the restart runs in a spare that has imported this plugin's entry already.
+      const ownName = `${label}${i}-own`;
+      const o = await lifecycleOnce(host, payload, { ...spec(ownName, {}, entry), spare: 'own' }, () => {
+        const id = host.get(ownName)?.id;
+        return Promise.all([readySpare(host), ...(id ? [readySpare(host, id)] : [])]);
+      });
       if (i < warmups) continue;
+      samples[label].ownRestart.push(o.restartMs);
       samples[label].cold.push(r.coldMs);
       samples[label].rss.push(r.rssBytes);
       samples[label].restart.push(r.restartMs);
@@ -178,7 +193,14 @@ async function lifecycle({ config, host, payload, spec }: Ctx) {
     out[label] = {
       cold: { ms: median(s.cold), runs: s.cold, rss: median(s.rss) },
       restart: { ms: median(s.restart), runs: s.restart },
-      spare: { loadMs: median(s.spareLoad), loadRuns: s.spareLoad, restartMs: median(s.spareRestart), restartRuns: s.spareRestart },
+      spare: {
+        loadMs: median(s.spareLoad),
+        loadRuns: s.spareLoad,
+        restartMs: median(s.spareRestart),
+        restartRuns: s.spareRestart,
+        ownRestartMs: median(s.ownRestart),
+        ownRestartRuns: s.ownRestart,
+      },
     };
   }
   out.spareRss = spareRss.length ? median(spareRss) : undefined;
@@ -187,11 +209,11 @@ async function lifecycle({ config, host, payload, spec }: Ctx) {
   return out;
 }
 
-/** The ready spare of the host (it runs with `spares: 1`), once it is ready. */
-async function readySpare(host: PluginHostService): Promise<SpareInfo> {
+/** The ready shared spare of the host (it runs with `spares: 1`), or the one of plugin id `plugin`, once it is ready. */
+async function readySpare(host: PluginHostService, plugin?: string): Promise<SpareInfo> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ready = host.spares().find((s) => s.ready);
+    const ready = host.spares().find((s) => s.ready && s.plugin === plugin);
     if (ready) return ready;
     if (Date.now() > deadline) throw new Error('no spare was ready within 60 s');
     await sleep(5);
