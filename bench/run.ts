@@ -4,10 +4,11 @@
 // framework are taken in turns (rounds, medians), because the machine's speed drifts during a run.
 //
 //   node dist/bench/run.js [--quick] [--payload N] [--tcp] [--rounds N] [--plugins N]
-//                          [--only raw,calls,slow,lifecycle,scale] [--profile] [--out file.json]
+//                          [--only raw,calls,slow,lifecycle,scale] [--profile] [--no-heartbeat] [--out file.json]
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { relative } from 'node:path';
 import { bundlePlugin } from './bundle-plugin.js';
 import type { ChildConfig } from './support/child-io.js';
 import { DIST_BENCH, RESULTS_DIR, ROOT } from './support/paths.js';
@@ -24,11 +25,12 @@ interface Args {
   rounds: number;
   plugins: number;
   profile: boolean;
+  heartbeat: boolean;
   out?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, payloadBytes: 100, transport: 'unix', only: new Set(SCENARIOS), rounds: 0, plugins: 0, profile: false };
+  const args: Args = { quick: false, payloadBytes: 100, transport: 'unix', only: new Set(SCENARIOS), rounds: 0, plugins: 0, profile: false, heartbeat: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -43,6 +45,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--rounds') args.rounds = Number(value());
     else if (a === '--plugins') args.plugins = Number(value());
     else if (a === '--profile') args.profile = true;
+    else if (a === '--no-heartbeat') args.heartbeat = false;
     else if (a === '--out') args.out = value();
     else throw new Error(`unknown option ${a}`);
   }
@@ -104,7 +107,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const profileDir = args.profile ? `${RESULTS_DIR}profiles/${stamp}` : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const base: ChildConfig = { quick: args.quick, payloadBytes: args.payloadBytes, transport: args.transport };
+  const base: ChildConfig = { quick: args.quick, payloadBytes: args.payloadBytes, transport: args.transport, heartbeat: args.heartbeat };
   const results: Partial<RawResults> = {};
   const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
   const started = performance.now();
@@ -138,19 +141,23 @@ async function main(): Promise<void> {
 
     if (args.only.has('lifecycle')) {
       const entries: Record<string, string> = { unbundled: `${DIST_BENCH}plugin/main.js` };
-      step('bundling the bench plugin');
+      const bareEntries: Record<string, string> = { unbundled: `${DIST_BENCH}bare-nest-child.js` };
+      step('bundling the bench plugin and the bare Nest reference');
       // A directory of this run's own (inside the repo, where node_modules is found), so that
-      // concurrent runs do not overwrite each other's bundle.
+      // concurrent runs do not overwrite each other's bundle. The bare reference sits at its top:
+      // it finds the repository three levels up, as when it is not bundled.
       const bundleDir = `${DIST_BENCH}bundle-${process.pid}`;
       const bundled = await bundlePlugin(entries.unbundled, `${bundleDir}/plugin/main.mjs`);
-      if (bundled.ok) entries.bundled = `${bundleDir}/plugin/main.mjs`;
-      else step(`no bundled plugin: ${bundled.reason}; cold start is measured unbundled only`);
+      const bareBundled = bundled.ok ? await bundlePlugin(bareEntries.unbundled, `${bundleDir}/bare-nest-child.mjs`) : bundled;
+      if (bundled.ok && bareBundled.ok) {
+        entries.bundled = `${bundleDir}/plugin/main.mjs`;
+        bareEntries.bundled = `${bundleDir}/bare-nest-child.mjs`;
+      } else step(`no bundles: ${bundled.ok ? '' : bundled.reason}; cold start is measured unbundled only`);
       try {
-        const r = (await host('lifecycle', { entries, rawAddress: address })) as unknown as Record<string, RawResults['lifecycle']> & {
-          bare: RawResults['bare'];
-        };
-        results.bare = r.bare;
-        results.lifecycle = { ...(r.bundled ?? r.unbundled), unbundled: r.unbundled, bundled: !!r.bundled };
+        const r = (await host('lifecycle', { entries, bareEntries, rawAddress: address })) as unknown as RawResults['lifecycle'] & { bare: RawResults['bare'] };
+        const { bare, ...lifecycle } = r;
+        results.bare = bare;
+        results.lifecycle = lifecycle;
       } finally {
         rmSync(bundleDir, { recursive: true, force: true });
       }
@@ -169,27 +176,68 @@ async function main(): Promise<void> {
     when: new Date().toISOString(),
     durationS: Math.round((performance.now() - started) / 100) / 10,
     machine: machine(),
+    // Other work on the machine moves every absolute figure: the load average at both ends says how much there was.
+    loadAverage: { start: loadAtStart, end: loadavg().map(round2) },
     options: {
       quick: args.quick,
       payloadBytes: args.payloadBytes,
       transport: args.transport,
       rounds: args.rounds,
       plugins: args.plugins,
+      heartbeat: args.heartbeat,
       scenarios: [...args.only],
     },
     figures,
     raw: results,
   };
-  console.log(
-    `\nWWPlugin benchmark — ${report.machine.cpu}, ${report.machine.cores} cores, Node ${report.machine.node}, ` +
-      `payload ${args.payloadBytes} B, ${args.transport}, ${args.rounds} round(s)${args.quick ? ', quick' : ''} (${report.durationS} s)\n`,
-  );
-  console.log(table(figures));
-  const full = !args.quick && args.only.size === SCENARIOS.length;
+  const full = !args.quick && args.heartbeat && args.only.size === SCENARIOS.length;
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const outputs = args.out ? [args.out] : [`${RESULTS_DIR}${args.quick ? 'quick-' : ''}${stamp}.json`, ...(full ? [`${RESULTS_DIR}latest.json`] : [])];
-  for (const out of outputs) writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwritten: ${outputs.join(', ')}${profileDir ? `\nprofiles: ${profileDir}` : ''}`);
+  const outBase = args.out ? args.out.replace(/\.json$/, '') : `${RESULTS_DIR}${args.quick ? 'quick-' : ''}${stamp}`;
+  const jsonFiles = [`${outBase}.json`, ...(full && !args.out ? [`${RESULTS_DIR}latest.json`] : [])];
+  const mdFiles = jsonFiles.map((f) => f.replace(/\.json$/, '.md'));
+  const summary = markdownSummary(report, jsonFiles[0]);
+  console.log(`\n${summary}`);
+  for (const out of jsonFiles) writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  for (const out of mdFiles) writeFileSync(out, summary);
+  console.log(`\nwritten: ${[...jsonFiles, ...mdFiles].join(', ')}${profileDir ? `\nprofiles: ${profileDir}` : ''}`);
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const loadAtStart = loadavg().map(round2);
+
+/**
+ * What BENCHMARKS.md takes from a run, ready to paste: where it comes from, the goals (each with
+ * its reference and ratio from this run), then every figure.
+ */
+function markdownSummary(
+  report: {
+    when: string;
+    durationS: number;
+    machine: ReturnType<typeof machine>;
+    loadAverage: { start: number[]; end: number[] };
+    options: Record<string, unknown>;
+    figures: ReturnType<typeof buildFigures>;
+  },
+  file: string,
+): string {
+  const o = report.options;
+  const m = report.machine;
+  const goals = Object.values(report.figures).filter((f) => f.goal);
+  const passed = goals.filter((f) => f.pass).length;
+  return [
+    `Run \`${relative(ROOT, file)}\`, ${report.when}: ${m.cpu}, ${m.cores} cores, Node ${m.node}, grpc-js ${m.grpcJs}, @nestjs/core ${m.nestCore}; ` +
+      `payload ${String(o.payloadBytes)} B, ${String(o.transport)}, ${String(o.rounds)} round(s), ${String(o.plugins)} plugins${o.quick ? ', quick' : ''}${o.heartbeat ? '' : ', heartbeats off'}, ` +
+      `scenarios ${(o.scenarios as string[]).join(', ')}; load average ${report.loadAverage.start.join(' ')} at the start, ${report.loadAverage.end.join(' ')} at the end; ${report.durationS} s.`,
+    '',
+    `### Goals (${passed} of ${goals.length} met)`,
+    '',
+    table(report.figures, true),
+    '',
+    '### Every figure',
+    '',
+    table(report.figures),
+    '',
+  ].join('\n');
 }
 
 // A benchmark that cannot run exits non-zero; a slow figure never does.

@@ -11,12 +11,12 @@ import { NestFactory } from '@nestjs/core';
 import { PluginHostService, WwPluginModule, createMtlsMaterial, type WwPluginHostOptions } from '@wwplugin/nestjs';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPair } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ROOT } from './support/paths.js';
+import { RESULTS_DIR, ROOT } from './support/paths.js';
 import { median } from './support/stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -80,11 +80,22 @@ async function main(): Promise<void> {
       : []),
   ];
   const ms = (rows: Figures[], key: string) => `${median(rows.map((r) => r[key])).toFixed(1)}`;
-  console.log(`Medians of ${rounds} fresh processes each; CPU ms (wall ms).\n`);
-  console.log(
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const lines: string[] = [];
+  const out = (line: string) => {
+    console.log(line);
+    lines.push(line);
+  };
+  const runs: Record<string, Record<string, Figures[]>> = {};
+  out(
+    `Run \`bench/results/startup-${stamp}.json\`, ${new Date().toISOString()}, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}: medians of ${rounds} fresh processes each; CPU ms (wall ms).\n`,
+  );
+  out(
     '| Node | certificates, first call (loads @peculiar/x509) | certificates, again | before: 3 RSA-2048 keys alone | host start, no TLS | host start, tls auto | plugin modules, no compile cache | plugin modules, compile cache |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  out('|---|---|---|---|---|---|---|---|');
   for (const node of nodes) {
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
     const cacheDir = mkdtempSync(join(tmpdir(), 'wwplugin-bench-cache-'));
@@ -106,11 +117,17 @@ async function main(): Promise<void> {
     }
     rmSync(cacheDir, { recursive: true, force: true });
     const both = (rows: Figures[], cpu: string, wall: string) => `${ms(rows, cpu)} (${ms(rows, wall)})`;
-    console.log(
+    runs[version] = { material, rsa, plain, tls, cold, cached };
+    out(
       `| ${version} | ${both(material, 'coldCpu', 'coldWall')} | ${both(material, 'warmCpu', 'warmWall')} | ${both(rsa, 'cpu', 'wall')} | ${both(plain, 'cpu', 'wall')} | ` +
         `${both(tls, 'cpu', 'wall')} | ${both(cold, 'cpu', 'wall')} | ${both(cached, 'cpu', 'wall')} |`,
     );
   }
+  // Every table BENCHMARKS.md shows comes from a committed results file: this run's, with its raw figures.
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(`${RESULTS_DIR}startup-${stamp}.json`, `${JSON.stringify({ when: new Date().toISOString(), rounds, runs }, null, 2)}\n`);
+  writeFileSync(`${RESULTS_DIR}startup-${stamp}.md`, `${lines.join('\n')}\n`);
+  console.log(`\nwritten: bench/results/startup-${stamp}.json and .md`);
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3]);

@@ -2,7 +2,8 @@
 // (config.scenario) against real plugin processes, and reporting its figures over IPC.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { PluginHostService, type PluginEvent, type PluginSpec } from '@wwplugin/nestjs';
+import { PluginHostService, type PluginEvent, type PluginSpec, type SpareInfo } from '@wwplugin/nestjs';
+import { readFileSync } from 'node:fs';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { bareOnce } from '../support/bare-reference.js';
 import { fatal, readConfig, report, type ChildConfig } from '../support/child-io.js';
@@ -22,7 +23,14 @@ interface Ctx {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const app = await NestFactory.createApplicationContext(BenchHostModule.forRoot(config.transport === 'tcp' ? { port: 0 } : {}), { logger: ['error'] });
+  // The lifecycle scenario keeps one spare; the others run with the defaults (none).
+  const options = {
+    ...(config.transport === 'tcp' ? { port: 0 } : {}),
+    ...(config.scenario === 'lifecycle' ? { spares: 1 } : {}),
+    // --no-heartbeat: what the heartbeats cost, by difference (the idle CPU figure).
+    ...(config.heartbeat === false ? { heartbeat: false as const } : {}),
+  };
+  const app = await NestFactory.createApplicationContext(BenchHostModule.forRoot(options), { logger: ['error'] });
   const host = app.get(PluginHostService);
   // Profiling flags are not allowed in NODE_OPTIONS: start profiled plugins as a command instead.
   const start = (path: string): Partial<PluginSpec> =>
@@ -125,47 +133,117 @@ async function slow({ config, host, payload, spec }: Ctx) {
 }
 
 /**
- * The bare Nest reference (spawn → first gRPC reply), then for each plugin entry (as built, and
- * bundled) cold start (load() until the first call returns), plugin RSS, and SIGKILL → restarted
- * and serving. Taken in turns, so that all see the same machine.
+ * The bare Nest references (spawn → first gRPC reply; unbundled and bundled), then for each plugin
+ * entry (as built, and bundled): cold start (load() until the first call returns), plugin RSS,
+ * SIGKILL → serving again, and the same two starts with a spare ready (the host runs with
+ * `spares: 1`; the cold figures are taken with `spare: false`), and SIGKILL → serving with a spare
+ * of the plugin's own (`spare: 'own'`). Taken in turns, so that all see the
+ * same machine; every spare measurement waits until the spare is ready, so that no spare warming
+ * up competes with a measurement.
  */
 async function lifecycle({ config, host, payload, spec }: Ctx) {
   const entries = config.entries as Record<string, string>;
-  const out: Record<string, unknown> = {};
+  const bareEntries = config.bareEntries as Record<string, string>;
   const runs = config.quick ? 1 : 5;
   const warmups = config.quick ? 0 : 1;
-  const samples = Object.fromEntries(Object.keys(entries).map((k) => [k, { cold: [] as number[], rss: [] as number[], restart: [] as number[] }]));
-  const bare = { ms: [] as number[], rss: [] as number[] };
+  const samples = Object.fromEntries(
+    Object.keys(entries).map((k) => [
+      k,
+      {
+        cold: [] as number[],
+        rss: [] as number[],
+        restart: [] as number[],
+        spareLoad: [] as number[],
+        spareRestart: [] as number[],
+        ownRestart: [] as number[],
+      },
+    ]),
+  );
+  const bare = Object.fromEntries(Object.keys(bareEntries).map((k) => [k, { ms: [] as number[], rss: [] as number[] }]));
+  const spareRss: number[] = [];
   for (let i = 0; i < warmups + runs; i++) {
-    const b = await bareOnce(String(config.rawAddress), payload);
-    if (i >= warmups) {
-      bare.ms.push(b.ms);
-      bare.rss.push(b.rss);
+    for (const [label, file] of Object.entries(bareEntries)) {
+      const b = await bareOnce(String(config.rawAddress), payload, file);
+      if (i < warmups) continue;
+      bare[label].ms.push(b.ms);
+      bare[label].rss.push(b.rss);
     }
     for (const [label, entry] of Object.entries(entries)) {
-      const r = await lifecycleOnce(host, payload, spec(`${label}${i}`, {}, entry));
+      const r = await lifecycleOnce(host, payload, { ...spec(`${label}${i}`, {}, entry), spare: false });
+      const spareRssBytes = rssOf((await readySpare(host)).pid);
+      const s = await lifecycleOnce(host, payload, spec(`${label}${i}-spare`, {}, entry), () => readySpare(host));
+      // spare: 'own': the restart runs in a spare that has imported this plugin's entry already.
+      const ownName = `${label}${i}-own`;
+      const o = await lifecycleOnce(host, payload, { ...spec(ownName, {}, entry), spare: 'own' }, () => {
+        const id = host.get(ownName)?.id;
+        return Promise.all([readySpare(host), ...(id ? [readySpare(host, id)] : [])]);
+      });
       if (i < warmups) continue;
+      samples[label].ownRestart.push(o.restartMs);
       samples[label].cold.push(r.coldMs);
       samples[label].rss.push(r.rssBytes);
       samples[label].restart.push(r.restartMs);
+      samples[label].spareLoad.push(s.coldMs);
+      samples[label].spareRestart.push(s.restartMs);
+      if (spareRssBytes) spareRss.push(spareRssBytes);
     }
   }
+  const out: Record<string, unknown> = {};
   for (const [label, s] of Object.entries(samples)) {
-    out[label] = { cold: { ms: median(s.cold), runs: s.cold, rss: median(s.rss) }, restart: { ms: median(s.restart), runs: s.restart } };
+    out[label] = {
+      cold: { ms: median(s.cold), runs: s.cold, rss: median(s.rss) },
+      restart: { ms: median(s.restart), runs: s.restart },
+      spare: {
+        loadMs: median(s.spareLoad),
+        loadRuns: s.spareLoad,
+        restartMs: median(s.spareRestart),
+        restartRuns: s.spareRestart,
+        ownRestartMs: median(s.ownRestart),
+        ownRestartRuns: s.ownRestart,
+      },
+    };
   }
-  out.bare = { ms: median(bare.ms), runs: bare.ms, rss: median(bare.rss) };
+  out.spareRss = spareRss.length ? median(spareRss) : undefined;
+  const bareOf = (k: string) => (bare[k] ? { ms: median(bare[k].ms), runs: bare[k].ms, rss: median(bare[k].rss) } : undefined);
+  out.bare = { ...bareOf('unbundled'), bundled: bareOf('bundled') };
   return out;
 }
 
-/** One plugin: load() → first reply, its RSS, then SIGKILL → restarted and answering again. */
-async function lifecycleOnce(host: PluginHostService, payload: string, pluginSpec: PluginSpec) {
+/** The ready shared spare of the host (it runs with `spares: 1`), or the one of plugin id `plugin`, once it is ready. */
+async function readySpare(host: PluginHostService, plugin?: string): Promise<SpareInfo> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = host.spares().find((s) => s.ready && s.plugin === plugin);
+    if (ready) return ready;
+    if (Date.now() > deadline) throw new Error('no spare was ready within 60 s');
+    await sleep(5);
+  }
+}
+
+/** A process's resident set (bytes) from /proc; undefined where there is none. */
+function rssOf(pid: number): number | undefined {
+  try {
+    const kib = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib ? Number(kib) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One plugin: load() → first reply, its RSS, then SIGKILL → restarted and answering again.
+ * `beforeEach` runs before each timed step (to wait for a ready spare).
+ */
+async function lifecycleOnce(host: PluginHostService, payload: string, pluginSpec: PluginSpec, beforeEach?: () => Promise<unknown>) {
   const name = pluginSpec.name!;
+  await beforeEach?.();
   let t0 = performance.now();
   await host.load(pluginSpec);
   await host.call(name, 'echo', { payload });
   const coldMs = performance.now() - t0;
   const rssBytes = (await host.call(name, 'rss')) as number;
 
+  await beforeEach?.();
   const pid = host.get(name)!.pid!;
   const exited = firstValueFrom(
     host.events().pipe(
@@ -190,7 +268,14 @@ async function lifecycleOnce(host: PluginHostService, payload: string, pluginSpe
  */
 async function scale({ config, host, payload, spec }: Ctx) {
   const plugins = Number(config.plugins);
-  const idleMs = config.quick ? 2_000 : 5_000;
+  // Host CPU (this process only: process.cpuUsage counts every thread of the host, none of the
+  // plugins') in consecutive windows after the last plugin loaded. The first ones carry the tail of
+  // the loading: the plugins' first heartbeats and V8's memory reducer, which runs a few full
+  // collections of the host's heap once allocation stops (hundreds of ms of CPU, once). The figure
+  // is the steady cost: the later windows, 20 s in all.
+  const windowMs = config.quick ? 500 : 5_000;
+  const settleWindows = config.quick ? 2 : 6;
+  const steadyWindows = 4;
   const n = config.quick ? 100 : 1000;
   const warmupMs = config.quick ? 100 : 1500;
   const call = () => host.call('s0', 'echo', { payload });
@@ -211,12 +296,17 @@ async function scale({ config, host, payload, spec }: Ctx) {
     }),
   );
   const loadMs = performance.now() - loadStart;
-  await sleep(1_000); // let the plugins' own start-up work settle before measuring idle
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await sleep(idleMs);
-  const cpu = process.cpuUsage(cpu0);
-  const idleCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
+  const windows: number[] = [];
+  for (let i = 0; i < settleWindows + steadyWindows; i++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(windowMs);
+    const cpu = process.cpuUsage(cpu0);
+    windows.push(((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100);
+  }
+  const steady = windows.slice(settleWindows);
+  const idleCpuPct = steady.reduce((a, b) => a + b, 0) / steady.length;
+  const idleWindowS = (steady.length * windowMs) / 1000;
   const many = await p50s(100);
   // Spread over every plugin: each process must have its own call path compiled first.
   let k = 0;
@@ -229,6 +319,9 @@ async function scale({ config, host, payload, spec }: Ctx) {
       plugins,
       loadMs,
       idleCpuPct,
+      idleWindowS,
+      idleCpuFirstPct: windows.slice(0, settleWindows).reduce((a, b) => a + b, 0) / settleWindows,
+      idleWindowsPct: windows,
       p50One: median([...oneBefore, ...oneAfter]),
       p50Many: median(many),
       p50Spread: spread.p50,

@@ -3,12 +3,12 @@ import { createInterface } from 'node:readline';
 import { DIST_BENCH } from './paths.js';
 
 /**
- * Spawns the bare Nest reference (bare-nest-child.js) the way the host spawns a plugin, and times
+ * Spawns the bare Nest reference (bare-nest-child.js, or its bundle) the way the host spawns a plugin, and times
  * spawn → the line it prints after its gRPC reply. Its RSS is what it reports then.
  */
-export async function bareOnce(address: string, payload: string): Promise<{ ms: number; rss: number }> {
+export async function bareOnce(address: string, payload: string, file = `${DIST_BENCH}bare-nest-child.js`): Promise<{ ms: number; rss: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [`${DIST_BENCH}bare-nest-child.js`], {
+  const child = spawn(process.execPath, [file], {
     env: { ...process.env, WWBENCH_ADDRESS: address, WWBENCH_PAYLOAD: payload },
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -42,6 +42,7 @@ export { PROTOCOL_VERSION, WireErrorCode } from './protocol/protocol.constants.j
 export type { RemoteApi, RemoteCallOptions, StreamCallOptions } from './protocol/remote-proxy.js';
 export { PluginHostService } from './host/plugin-host.service.js';
 export { PluginClientProxy } from './host/plugin-client.proxy.js';
+export type { SpareInfo } from './host/spare-pool.js';
 export { createMtlsMaterial } from './host/host-tls.js';
 export type { MtlsMaterial } from './host/host-tls.js';
 export type { PluginPattern } from './host/plugin-client.proxy.js';

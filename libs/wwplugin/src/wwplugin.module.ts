@@ -11,6 +11,7 @@ import { HostTls } from './host/host-tls.js';
 import { PluginClientProxy } from './host/plugin-client.proxy.js';
 import { PluginHostService } from './host/plugin-host.service.js';
 import { PluginLauncher } from './host/plugin-launcher.js';
+import { SparePool } from './host/spare-pool.js';
 import { PluginLogRelay } from './host/plugin-log.relay.js';
 import { PluginRegistry } from './host/plugin.registry.js';
 import { HeartbeatScheduler } from './host/supervision/heartbeat.scheduler.js';
@@ -36,6 +37,7 @@ const HOST_PROVIDERS: Provider[] = [
   CallRouter,
   PluginLogRelay,
   HostServer,
+  SparePool,
   PluginLauncher,
   PluginSupervisor,
   HeartbeatScheduler,

@@ -42,6 +42,7 @@ const HOST_RULES: Record<string, [Check, string]> = {
   sandbox: [(v) => typeof v === 'boolean' || isObject(v), 'true, false or an object of rights (fsRead, fsWrite, childProcess, worker, addons)'],
   limits: [isObject, 'an object (maxHeapMiB, maxRssMiB, rssSampleMs)'],
   logAccessDenials: [oneOf(true, false), 'a boolean'],
+  spares: [intFrom(0), 'an integer of 0 or more'],
 };
 
 const PLUGIN_RULES: Record<string, [Check, string]> = {

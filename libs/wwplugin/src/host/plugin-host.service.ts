@@ -14,6 +14,7 @@ import { PluginLauncher } from './plugin-launcher.js';
 import { PluginRegistry } from './plugin.registry.js';
 import { HeartbeatScheduler } from './supervision/heartbeat.scheduler.js';
 import { PluginSupervisor } from './supervision/plugin-supervisor.js';
+import { SparePool, type SpareInfo } from './spare-pool.js';
 
 /** Plugins of `forRoot({ plugins })` that start at once, by default. */
 const DEFAULT_START_CONCURRENCY = 4;
@@ -36,6 +37,7 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
     private readonly events$: HostEvents,
     private readonly server: HostServer,
     private readonly heartbeat: HeartbeatScheduler,
+    private readonly sparePool: SparePool,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -60,6 +62,7 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
   /** Nest runs no shutdown hook when bootstrap throws: nothing may be left running. */
   private async abortBootstrap(error: Error): Promise<never> {
     await this.beforeApplicationShutdown();
+    await this.sparePool.close();
     this.heartbeat.beforeApplicationShutdown();
     await this.server.onApplicationShutdown();
     throw error;
@@ -74,6 +77,11 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
     await Promise.all(plugins.map((p) => this.launcher.stop(p).catch(() => undefined)));
     // Operations already queued then settle (starts fail, the launcher is closing) before the host goes.
     await Promise.all(plugins.map((p) => p.operations.run(() => this.launcher.stop(p)).catch(() => undefined)));
+  }
+
+  /** The prewarmed spare processes (host option `spares`), warming or ready. */
+  spares(): SpareInfo[] {
+    return this.sparePool.list();
   }
 
   /** The address plugins dial (a unix socket, or host:port). */
@@ -130,7 +138,11 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
 
   /** Stops a plugin gracefully: calls in flight may finish within the grace period. */
   async stop(idOrName: string, graceMs?: number): Promise<PluginInfo> {
-    return this.operate(idOrName, (plugin) => this.stopNow(plugin, graceMs));
+    return this.operate(idOrName, async (plugin) => {
+      // A stopped plugin keeps no spare of its own: start() warms one again.
+      this.sparePool.discardOwn(plugin.id);
+      await this.stopNow(plugin, graceMs);
+    });
   }
 
   /** Stops and starts a plugin as one operation: no other operation on it, and no load of its name, comes between. */
@@ -144,6 +156,7 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
   /** Stops a plugin and forgets it; its name is free again. */
   async unload(idOrName: string): Promise<void> {
     await this.operate(idOrName, async (plugin) => {
+      this.sparePool.discardOwn(plugin.id);
       await this.stopNow(plugin);
       plugin.outbox.clear();
       this.registry.remove(plugin);

@@ -8,7 +8,7 @@ import { Subject } from 'rxjs';
 import { startFailureOf } from '../errors/start-failure.js';
 import { PluginCrashedError, PluginEntryNotFoundError, PluginNotRunningError, PluginStartError } from '../errors/wwplugin.errors.js';
 import type { PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
-import { ENV_ADDRESS, ENV_PLUGIN_ID, ENV_REPORT_DENIALS, ENV_TOKEN_FD, TOKEN_FD } from '../protocol/protocol.constants.js';
+import { ENV_ADDRESS, ENV_PLUGIN_ID, ENV_REPORT_DENIALS, ENV_TOKEN, ENV_TOKEN_FD, TOKEN_FD } from '../protocol/protocol.constants.js';
 import { parseAccessDenialLine, type AccessDenial } from '../errors/access-denial.js';
 import {
   COMMAND_NOT_FOUND,
@@ -33,6 +33,7 @@ import { pluginIdentity, type PluginIdentity } from './plugin-user.js';
 import { RssWatchdog } from './resource-watchdog.js';
 import { sandboxedLaunch, type SandboxedLaunch } from './sandbox-launch.js';
 import { admitGroup } from './socket-access.js';
+import { SparePool } from './spare-pool.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_GRACE_MS = 5_000;
@@ -70,6 +71,7 @@ export class PluginLauncher {
     @Inject(WWPLUGIN_HOST_OPTIONS) private readonly options: WwPluginHostOptions,
     private readonly server: HostServer,
     private readonly tls: HostTls,
+    private readonly spares: SparePool,
   ) {}
 
   /** Throws a typed error when the spec's entry file is missing, not a file, or not the expected one. */
@@ -137,31 +139,46 @@ export class PluginLauncher {
     plugin.token = randomBytes(32).toString('hex');
     plugin.refusedWith = undefined;
     plugin.clearStderr();
-    const child = spawn(launch.command, launch.args, {
-      cwd: spec.cwd,
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        // A cache a sandboxed or other user's process could write would be code the others run.
-        ...(spec.command || launch.rights || identity.uid !== undefined ? {} : compileCacheEnv()),
-        ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
-        ...(this.options.logAccessDenials ? { [ENV_REPORT_DENIALS]: '1' } : {}),
-        ...spec.env,
-        ...this.tls.pluginEnv(),
-        [ENV_ADDRESS]: address,
-        [ENV_TOKEN_FD]: String(TOKEN_FD),
-        [ENV_PLUGIN_ID]: plugin.id,
-      },
-      // stdin stays open: when the host dies the plugin reads end-of-file and leaves. The secret
-      // travels on its own pipe (TOKEN_FD): an environment stays readable in /proc/<pid>/environ.
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      // A process group of its own: Ctrl-C in a terminal reaches the host only, which then stops
-      // its plugins gracefully instead of racing them to exit.
-      detached: process.platform !== 'win32',
-      ...identity,
-    });
+    const env = {
+      ...process.env,
+      NO_COLOR: '1',
+      // A cache a sandboxed or other user's process could write would be code the others run.
+      ...(spec.command || launch.rights || identity.uid !== undefined ? {} : compileCacheEnv()),
+      ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
+      ...(this.options.logAccessDenials ? { [ENV_REPORT_DENIALS]: '1' } : {}),
+      ...spec.env,
+      ...this.tls.pluginEnv(),
+      [ENV_ADDRESS]: address,
+      [ENV_PLUGIN_ID]: plugin.id,
+    } as Record<string, string>;
+    // A spare cannot change its user, and it was started with no Node flags of a plugin's own.
+    const spareable = !spec.command && spec.spare !== false && identity.uid === undefined && identity.gid === undefined;
+    // A spare's fd 3 is its control pipe: its secret travels in its assignment, set in-process
+    // (never in /proc/<pid>/environ), and the plugin takes it from there.
+    const assignment = {
+      entry: resolvePath(spec.cwd ?? process.cwd(), spec.path ?? ''),
+      args: spec.args ?? [],
+      cwd: resolvePath(spec.cwd ?? process.cwd()),
+      env: { ...env, [ENV_TOKEN]: plugin.token },
+    };
+    const own = spareable && spec.spare === 'own' ? this.spares.takeOwn(plugin.id, launch.flags, env) : undefined;
+    if (own) plugin.token = own.token;
+    const spare = own?.child ?? (spareable ? this.spares.take(launch.flags, assignment) : undefined);
+    const child =
+      spare ??
+      spawn(launch.command, launch.args, {
+        cwd: spec.cwd,
+        env: { ...env, [ENV_TOKEN_FD]: String(TOKEN_FD) },
+        // stdin stays open: when the host dies the plugin reads end-of-file and leaves. The secret
+        // travels on its own pipe (TOKEN_FD): an environment stays readable in /proc/<pid>/environ.
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+        // A process group of its own: Ctrl-C in a terminal reaches the host only, which then stops
+        // its plugins gracefully instead of racing them to exit.
+        detached: process.platform !== 'win32',
+        ...identity,
+      });
     plugin.child = child;
-    sendSecret(child, plugin.token);
+    if (!spare) sendSecret(child, plugin.token);
     this.watchMemory(child, launch);
     // The context is read per line: the plugin's name is known only after its Hello.
     const debug = !!this.options.debug;
@@ -201,6 +218,9 @@ export class PluginLauncher {
     );
     const outcome = await Promise.race([ready, exited, timedOut]);
     clearTimeout(timer);
+    // The spare taken is replaced once this start no longer competes with it for the CPU.
+    if (spare) this.spares.fill();
+    if (outcome === 'ready' && !spec.command && spec.spare === 'own') this.spares.warmOwn(plugin.id, launch.flags, assignment);
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
       signalGroup(child, 'SIGKILL');

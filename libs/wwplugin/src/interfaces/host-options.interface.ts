@@ -83,6 +83,13 @@ export interface PluginSpec {
   user?: string | number;
   /** Run the process with this group (name or gid); default the user's primary group. */
   group?: string | number;
+  /**
+   * Which spare process may start this plugin: `true` (default) a ready one of the host's `spares`;
+   * `false` none (always a new process); `'own'` a spare of this plugin's own, kept from its first
+   * start on, that has already imported the plugin's entry and waits inside bootstrapPlugin (for
+   * fast restarts of bundled plugins too; the entry's top-level code runs when the spare warms up).
+   */
+  spare?: boolean | 'own';
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -151,6 +158,13 @@ export interface WwPluginHostOptions {
   pushDelivery?: PushDelivery;
   /** May plugins call each other through the host? A function decides per call. Default true. */
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
+  /**
+   * Prewarmed spare processes kept ready (Node, the framework and Nest loaded): a plugin start
+   * (load, restart, a restart after a crash) uses one instead of starting Node, and a new one warms
+   * up. Only plugins started from a `path` use them (not a `command`). Each costs a Node process
+   * of about 60 MiB RSS while it waits (see BENCHMARKS.md). Default 0.
+   */
+  spares?: number;
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
   handlerErrorLogLevel?: LogLevel | false;
   /** Sandbox of every plugin whose spec says nothing (see PluginSpec.sandbox). Default false. */

@@ -19,6 +19,7 @@ import { PluginLogger } from './plugin-logger.js';
 import { PluginSession } from './plugin-session.js';
 import { PluginTransportServer } from './plugin-transport.server.js';
 import { reportUncaughtDenials } from './access-denial.reporter.js';
+import { parkIfSpare } from './spare-park.js';
 
 /** An enhancer given by class (Nest creates it, with dependency injection) or as an instance. */
 export type EnhancerOf<T> = Type<T> | T;
@@ -58,6 +59,8 @@ const HOST_GONE_EXIT_MS = 1_500;
  * disappears). @publicApi
  */
 export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, options: BootstrapPluginOptions = {}): Promise<INestMicroservice> {
+  // A spare of this plugin's own has run the entry's imports and waits here until it is used.
+  await parkIfSpare();
   const { exitOnStop: exitOption, guards, pipes, interceptors, filters, logger: loggerOption, ...nestOptions } = options;
   const server = new PluginTransportServer();
   reportUncaughtDenials();
