@@ -2,11 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HostConfigurationError, WwPluginModule, type PluginEvent, type SpareInfo } from '@wwplugin/nestjs';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplaySubject } from 'rxjs';
 import { fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
+
+/** The environment block a same-user process reads in /proc: a secret must never be in it. */
+const environBlock = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'latin1');
 
 type Facts = { pid: number; argv: string[]; execArgv: string[]; cwd: string; env: Record<string, string>; stdinIsPipe: boolean };
 
@@ -57,6 +60,8 @@ describe('spares: prewarmed processes for load, restart and crashes', () => {
     const info = await t.host.load(spec('warm'));
     expect(info.pid).toBe(spare.pid);
     expect(await t.host.call('warm', 'supPid')).toBe(spare.pid);
+    // Its secret came in the assignment and was set in-process: not in its environment block.
+    expect(environBlock(spare.pid)).not.toMatch(/WWPLUGIN_TOKEN/);
     const next = await readySpare(spare.pid);
     expect(next.pid).not.toBe(spare.pid);
     expect(next.flags).toEqual([]);
@@ -153,6 +158,8 @@ describe('spares: prewarmed processes for load, restart and crashes', () => {
     expect(facts.env.FIXTURE_NAME).toBe('own-one');
     expect(facts.env.SPARE_MARK).toBe('marked');
     expect(facts.env.WWPLUGIN_TOKEN).toBeUndefined();
+    // Its secret came on the control pipe when it was let go: never in its environment block.
+    expect(environBlock(own.pid)).not.toMatch(/WWPLUGIN_TOKEN/);
     await t.host.load(spec('own-cold', false));
     const cold = await t.host.call<Facts>('own-cold', 'processFacts');
     const own2 = (env: Record<string, string>) => {
