@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { WwPluginModule } from '@wwplugin/nestjs';
+import { WwPluginAdminModule, WwPluginModule } from '@wwplugin/nestjs';
 import { PluginHealthIndicator } from '@wwplugin/nestjs/health';
 import { HealthController } from './health.controller.js';
 import { EventsController } from './events.controller.js';
@@ -15,6 +15,8 @@ import { DemoHostFunctions } from './host-functions.js';
       // Plugins may call each other, except that nobody may call echo's "fail" for someone else.
       allowPluginCalls: (_caller, target, fn) => !(target === 'echo' && fn === 'fail'),
     }),
+    // The live plugins page at /wwplugin. No guard: the demo listens on 127.0.0.1 only (the module refuses otherwise).
+    WwPluginAdminModule.forRoot(),
     TerminusModule,
   ],
   controllers: [EventsController, HealthController],

@@ -29,6 +29,7 @@ export {
   EmitBufferFullError,
   RequiredPluginsError,
   IllegalTransitionError,
+  AdminPageExposedError,
 } from './errors/wwplugin.errors.js';
 export * from './interfaces/function-options.interface.js';
 export * from './interfaces/host-options.interface.js';
@@ -51,3 +52,6 @@ export { bootstrapPlugin } from './plugin/bootstrap-plugin.js';
 export type { BootstrapPluginOptions, EnhancerOf } from './plugin/bootstrap-plugin.js';
 export * from './http/index.js';
 // PluginHealthIndicator lives in '@wwplugin/nestjs/health' (./health/index.ts): it needs @nestjs/terminus, which this entry point must not require.
+export { WwPluginAdminModule } from './admin/wwplugin-admin.module.js';
+export type { WwPluginAdminOptions, WwPluginAdminExtras, AdminPluginRow, AdminSnapshot } from './interfaces/admin-options.interface.js';
+export type { AdminLogRecord } from './admin/recent-logs.js';

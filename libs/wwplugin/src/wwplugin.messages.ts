@@ -70,3 +70,8 @@ export const HANDLER_THREW = (error: string) => `A handler threw; its caller rec
 export const INVALID_OPTION = (where: string, option: string, expected: string, got: unknown) =>
   `${where}: option "${option}" must be ${expected}, got ${got === undefined ? 'nothing' : typeof got === 'function' ? 'a function' : JSON.stringify(got)}.`;
 export const PUSH_REFUSED = (handler: string, why: string) => `${handler} refused a push (${why}); it was dropped.`;
+export const ADMIN_PAGE_EXPOSED = (address: string) =>
+  `WwPluginAdminModule has no guard, and the HTTP server listens on ${address}, beyond loopback: anyone who reaches it could stop your plugins. ` +
+  'Give WwPluginAdminModule.forRoot({ guard }) (or canActivate), or listen on 127.0.0.1.';
+export const ADMIN_HEADER_MISSING = (header: string) => `Admin actions need the "${header}: 1" header (it keeps other sites' pages from posting them).`;
+export const ADMIN_UNKNOWN_ACTION = (action: string, actions: readonly string[]) => `Unknown action "${action}": one of ${actions.join(', ')}.`;

@@ -45,6 +45,8 @@ const HOST_PROVIDERS: Provider[] = [
 ];
 // What a host app injects; each is exported by the package too (the rest is internal).
 const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT];
+// What the library's own optional modules (WwPluginAdminModule) inject; not in the package's exports.
+const LIBRARY_EXPORTS = [PluginLogRelay];
 
 /** The options as given, before validation (the validated ones are under the public tokens). */
 const RAW_HOST_OPTIONS = Symbol('WWPLUGIN_RAW_HOST_OPTIONS');
@@ -90,7 +92,7 @@ export class WwPluginModule {
       global: true,
       imports: [DiscoveryModule, ...(options.imports ?? [])],
       providers: [...validated(options.providers, WWPLUGIN_HOST_OPTIONS, RAW_HOST_OPTIONS, validateHostOptions), ...HOST_PROVIDERS],
-      exports: HOST_EXPORTS,
+      exports: [...HOST_EXPORTS, ...LIBRARY_EXPORTS],
     };
   }
 

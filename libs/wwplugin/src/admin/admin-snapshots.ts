@@ -1,0 +1,95 @@
+import { Inject, Injectable, type MessageEvent, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { interval, map, merge, mergeMap, type Observable, share, Subject, Subscription, takeUntil } from 'rxjs';
+import { PluginHostService } from '../host/plugin-host.service.js';
+import { PluginLogRelay } from '../host/plugin-log.relay.js';
+import type { AdminPluginRow, AdminSnapshot, WwPluginAdminOptions } from '../interfaces/admin-options.interface.js';
+import type { PluginEvent, PluginInfo } from '../interfaces/host-options.interface.js';
+import { RecentLogs } from './recent-logs.js';
+import { RollingCallStats } from './rolling-call-stats.js';
+import { WWPLUGIN_ADMIN_OPTIONS } from './wwplugin-admin.module-definition.js';
+
+/** Events after which a plugin is not running: its uptime ends. */
+const DOWN_EVENTS = new Set<PluginEvent['type']>(['stopped', 'exited', 'crashed', 'unresponsive', 'failed', 'unloaded']);
+
+/**
+ * What the page shows, gathered from the host: plugin infos, call figures per plugin, uptimes from
+ * lifecycle events, recent log records from the log relay. One update stream is shared by every
+ * open page: a snapshot per interval and per plugin event, and the event itself.
+ */
+@Injectable()
+export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
+  private readonly calls = new Map<string, RollingCallStats>();
+  private readonly runningSince = new Map<string, number>();
+  readonly logs: RecentLogs;
+  private readonly closed$ = new Subject<void>();
+  private readonly subscriptions = new Subscription();
+  readonly updates$: Observable<MessageEvent>;
+
+  constructor(
+    @Inject(WWPLUGIN_ADMIN_OPTIONS) private readonly options: WwPluginAdminOptions,
+    private readonly host: PluginHostService,
+    private readonly relay: PluginLogRelay,
+  ) {
+    this.logs = new RecentLogs(options.logRecords ?? 200);
+    const ticks$ = interval(options.updateIntervalMs ?? 1_000).pipe(map(() => this.snapshotEvent()));
+    // A snapshot follows each event, taken at once: a short-lived state (restarting) still reaches the page.
+    const events$ = this.host.events().pipe(mergeMap((event): MessageEvent[] => [{ type: 'plugin-event', data: event }, this.snapshotEvent()]));
+    this.updates$ = merge(ticks$, events$).pipe(takeUntil(this.closed$), share());
+  }
+
+  onModuleInit(): void {
+    this.subscriptions.add(this.host.events().subscribe((event) => this.track(event)));
+    this.subscriptions.add(this.relay.observe((plugin, record) => this.logs.add(plugin, record)));
+  }
+
+  onModuleDestroy(): void {
+    this.closed$.next();
+    this.subscriptions.unsubscribe();
+  }
+
+  /** Feeds one finished call into its plugin's figures. */
+  recordCall(plugin: string, durationMs: number, ok: boolean): void {
+    let stats = this.calls.get(plugin);
+    if (!stats) this.calls.set(plugin, (stats = new RollingCallStats(this.options.latencySamples ?? 1024)));
+    stats.record(durationMs, ok);
+  }
+
+  snapshot(now = Date.now()): AdminSnapshot {
+    return { at: new Date(now).toISOString(), plugins: this.host.list().map((info) => this.row(info, now)) };
+  }
+
+  snapshotEvent(): MessageEvent {
+    return { type: 'snapshot', data: this.snapshot() };
+  }
+
+  private row(info: PluginInfo, now: number): AdminPluginRow {
+    let since = this.runningSince.get(info.name);
+    // Running before this module saw it start (loaded ahead of the module): counted from now.
+    if (info.state === 'running' && since === undefined) this.runningSince.set(info.name, (since = now));
+    const figures = this.calls.get(info.name)?.figures(now) ?? { callsPerSec: 0, errorRate: 0, p50Ms: null, p99Ms: null };
+    return {
+      id: info.id,
+      name: info.name,
+      version: info.version,
+      state: info.state,
+      pid: info.pid ?? null,
+      uptimeMs: info.state === 'running' && since !== undefined ? now - since : null,
+      restarts: info.restarts,
+      lastExit: info.lastExit ? { code: info.lastExit.code, signal: info.lastExit.signal, at: info.lastExit.at.toISOString() } : null,
+      ...figures,
+      inFlight: info.inFlight,
+      heartbeatRttMs: info.lastHeartbeatMs ?? null,
+      pushesDropped: info.pushesDropped,
+      logSeq: this.logs.lastSeq(info.name),
+    };
+  }
+
+  private track(event: PluginEvent): void {
+    if (event.type === 'ready' || event.type === 'restarted') this.runningSince.set(event.plugin, Date.now());
+    else if (DOWN_EVENTS.has(event.type)) this.runningSince.delete(event.plugin);
+    if (event.type === 'unloaded') {
+      this.calls.delete(event.plugin);
+      this.logs.forget(event.plugin);
+    }
+  }
+}
