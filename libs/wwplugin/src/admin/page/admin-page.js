@@ -121,7 +121,14 @@ async function loadLogs() {
       const level = document.createElement('span');
       level.className = 'level';
       level.textContent = r.level;
-      li.append(time, level, `${r.context ? `[${r.context}] ` : ''}${r.message}${r.stack ? `\n${r.stack}` : ''}`);
+      li.append(time, level, `${r.context ? `[${r.context}] ` : ''}${r.message}`);
+      if (r.stack) {
+        const details = document.createElement('details');
+        const summary = document.createElement('summary');
+        summary.textContent = 'stack';
+        details.append(summary, r.stack);
+        li.append(details);
+      }
       list.append(li);
       shownLogSeq = r.seq;
     }
