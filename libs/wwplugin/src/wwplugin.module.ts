@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { MethodExplorer } from './discovery/method-explorer.js';
 import { WwPluginMetadataAccessor } from './discovery/wwplugin-metadata.accessor.js';
+import { CallObservers } from './host/call-observers.js';
 import { CallRouter } from './host/call-router.js';
 import { HostEvents } from './host/host-events.js';
 import { HostFunctionRegistry } from './host/host-function.registry.js';
@@ -33,6 +34,7 @@ const HOST_PROVIDERS: Provider[] = [
   PluginRegistry,
   HostFunctionRegistry,
   HostFunctionsExplorer,
+  CallObservers,
   CallRouter,
   PluginLogRelay,
   HostServer,
@@ -44,7 +46,7 @@ const HOST_PROVIDERS: Provider[] = [
   { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },
 ];
 // What a host app injects; each is exported by the package too (the rest is internal).
-const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT];
+const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT, CallObservers];
 
 /** The options as given, before validation (the validated ones are under the public tokens). */
 const RAW_HOST_OPTIONS = Symbol('WWPLUGIN_RAW_HOST_OPTIONS');
