@@ -4,6 +4,7 @@ import { MethodExplorer } from './discovery/method-explorer.js';
 import { WwPluginMetadataAccessor } from './discovery/wwplugin-metadata.accessor.js';
 import { CallObservers } from './host/call-observers.js';
 import { CallRouter } from './host/call-router.js';
+import { CallTracer } from './host/call-tracer.js';
 import { HostEvents } from './host/host-events.js';
 import { HostFunctionRegistry } from './host/host-function.registry.js';
 import { HostFunctionsExplorer } from './host/host-functions.explorer.js';
@@ -35,6 +36,7 @@ const HOST_PROVIDERS: Provider[] = [
   HostFunctionRegistry,
   HostFunctionsExplorer,
   CallObservers,
+  CallTracer,
   CallRouter,
   PluginLogRelay,
   HostServer,

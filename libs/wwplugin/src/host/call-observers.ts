@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { context, type Context } from '@opentelemetry/api';
+import { context, type Context, type Tracer } from '@opentelemetry/api';
+import { bindToContext } from '../protocol/call-tracing.js';
 import { observeResult, outcomeOf, type CallOutcome } from '../protocol/observed-result.js';
 import type { TraceFields } from '../protocol/outgoing-calls.js';
 
@@ -48,6 +49,8 @@ const NOTHING: CallFinish = () => undefined;
 export class CallObservers {
   /** True while at least one observer is registered. */
   active = false;
+  /** Set while the host traces (an OpenTelemetry SDK is registered): pushes and emits carry trace context too. */
+  tracer?: Tracer;
   private observers: CallObserver[] = [];
 
   /** Registers an observer; returns what removes it. */
@@ -84,7 +87,8 @@ export class CallObservers {
     const finish = this.start(call);
     let out: T;
     try {
-      out = call.context ? context.with(call.context, result) : result();
+      const ctx = call.context;
+      out = ctx ? bindToContext(context.with(ctx, result), ctx) : result();
     } catch (err) {
       finish(outcomeOf(err));
       throw err;

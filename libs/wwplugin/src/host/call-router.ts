@@ -13,6 +13,7 @@ import type { CallFrame, Frame } from '../protocol/frames.js';
 import { decodeValue, encodeValue } from '../protocol/parameters.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/protocol.constants.js';
 import { idleDeadline } from '../protocol/idle-deadline.js';
+import { activeTraceFields, consumeMessage } from '../protocol/call-tracing.js';
 import type { RemoteCallOptions, StreamCallOptions } from '../protocol/remote-proxy.js';
 import { assertMessageSize, type IncomingCall } from '../protocol/session-channel.js';
 import {
@@ -184,7 +185,8 @@ export class CallRouter {
     assertMessageSize([wire], this.maxMessageBytes);
     const targets = target === '*' ? this.registry.all().filter((p) => p.state !== 'stopped' && p.state !== 'failed') : [this.registry.resolve(target)];
     // A full buffer counts what it drops and reports it itself (push-overflow, rate-limited, exact).
-    for (const plugin of targets) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined);
+    const trace = this.observers.tracer ? activeTraceFields() : undefined;
+    for (const plugin of targets) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined, trace);
     return targets.length;
   }
 
@@ -253,7 +255,9 @@ export class CallRouter {
     if (frame.kind === 'emit') {
       const e = frame.emit!;
       const message: PluginMessage = { plugin: plugin.name, pluginId: plugin.id, topic: e.topic, payload: decodeValue(e.payload), at: new Date() };
-      this.events.messages$.next(message);
+      const tracer = this.observers.tracer;
+      if (tracer && e.traceparent) consumeMessage(tracer, 'emit', plugin.name, e.topic, e, () => this.events.messages$.next(message));
+      else this.events.messages$.next(message);
     } else if (frame.kind === 'ack' || frame.kind === 'emitOverflow') {
       plugin.deliveryFrame(frame);
     } else if (frame.kind === 'pong') {

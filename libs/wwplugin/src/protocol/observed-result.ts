@@ -4,9 +4,13 @@ import { errorToWire, WwPluginError } from '../errors/wwplugin.errors.js';
 /** How a call ended: 'ok', or the wire code of its error (UNKNOWN_FUNCTION, DEADLINE_EXCEEDED...). */
 export type CallOutcome = string;
 
-/** The wire code an error travels as, without building its wire form when it is one of ours. */
+/** The code an error travels as (a handler's own code if it set one), without building its wire form when it is one of ours. */
 export function outcomeOf(err: unknown): CallOutcome {
-  return err instanceof WwPluginError ? err.code : errorToWire(err).code;
+  // A handler's own code travels as HANDLER_ERROR with the code it threw kept in details.
+  if (err instanceof WwPluginError) return typeof err.details?.remoteCode === 'string' && err.details.remoteCode ? err.details.remoteCode : err.code;
+  const wire = errorToWire(err);
+  const remote = wire.detailsJson ? (JSON.parse(wire.detailsJson) as { remoteCode?: unknown }).remoteCode : undefined;
+  return typeof remote === 'string' && remote ? remote : wire.code;
 }
 
 /**
