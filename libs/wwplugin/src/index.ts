@@ -45,6 +45,8 @@ export { PluginClientProxy } from './host/plugin-client.proxy.js';
 export { createMtlsMaterial } from './host/host-tls.js';
 export type { MtlsMaterial } from './host/host-tls.js';
 export type { PluginPattern } from './host/plugin-client.proxy.js';
+export { CallObservers } from './host/call-observers.js';
+export type { CallObserver, CallFinish, CallOutcome, ObservedCall, ObservedCallKind, TraceFields } from './host/call-observers.js';
 export { PluginContext } from './plugin/plugin.context.js';
 export { PluginSession } from './plugin/plugin-session.js';
 export { PluginTransportServer, WWPLUGIN_TRANSPORT } from './plugin/plugin-transport.server.js';

@@ -2,7 +2,9 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { MethodExplorer } from './discovery/method-explorer.js';
 import { WwPluginMetadataAccessor } from './discovery/wwplugin-metadata.accessor.js';
+import { CallObservers } from './host/call-observers.js';
 import { CallRouter } from './host/call-router.js';
+import { CallTracer } from './host/call-tracer.js';
 import { HostEvents } from './host/host-events.js';
 import { HostFunctionRegistry } from './host/host-function.registry.js';
 import { HostFunctionsExplorer } from './host/host-functions.explorer.js';
@@ -33,6 +35,8 @@ const HOST_PROVIDERS: Provider[] = [
   PluginRegistry,
   HostFunctionRegistry,
   HostFunctionsExplorer,
+  CallObservers,
+  CallTracer,
   CallRouter,
   PluginLogRelay,
   HostServer,
@@ -44,7 +48,7 @@ const HOST_PROVIDERS: Provider[] = [
   { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },
 ];
 // What a host app injects; each is exported by the package too (the rest is internal).
-const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT];
+const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT, CallObservers];
 // What the library's own optional modules (WwPluginAdminModule) inject; not in the package's exports.
 const LIBRARY_EXPORTS = [PluginLogRelay];
 

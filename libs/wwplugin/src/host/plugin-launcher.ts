@@ -124,6 +124,8 @@ export class PluginLauncher {
         NO_COLOR: '1',
         ...(spec.command ? {} : compileCacheEnv()),
         ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
+        // The OTEL_* environment passes on as is; a named plugin reports as a service of its own.
+        ...(spec.name ? { OTEL_SERVICE_NAME: spec.name } : {}),
         ...spec.env,
         ...this.tls.pluginEnv(),
         [ENV_ADDRESS]: address,
