@@ -107,6 +107,19 @@ describe('WwPluginAdminModule', () => {
     expect(await unknownPlugin.json()).toMatchObject({ error: 'UnknownPluginError', code: 'UNKNOWN_PLUGIN' });
   });
 
+  it("shows each plugin's calls/s, error rate and latency percentiles from the host's call observers", async () => {
+    const { url, host } = await boot(WwPluginAdminModule.forRoot());
+    for (let i = 0; i < 10; i++) await host.call('alpha', 'add', { a: i, b: 1 });
+    for (let i = 0; i < 2; i++) await host.call('alpha', 'fail', { message: 'no' }).catch(() => undefined);
+    // A call to an unknown plugin is nobody's.
+    await host.call('nope', 'add', {}).catch(() => undefined);
+    const [alpha] = ((await (await fetch(`${url}/wwplugin/api/plugins`)).json()) as AdminSnapshot).plugins;
+    // Rates are over the last 10 s: 12 calls, 2 failed.
+    expect(alpha).toMatchObject({ name: 'alpha', callsPerSec: 1.2, errorRate: 2 / 12 });
+    expect(alpha!.p50Ms).toBeGreaterThan(0);
+    expect(alpha!.p99Ms).toBeGreaterThanOrEqual(alpha!.p50Ms!);
+  });
+
   it("keeps a plugin's recent log records, and answers those after a seq", async () => {
     @Module({ imports: [WwPluginModule.forRoot({ plugins: [fixture('talker', 'nest-logs')] }), WwPluginAdminModule.forRoot({ logRecords: 4 })] })
     class AppModule {}

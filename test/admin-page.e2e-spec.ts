@@ -98,7 +98,15 @@ describe('the plugins page, in headless Chromium, served by the demo host', () =
     expect(await host.call('echo', 'greet', { name: 'page' })).toBe('Hello, page');
   });
 
-  it("opens a plugin's recent log records", async () => {
+  it("shows call figures, and opens a plugin's recent log records", async () => {
+    // Calls for the figures in the screenshot: some succeed, one fails.
+    for (let i = 0; i < 20; i++) await host.call('echo', 'greet', { name: `n${i}` });
+    await host.call('echo', 'fail', { message: 'on purpose' }).catch(() => undefined);
+    // The next snapshot (within a second) has them all.
+    await row('echo').locator('td.errors.bad').waitFor({ timeout: 10_000 });
+    expect(await row('echo').locator('td.p50').textContent()).toMatch(/^\d+(\.\d)? ms$/);
+    expect(Number(await row('echo').locator('td.calls').textContent())).toBeGreaterThan(0);
+
     await host.call('logger', 'logEveryLevel', { tag: 'from-the-test' });
     await row('logger').locator('td.name').click();
     const records = page.locator('#log-records li');

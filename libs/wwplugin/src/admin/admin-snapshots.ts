@@ -1,5 +1,6 @@
 import { Inject, Injectable, type MessageEvent, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { interval, map, merge, mergeMap, type Observable, share, Subject, Subscription, takeUntil } from 'rxjs';
+import { CallObservers, type ObservedCall, type CallFinish } from '../host/call-observers.js';
 import { PluginHostService } from '../host/plugin-host.service.js';
 import { PluginLogRelay } from '../host/plugin-log.relay.js';
 import type { AdminPluginRow, AdminSnapshot, WwPluginAdminOptions } from '../interfaces/admin-options.interface.js';
@@ -8,12 +9,19 @@ import { RecentLogs } from './recent-logs.js';
 import { RollingCallStats } from './rolling-call-stats.js';
 import { WWPLUGIN_ADMIN_OPTIONS } from './wwplugin-admin.module-definition.js';
 
+/** Calls a plugin serves (a host function call is the calling plugin's, not served by it). */
+const SERVED = new Set<ObservedCall['kind']>(['call', 'stream', 'iterate', 'relay']);
+/** Kinds whose start-to-end time is a latency; a stream's is how long it was watched. */
+const UNARY = new Set<ObservedCall['kind']>(['call', 'relay']);
+/** The caller gave up: not the plugin's failure. */
+const NOT_FAILURES = new Set(['ok', 'CANCELLED']);
+
 /** Events after which a plugin is not running: its uptime ends. */
 const DOWN_EVENTS = new Set<PluginEvent['type']>(['stopped', 'exited', 'crashed', 'unresponsive', 'failed', 'unloaded']);
 
 /**
- * What the page shows, gathered from the host: plugin infos, call figures per plugin, uptimes from
- * lifecycle events, recent log records from the log relay. One update stream is shared by every
+ * What the page shows, gathered from the host: plugin infos, call figures per plugin (from the
+ * host's call observers), uptimes from lifecycle events, recent log records from the log relay. One update stream is shared by every
  * open page: a snapshot per interval and per plugin event, and the event itself.
  */
 @Injectable()
@@ -29,6 +37,7 @@ export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
     @Inject(WWPLUGIN_ADMIN_OPTIONS) private readonly options: WwPluginAdminOptions,
     private readonly host: PluginHostService,
     private readonly relay: PluginLogRelay,
+    private readonly observers: CallObservers,
   ) {
     this.logs = new RecentLogs(options.logRecords ?? 200);
     const ticks$ = interval(options.updateIntervalMs ?? 1_000).pipe(map(() => this.snapshotEvent()));
@@ -40,6 +49,13 @@ export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.subscriptions.add(this.host.events().subscribe((event) => this.track(event)));
     this.subscriptions.add(this.relay.observe((plugin, record) => this.logs.add(plugin, record)));
+    this.subscriptions.add(this.observers.add({ start: (call) => this.callStarted(call) }));
+  }
+
+  private callStarted(call: ObservedCall): CallFinish | undefined {
+    if (!SERVED.has(call.kind) || !call.pluginId) return undefined;
+    const started = performance.now();
+    return (outcome) => this.recordCall(call.pluginId, UNARY.has(call.kind) ? performance.now() - started : undefined, NOT_FAILURES.has(outcome));
   }
 
   onModuleDestroy(): void {
@@ -47,10 +63,10 @@ export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
     this.subscriptions.unsubscribe();
   }
 
-  /** Feeds one finished call into its plugin's figures. */
-  recordCall(plugin: string, durationMs: number, ok: boolean): void {
-    let stats = this.calls.get(plugin);
-    if (!stats) this.calls.set(plugin, (stats = new RollingCallStats(this.options.latencySamples ?? 1024)));
+  /** Feeds one finished call into the figures of the plugin with `id`. */
+  private recordCall(id: string, durationMs: number | undefined, ok: boolean): void {
+    let stats = this.calls.get(id);
+    if (!stats) this.calls.set(id, (stats = new RollingCallStats(this.options.latencySamples ?? 1024)));
     stats.record(durationMs, ok);
   }
 
@@ -63,10 +79,10 @@ export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
   }
 
   private row(info: PluginInfo, now: number): AdminPluginRow {
-    let since = this.runningSince.get(info.name);
+    let since = this.runningSince.get(info.id);
     // Running before this module saw it start (loaded ahead of the module): counted from now.
-    if (info.state === 'running' && since === undefined) this.runningSince.set(info.name, (since = now));
-    const figures = this.calls.get(info.name)?.figures(now) ?? { callsPerSec: 0, errorRate: 0, p50Ms: null, p99Ms: null };
+    if (info.state === 'running' && since === undefined) this.runningSince.set(info.id, (since = now));
+    const figures = this.calls.get(info.id)?.figures(now) ?? { callsPerSec: 0, errorRate: 0, p50Ms: null, p99Ms: null };
     return {
       id: info.id,
       name: info.name,
@@ -85,11 +101,12 @@ export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
   }
 
   private track(event: PluginEvent): void {
-    if (event.type === 'ready' || event.type === 'restarted') this.runningSince.set(event.plugin, Date.now());
-    else if (DOWN_EVENTS.has(event.type)) this.runningSince.delete(event.plugin);
+    if (event.type === 'ready' || event.type === 'restarted') this.runningSince.set(event.id, Date.now());
+    else if (DOWN_EVENTS.has(event.type)) this.runningSince.delete(event.id);
     if (event.type === 'unloaded') {
-      this.calls.delete(event.plugin);
-      this.logs.forget(event.plugin);
+      this.calls.delete(event.id);
+      // Log records are the name's (the relay knows plugins by name).
+      if (!this.host.get(event.plugin)) this.logs.forget(event.plugin);
     }
   }
 }

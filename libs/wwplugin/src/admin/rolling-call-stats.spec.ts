@@ -23,4 +23,10 @@ describe('RollingCallStats', () => {
     expect(stats.figures(t0 + 10_000)).toMatchObject({ callsPerSec: 0.1, errorRate: 0, p50Ms: 2 });
     expect(stats.figures(t0 + 60_000)).toMatchObject({ callsPerSec: 0, errorRate: 0 });
   });
+
+  it('counts a call without a duration (a stream) in the rates only', () => {
+    const stats = new RollingCallStats();
+    stats.record(undefined, false, t0);
+    expect(stats.figures(t0)).toEqual({ callsPerSec: 0.1, errorRate: 1, p50Ms: null, p99Ms: null });
+  });
 });

@@ -28,10 +28,12 @@ export class RollingCallStats {
     this.latencies = new Float64Array(Math.max(1, samples));
   }
 
-  record(durationMs: number, ok: boolean, nowMs = Date.now()): void {
+  /** One finished call; without a duration (a stream) it counts in the rates only. */
+  record(durationMs: number | undefined, ok: boolean, nowMs = Date.now()): void {
     const slot = this.advance(nowMs);
     this.calls[slot]! += 1;
     if (!ok) this.errors[slot]! += 1;
+    if (durationMs === undefined) return;
     this.latencies[this.next] = durationMs;
     this.next = (this.next + 1) % this.latencies.length;
     this.filled = Math.min(this.filled + 1, this.latencies.length);
