@@ -128,9 +128,19 @@ describe('WwPluginAdminModule', () => {
     const url = await app.getUrl();
     const host = app.get(PluginHostService);
     await host.call('talker', 'logEveryLevel', { tag: 't1' });
-    const records = (await (await fetch(`${url}/wwplugin/api/plugins/talker/logs`)).json()) as Array<{ seq: number; level: string; message: string; stack?: string }>;
+    const records = (await (await fetch(`${url}/wwplugin/api/plugins/talker/logs`)).json()) as Array<{
+      seq: number;
+      level: string;
+      message: string;
+      stack?: string;
+    }>;
     // The plugin sends error and warn records by default: 'booting…', then fatal, error, warn of t1; four are kept.
-    expect(records.map((r) => `${r.seq} ${r.level} ${r.message}`)).toEqual(['1 warn booting before the welcome', '2 fatal fatal t1', '3 error error t1', '4 warn warn t1']);
+    expect(records.map((r) => `${r.seq} ${r.level} ${r.message}`)).toEqual([
+      '1 warn booting before the welcome',
+      '2 fatal fatal t1',
+      '3 error error t1',
+      '4 warn warn t1',
+    ]);
     expect(records[2]!.stack).toContain('stack t1');
     await host.call('talker', 'logEveryLevel', { tag: 't2' });
     const newer = (await (await fetch(`${url}/wwplugin/api/plugins/talker/logs?after=4`)).json()) as Array<{ seq: number; message: string }>;
@@ -184,7 +194,11 @@ function openSse(url: string): { next(ms?: number): Promise<SseEvent>; close(): 
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((l) => l.startsWith(`${name}: `))
+            ?.slice(name.length + 2);
         const data = field('data');
         if (data !== undefined) queue.push({ event: field('event') ?? 'message', data: JSON.parse(data) });
       }

@@ -12,11 +12,12 @@ import { APP, fixture, ROOT } from './support/host-harness.js';
 /** Where the screenshot goes (gitignored); docs/images/admin-page.png is a committed copy. */
 const ARTIFACTS = `${ROOT}test-artifacts`;
 
-declare global {
-  interface Window {
-    /** Per plugin, each state its row showed, in order (recorded by the test). */
-    seenStates: Record<string, string[]>;
-  }
+/** What the test reaches in the page (it compiles without the DOM library, so loosely typed). */
+interface PageGlobals {
+  /** Per plugin, each state its row showed, in order (recorded by the test). */
+  seenStates: Record<string, string[]>;
+  document: any;
+  MutationObserver: any;
 }
 
 describe('the plugins page, in headless Chromium, served by the demo host', () => {
@@ -36,15 +37,16 @@ describe('the plugins page, in headless Chromium, served by the demo host', () =
     await page.locator('tr[data-plugin="echo"][data-state="running"]').waitFor({ timeout: 15_000 });
     // Every render replaces the rows: a MutationObserver sees each state, however briefly shown.
     await page.evaluate(() => {
-      window.seenStates = {};
+      const w = globalThis as unknown as PageGlobals;
+      w.seenStates = {};
       const record = () => {
-        for (const tr of document.querySelectorAll<HTMLTableRowElement>('#plugins tbody tr')) {
-          const seen = (window.seenStates[tr.dataset.plugin!] ??= []);
-          if (seen.at(-1) !== tr.dataset.state) seen.push(tr.dataset.state!);
+        for (const tr of w.document.querySelectorAll('#plugins tbody tr') as Array<{ dataset: { plugin: string; state: string } }>) {
+          const seen = (w.seenStates[tr.dataset.plugin] ??= []);
+          if (seen.at(-1) !== tr.dataset.state) seen.push(tr.dataset.state);
         }
       };
       record();
-      new MutationObserver(record).observe(document.querySelector('#plugins tbody')!, { childList: true, subtree: true, attributes: true });
+      new w.MutationObserver(record).observe(w.document.querySelector('#plugins tbody'), { childList: true, subtree: true, attributes: true });
     });
   }, 60_000);
 
@@ -59,7 +61,7 @@ describe('the plugins page, in headless Chromium, served by the demo host', () =
     page.waitForFunction(
       ([p, wanted]) => {
         let at = 0;
-        for (const s of window.seenStates[p] ?? []) if (s === wanted[at]) at += 1;
+        for (const s of (globalThis as unknown as PageGlobals).seenStates[p] ?? []) if (s === wanted[at]) at += 1;
         return at === wanted.length;
       },
       [plugin, states] as const,
@@ -76,25 +78,29 @@ describe('the plugins page, in headless Chromium, served by the demo host', () =
 
   it('shows a killed plugin restarting, then running under a new pid', async () => {
     const before = host.get('ticker')!;
-    await page.evaluate(() => (window.seenStates.ticker = ['running']));
+    await page.evaluate(() => ((globalThis as unknown as PageGlobals).seenStates.ticker = ['running']));
     process.kill(before.pid!, 'SIGKILL');
     await showed('ticker', ['running', 'restarting', 'running']);
     const after = host.get('ticker')!;
     expect(after.pid).not.toBe(before.pid);
-    await row('ticker').and(page.locator(`[data-pid="${after.pid}"]`)).waitFor({ timeout: 10_000 });
+    await row('ticker')
+      .and(page.locator(`[data-pid="${after.pid}"]`))
+      .waitFor({ timeout: 10_000 });
     expect(await row('ticker').locator('td.restarts').textContent()).toBe('1');
     expect(await row('ticker').locator('td.last-exit').textContent()).toBe('SIGKILL');
   });
 
   it('restarts a plugin from its restart button', async () => {
     const before = host.get('echo')!;
-    await page.evaluate(() => (window.seenStates.echo = ['running']));
+    await page.evaluate(() => ((globalThis as unknown as PageGlobals).seenStates.echo = ['running']));
     await row('echo').locator('button[data-action="restart"]').click();
     // restart() is stop() then start(): its 'stopped' event carries a snapshot with the row stopped.
     await showed('echo', ['running', 'stopped', 'running']);
     const after = host.get('echo')!;
     expect(after.pid).not.toBe(before.pid);
-    await row('echo').and(page.locator(`[data-pid="${after.pid}"]`)).waitFor({ timeout: 10_000 });
+    await row('echo')
+      .and(page.locator(`[data-pid="${after.pid}"]`))
+      .waitFor({ timeout: 10_000 });
     expect(await host.call('echo', 'greet', { name: 'page' })).toBe('Hello, page');
   });
 

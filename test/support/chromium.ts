@@ -26,7 +26,12 @@ export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: this test drives Debian's Chromium. Run: apt-get install -y chromium`);
   // Playwright takes the profile directory (--user-data-dir) as the persistent context's first argument.
   const profile = mkdtempSync(join(tmpdir(), 'wwplugin-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 700 } });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1400, height: 700 },
+  });
   return {
     context,
     async close() {

@@ -1,4 +1,19 @@
-import { BadRequestException, Controller, Get, Header, HttpCode, Param, ParseIntPipe, Post, Query, Req, Sse, UseFilters, UseGuards, type MessageEvent } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  Req,
+  Sse,
+  UseFilters,
+  UseGuards,
+  type MessageEvent,
+} from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { defer, type Observable, startWith } from 'rxjs';
 import { PluginHostService } from '../host/plugin-host.service.js';
