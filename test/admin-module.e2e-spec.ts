@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Injectable, Module, type CanActivate, type DynamicModule, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AdminPageExposedError, PluginHostService, WwPluginAdminModule, WwPluginModule, type AdminSnapshot } from '@wwplugin/nestjs';
+import { AdminPageExposedError, HostConfigurationError, PluginHostService, WwPluginAdminModule, WwPluginModule, type AdminSnapshot } from '@wwplugin/nestjs';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture } from './support/host-harness.js';
@@ -158,6 +158,23 @@ describe('WwPluginAdminModule', () => {
     }
     expect((await post(`${url}/wwplugin/api/plugins/alpha/restart`)).status).toBe(403);
     expect((await post(`${url}/wwplugin/api/plugins/alpha/restart`, { ...auth, 'x-wwplugin-admin': '1' })).status).toBe(200);
+  });
+
+  it('checks its options at bootstrap, naming the one that is unusable', async () => {
+    for (const [options, message] of [
+      [{ updateIntervalMs: 0 }, 'option "updateIntervalMs" must be an integer of 10 or more, got 0'],
+      [{ guard: { allow: true } }, 'option "guard" must be a guard class or an object with canActivate(), got {"allow":true}'],
+    ] as const) {
+      @Module({ imports: [WwPluginModule.forRoot(), WwPluginAdminModule.forRoot(options as never)] })
+      class AppModule {}
+      const failure = await NestFactory.create(AppModule, { logger: false, abortOnError: false }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(HostConfigurationError);
+      expect((failure as Error).message).toBe(`WwPluginAdminModule.forRoot: ${message}.`);
+    }
+    // The path makes routes at once: it is checked when forRoot is called.
+    expect(() => WwPluginAdminModule.forRoot({ path: 42 as never })).toThrow(
+      new HostConfigurationError('WwPluginAdminModule.forRoot: option "path" must be a string, got 42.'),
+    );
   });
 
   it('takes canActivate from forRootAsync, and runs it with the guard', async () => {

@@ -16,6 +16,8 @@ const UNARY = new Set<ObservedCall['kind']>(['call', 'relay']);
 /** The caller gave up: not the plugin's failure. */
 const NOT_FAILURES = new Set(['ok', 'CANCELLED']);
 
+/** Events after which what is kept of plugins no longer listed is dropped (a failed load emits none: the next load prunes). */
+const PRUNE_EVENTS = new Set<PluginEvent['type']>(['loaded', 'unloaded', 'failed']);
 /** Events after which a plugin is not running: its uptime ends. */
 const DOWN_EVENTS = new Set<PluginEvent['type']>(['stopped', 'exited', 'crashed', 'unresponsive', 'failed', 'unloaded']);
 
@@ -103,10 +105,16 @@ export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
   private track(event: PluginEvent): void {
     if (event.type === 'ready' || event.type === 'restarted') this.runningSince.set(event.id, Date.now());
     else if (DOWN_EVENTS.has(event.type)) this.runningSince.delete(event.id);
-    if (event.type === 'unloaded') {
-      this.calls.delete(event.id);
-      // Log records are the name's (the relay knows plugins by name).
-      if (!this.host.get(event.plugin)) this.logs.forget(event.plugin);
-    }
+    if (PRUNE_EVENTS.has(event.type)) this.prune();
+  }
+
+  /** Forgets plugins no longer listed (unloaded, or whose load failed): memory stays bounded by the plugins loaded. */
+  private prune(): void {
+    const listed = this.host.list();
+    const ids = new Set(listed.map((p) => p.id));
+    for (const id of this.calls.keys()) if (!ids.has(id)) this.calls.delete(id);
+    for (const id of this.runningSince.keys()) if (!ids.has(id)) this.runningSince.delete(id);
+    // Log records are the name's (the relay knows plugins by name).
+    this.logs.keep(new Set(listed.map((p) => p.name)));
   }
 }

@@ -25,9 +25,9 @@ export class AdminGuard implements CanActivate, OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     const given = this.options.guard;
-    if (typeof given !== 'function') return void (this.guard = given);
     // A guard class the app provides is used as it is; otherwise it is built with the app's providers.
-    this.guard = this.provided(given) ?? (await this.moduleRef.create(given));
+    if (typeof given === 'function') this.guard = this.provided(given) ?? (await this.moduleRef.create(given));
+    else this.guard = given;
   }
 
   private provided(type: Type<CanActivate>): CanActivate | undefined {

@@ -14,8 +14,9 @@ describe('RecentLogs', () => {
     expect(logs.of('a', 2).map((r) => r.message)).toEqual(['three']);
     expect(logs.of('b')).toEqual([{ seq: 1, at: '2026-12-01T18:00:00.000Z', level: 'error', message: 'boom', stack: 'Error: boom' }]);
     expect([logs.lastSeq('a'), logs.lastSeq('c')]).toEqual([3, 0]);
-    logs.forget('a');
+    logs.keep(new Set(['b']));
     expect(logs.of('a')).toEqual([]);
+    expect(logs.of('b')).toHaveLength(1);
   });
 
   it('cuts a long message', () => {

@@ -39,8 +39,9 @@ export class RecentLogs {
     return this.rings.get(plugin)?.seq ?? 0;
   }
 
-  forget(plugin: string): void {
-    this.rings.delete(plugin);
+  /** Drops the records of every plugin not in `names`. */
+  keep(names: Set<string>): void {
+    for (const plugin of this.rings.keys()) if (!names.has(plugin)) this.rings.delete(plugin);
   }
 }
 
