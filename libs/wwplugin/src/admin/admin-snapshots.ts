@@ -23,8 +23,9 @@ const DOWN_EVENTS = new Set<PluginEvent['type']>(['stopped', 'exited', 'crashed'
 
 /**
  * What the page shows, gathered from the host: plugin infos, call figures per plugin (from the
- * host's call observers), uptimes from lifecycle events, recent log records from the log relay. One update stream is shared by every
- * open page: a snapshot per interval and per plugin event, and the event itself.
+ * host's call observers), uptimes from lifecycle events, recent log records from the log relay.
+ * One update stream is shared by every open page: a snapshot per interval and per plugin event,
+ * and the event itself.
  */
 @Injectable()
 export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
@@ -54,15 +55,15 @@ export class AdminSnapshots implements OnModuleInit, OnModuleDestroy {
     this.subscriptions.add(this.observers.add({ start: (call) => this.callStarted(call) }));
   }
 
+  onModuleDestroy(): void {
+    this.closed$.next();
+    this.subscriptions.unsubscribe();
+  }
+
   private callStarted(call: ObservedCall): CallFinish | undefined {
     if (!SERVED.has(call.kind) || !call.pluginId) return undefined;
     const started = performance.now();
     return (outcome) => this.recordCall(call.pluginId, UNARY.has(call.kind) ? performance.now() - started : undefined, NOT_FAILURES.has(outcome));
-  }
-
-  onModuleDestroy(): void {
-    this.closed$.next();
-    this.subscriptions.unsubscribe();
   }
 
   /** Feeds one finished call into the figures of the plugin with `id`. */

@@ -8,7 +8,7 @@ import { WWPLUGIN_ADMIN_OPTIONS } from './wwplugin-admin.module-definition.js';
 /** Header every POST of the page carries: a plain cross-site form cannot set it. */
 export const ADMIN_ACTION_HEADER = 'x-wwplugin-admin';
 
-/** Every route of the page passes the user's guard and canActivate; an action also needs ADMIN_ACTION_HEADER. */
+/** Every route of the page passes the user's guard and canActivate; an action then also needs ADMIN_ACTION_HEADER. */
 @Injectable()
 export class AdminGuard implements CanActivate, OnModuleInit {
   private guard?: CanActivate;
@@ -40,9 +40,9 @@ export class AdminGuard implements CanActivate, OnModuleInit {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<{ method: string; headers: Record<string, string | string[] | undefined> }>();
-    if (request.method !== 'GET' && request.headers[ADMIN_ACTION_HEADER] !== '1') throw new ForbiddenException(ADMIN_HEADER_MISSING(ADMIN_ACTION_HEADER));
     if (this.guard && !(await settle(this.guard.canActivate(context)))) return false;
     if (this.options.canActivate && !(await settle(this.options.canActivate(context)))) return false;
+    if (request.method !== 'GET' && request.headers[ADMIN_ACTION_HEADER] !== '1') throw new ForbiddenException(ADMIN_HEADER_MISSING(ADMIN_ACTION_HEADER));
     return true;
   }
 }
