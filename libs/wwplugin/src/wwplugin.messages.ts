@@ -70,3 +70,4 @@ export const HANDLER_THREW = (error: string) => `A handler threw; its caller rec
 export const INVALID_OPTION = (where: string, option: string, expected: string, got: unknown) =>
   `${where}: option "${option}" must be ${expected}, got ${got === undefined ? 'nothing' : typeof got === 'function' ? 'a function' : JSON.stringify(got)}.`;
 export const PUSH_REFUSED = (handler: string, why: string) => `${handler} refused a push (${why}); it was dropped.`;
+export const METRICS_OFF = 'Metrics are off: turn them on with WwPluginModule.forRoot({ metrics: true }).';
