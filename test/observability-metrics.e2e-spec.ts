@@ -50,7 +50,8 @@ describe('Prometheus metrics of the demo host, scraped at /metrics', () => {
   it('counts calls per plugin and function, their errors by code, and their latency', async () => {
     const echo = { plugin: 'echo', function: 'greet', kind: 'call' };
     const before = await scrape();
-    for (let i = 0; i < 3; i++) await host.call('echo', 'greet', { name: `n${i}` });
+    const big = 'x'.repeat(100_000);
+    for (let i = 0; i < 3; i++) await host.call('echo', 'greet', { name: `${big}${i}` });
     await expect(host.call('echo', 'fail', { message: 'no', code: 'E_DEMO' })).rejects.toThrow('no');
     await expect(host.call('echo', 'nope')).rejects.toThrow();
     const after = await scrape();
@@ -59,6 +60,12 @@ describe('Prometheus metrics of the demo host, scraped at /metrics', () => {
     expect(sample(after, 'wwplugin_call_duration_seconds_sum', echo)).toBeGreaterThan(0);
     expect(sample(after, 'wwplugin_call_errors_total', { plugin: 'echo', function: 'fail', code: 'E_DEMO' })).toBe(1);
     expect(sample(after, 'wwplugin_call_errors_total', { plugin: 'echo', function: 'nope', code: 'UNKNOWN_FUNCTION' })).toBe(1);
+    // 100 kB went out in each greeting's argument and came back in its answer.
+    for (const direction of ['in', 'out']) {
+      expect(sample(after, 'wwplugin_session_bytes_total', { direction }) - sample(before, 'wwplugin_session_bytes_total', { direction })).toBeGreaterThan(
+        300_000,
+      );
+    }
   });
 
   it('shows a call in flight until it ends', async () => {

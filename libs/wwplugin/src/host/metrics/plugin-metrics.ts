@@ -8,6 +8,7 @@ import { HostEvents } from '../host-events.js';
 import type { ManagedPlugin } from '../managed-plugin.js';
 import { PluginRegistry } from '../plugin.registry.js';
 import { sampleProcess } from './process-sample.js';
+import { sessionBytes } from './session-bytes.js';
 
 /** Latency buckets (seconds) from a fast local call to a slow handler. */
 const DEFAULT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -185,6 +186,17 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
     gauge('heartbeat_rtt_seconds', 'Round trip of the last answered heartbeat.', (pl) =>
       pl.lastHeartbeatMs === undefined ? undefined : pl.lastHeartbeatMs / 1000,
     );
+    new prom.Counter({
+      name: `${p}session_bytes_total`,
+      help: 'Bytes of gRPC messages on all plugin sessions, by direction as the host sees it (in: from plugins).',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ direction: 'in' }, sessionBytes.in);
+        this.inc({ direction: 'out' }, sessionBytes.out);
+      },
+    });
     const samples = async () => new Map(await Promise.all(plugins().map(async (pl) => [pl.name, pl.pid ? await sampleProcess(pl.pid) : undefined] as const)));
     new prom.Gauge({
       name: `${p}plugin_resident_memory_bytes`,
