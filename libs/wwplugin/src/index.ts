@@ -46,6 +46,8 @@ export { createMtlsMaterial } from './host/host-tls.js';
 export type { MtlsMaterial } from './host/host-tls.js';
 export type { PluginPattern } from './host/plugin-client.proxy.js';
 export { CallObservers } from './host/call-observers.js';
+export { PluginMetrics } from './host/metrics/plugin-metrics.js';
+export { WwPluginMetricsController } from './host/metrics/metrics.controller.js';
 export type { CallObserver, CallFinish, CallOutcome, ObservedCall, ObservedCallKind, TraceFields } from './host/call-observers.js';
 export { PluginContext } from './plugin/plugin.context.js';
 export { PluginSession } from './plugin/plugin-session.js';

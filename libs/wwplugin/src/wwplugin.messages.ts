@@ -70,6 +70,7 @@ export const HANDLER_THREW = (error: string) => `A handler threw; its caller rec
 export const INVALID_OPTION = (where: string, option: string, expected: string, got: unknown) =>
   `${where}: option "${option}" must be ${expected}, got ${got === undefined ? 'nothing' : typeof got === 'function' ? 'a function' : JSON.stringify(got)}.`;
 export const PUSH_REFUSED = (handler: string, why: string) => `${handler} refused a push (${why}); it was dropped.`;
+export const METRICS_OFF = 'Metrics are off: turn them on with WwPluginModule.forRoot({ metrics: true }).';
 export const ADMIN_PAGE_EXPOSED = (address: string) =>
   `WwPluginAdminModule has no guard, and the HTTP server listens on ${address}, beyond loopback: anyone who reaches it could stop your plugins. ` +
   'Give WwPluginAdminModule.forRoot({ guard }) (or canActivate), or listen on 127.0.0.1.';

@@ -5,6 +5,7 @@ import { WwPluginMetadataAccessor } from './discovery/wwplugin-metadata.accessor
 import { CallObservers } from './host/call-observers.js';
 import { CallRouter } from './host/call-router.js';
 import { CallTracer } from './host/call-tracer.js';
+import { PluginMetrics } from './host/metrics/plugin-metrics.js';
 import { HostEvents } from './host/host-events.js';
 import { HostFunctionRegistry } from './host/host-function.registry.js';
 import { HostFunctionsExplorer } from './host/host-functions.explorer.js';
@@ -37,6 +38,7 @@ const HOST_PROVIDERS: Provider[] = [
   HostFunctionsExplorer,
   CallObservers,
   CallTracer,
+  PluginMetrics,
   CallRouter,
   PluginLogRelay,
   HostServer,
@@ -48,7 +50,7 @@ const HOST_PROVIDERS: Provider[] = [
   { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },
 ];
 // What a host app injects; each is exported by the package too (the rest is internal).
-const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT, CallObservers];
+const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT, CallObservers, PluginMetrics];
 // What the library's own optional modules (WwPluginAdminModule) inject; not in the package's exports.
 const LIBRARY_EXPORTS = [PluginLogRelay];
 

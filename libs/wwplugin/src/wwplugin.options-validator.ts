@@ -40,6 +40,7 @@ const HOST_RULES: Record<string, [Check, string]> = {
   pushOverflow: [oneOf('drop-oldest', 'drop-newest'), "'drop-oldest' or 'drop-newest'"],
   allowPluginCalls: [(v) => typeof v === 'boolean' || typeof v === 'function', 'a boolean or a function'],
   handlerErrorLogLevel: [logLevel, `false or one of ${LOG_LEVELS.join(', ')}`],
+  metrics: [(v) => typeof v === 'boolean' || isObject(v), 'a boolean or an object ({ prefix, registry, buckets })'],
 };
 
 const PLUGIN_RULES: Record<string, [Check, string]> = {

@@ -37,6 +37,8 @@ export class PushOutbox {
   private readonly outbox: BoundedOutbox<PushEntry>;
   private readonly reporter: OverflowReporter;
   private seq = 0;
+  /** Pushes offered to this plugin so far, dropped ones included. */
+  private offered = 0;
   private channel?: SessionChannel;
   /** Pushes reported lost, since the plugin was loaded. */
   lost = 0;
@@ -62,6 +64,11 @@ export class PushOutbox {
   }
 
   /** Pushes dropped because the buffer was full. */
+  /** Pushes offered to this plugin so far (sent, queued or dropped). */
+  get pushed(): number {
+    return this.offered;
+  }
+
   get dropped(): number {
     return this.outbox.dropped;
   }
@@ -75,6 +82,7 @@ export class PushOutbox {
   /** Queues a push (sent at once when `channel` has room); returns false when it was dropped. */
   enqueue(topic: string, payload: WireParameter, channel: SessionChannel | undefined, trace?: TraceFields): boolean {
     this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
+    this.offered++;
     const entry: PushEntry = {
       frame: { push: trace ? { topic, payload, seq: this.seq, ...trace } : { topic, payload, seq: this.seq } },
       bytes: messageBytes(topic, payload),

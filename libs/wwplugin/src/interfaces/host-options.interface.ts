@@ -1,4 +1,5 @@
 import type { LogLevel, ModuleMetadata, InjectionToken, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 
 /** When a plugin that exits on its own is started again. @publicApi */
 export type RestartMode = 'never' | 'on-failure' | 'always';
@@ -117,6 +118,18 @@ export interface WwPluginHostOptions {
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
   handlerErrorLogLevel?: LogLevel | false;
+  /** Prometheus metrics of calls, pushes, emits and plugin processes (prom-client). Off by default. */
+  metrics?: boolean | WwPluginMetricsOptions;
+}
+
+/** What `metrics` may set in forRoot. @publicApi */
+export interface WwPluginMetricsOptions {
+  /** Prefix of every metric's name. Default 'wwplugin_'. */
+  prefix?: string;
+  /** The prom-client registry to register in (to serve them with the app's own); default: one of their own. */
+  registry?: Registry;
+  /** Upper bounds of the call latency histogram's buckets, in seconds. */
+  buckets?: number[];
 }
 
 /** Builds the host options for forRootAsync's useClass / useExisting. @publicApi */
