@@ -20,6 +20,9 @@ describe('npm run demo -- --serve', () => {
       expect(await res.text()).toContain('<title>Plugins · WWPlugin</title>');
       const snapshot = (await (await fetch(`${page}api/plugins`)).json()) as { plugins: Array<{ name: string; state: string }> };
       expect(snapshot.plugins.map((p) => `${p.name}:${p.state}`).sort()).toEqual(['echo:running', 'ticker:running']);
+      const scrape = await fetch(metrics!);
+      expect(scrape.status).toBe(200);
+      expect(await scrape.text()).toContain('# TYPE');
     } finally {
       const exited = demo.exitCode === null ? once(demo, 'exit') : Promise.resolve([demo.exitCode]);
       demo.kill('SIGINT');
