@@ -55,6 +55,11 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' } },
   },
   {
+    // The admin page's script runs in the browser.
+    files: ['libs/wwplugin/src/admin/page/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', EventSource: 'readonly' } },
+  },
+  {
     // Type-level checks: their variables exist to be typed, never used.
     files: ['test/types/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-vars': 'off' },

@@ -1,4 +1,4 @@
-// The library loads its .proto at run time: ship the repo's proto/ inside the package's dist.
+// The library loads its .proto and the admin page's files at run time: ship them inside the package's dist.
 // Only files that differ are written: `npm pack` (its prepack builds) may run while tests read them.
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -6,4 +6,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 cpSync(`${root}proto`, `${root}libs/wwplugin/dist/proto`, {
   recursive: true,
   filter: (src, dest) => !existsSync(dest) || !src.endsWith('.proto') || !readFileSync(src).equals(readFileSync(dest)),
+});
+cpSync(`${root}libs/wwplugin/src/admin/page`, `${root}libs/wwplugin/dist/admin/page`, {
+  recursive: true,
+  filter: (src, dest) => !existsSync(dest) || !/\.(html|js|css)$/.test(src) || !readFileSync(src).equals(readFileSync(dest)),
 });

@@ -159,6 +159,10 @@ describe('the packed package, installed in a project outside the repository', ()
       'dist/index.d.ts',
       'dist/health/index.js',
       'dist/proto/wwplugin/v1/wwplugin.proto',
+      // The plugins page's files, read at run time by WwPluginAdminModule.
+      'dist/admin/page/index.html',
+      'dist/admin/page/admin-page.js',
+      'dist/admin/page/admin-page.css',
       'README.md',
       'LICENSE',
       'CHANGELOG.md',

@@ -23,6 +23,10 @@ try {
 }
 if (process.argv.includes('--serve') && !failed) {
   console.log(`\nServing on ${url} (GET /greet?name=Ada, /plugins, /events/:topic). Ctrl-C to stop.`);
+  console.log(`Plugins page: ${url}/wwplugin/`);
+  console.log(`Metrics:      ${url}/metrics`);
+  // A little traffic, so the page has calls/s and latencies to show.
+  setInterval(() => void host.call('echo', 'greet', { name: 'page' }).catch(() => undefined), 200).unref();
 } else {
   await app.close();
   console.log(failed ? 'Demo failed.' : '\nDemo finished: every plugin stopped, host closed.');

@@ -30,6 +30,7 @@ export {
   EmitBufferFullError,
   RequiredPluginsError,
   IllegalTransitionError,
+  AdminPageExposedError,
 } from './errors/wwplugin.errors.js';
 export * from './interfaces/function-options.interface.js';
 export * from './interfaces/host-options.interface.js';
@@ -46,6 +47,10 @@ export type { SpareInfo } from './host/spare-pool.js';
 export { createMtlsMaterial } from './host/host-tls.js';
 export type { MtlsMaterial } from './host/host-tls.js';
 export type { PluginPattern } from './host/plugin-client.proxy.js';
+export { CallObservers } from './host/call-observers.js';
+export { PluginMetrics } from './host/metrics/plugin-metrics.js';
+export { WwPluginMetricsController } from './host/metrics/metrics.controller.js';
+export type { CallObserver, CallFinish, CallOutcome, ObservedCall, ObservedCallKind, TraceFields } from './host/call-observers.js';
 export { PluginContext } from './plugin/plugin.context.js';
 export { PluginSession } from './plugin/plugin-session.js';
 export { PluginTransportServer, WWPLUGIN_TRANSPORT } from './plugin/plugin-transport.server.js';
@@ -53,3 +58,6 @@ export { bootstrapPlugin } from './plugin/bootstrap-plugin.js';
 export type { BootstrapPluginOptions, EnhancerOf } from './plugin/bootstrap-plugin.js';
 export * from './http/index.js';
 // PluginHealthIndicator lives in '@wwplugin/nestjs/health' (./health/index.ts): it needs @nestjs/terminus, which this entry point must not require.
+export { WwPluginAdminModule } from './admin/wwplugin-admin.module.js';
+export type { WwPluginAdminOptions, WwPluginAdminExtras, AdminPluginRow, AdminSnapshot } from './interfaces/admin-options.interface.js';
+export type { AdminLogRecord } from './admin/recent-logs.js';

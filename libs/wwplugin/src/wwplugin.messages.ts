@@ -89,3 +89,9 @@ export const ACCESS_DENIED = (plugin: string, permission: string, resource: stri
   `Plugin "${plugin}" was denied ${permission}${resource ? ` on ${resource}` : ''} (in ${during}): outside its sandbox.`;
 export const BAD_SANDBOX = (plugin: string, name: string, expected: string, value: unknown) =>
   `Plugin "${plugin}": sandbox.${name} must be ${expected}, got ${JSON.stringify(value)}.`;
+export const METRICS_OFF = 'Metrics are off: turn them on with WwPluginModule.forRoot({ metrics: true }).';
+export const ADMIN_PAGE_EXPOSED = (address: string) =>
+  `WwPluginAdminModule has no guard, and the HTTP server listens on ${address}, beyond loopback: anyone who reaches it could stop your plugins. ` +
+  'Give WwPluginAdminModule.forRoot({ guard }) (or canActivate), or listen on 127.0.0.1.';
+export const ADMIN_HEADER_MISSING = (header: string) => `Admin actions need the "${header}: 1" header (it keeps other sites' pages from posting them).`;
+export const ADMIN_UNKNOWN_ACTION = (action: string, actions: readonly string[]) => `Unknown action "${action}": one of ${actions.join(', ')}.`;

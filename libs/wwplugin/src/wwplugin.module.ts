@@ -2,7 +2,10 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { MethodExplorer } from './discovery/method-explorer.js';
 import { WwPluginMetadataAccessor } from './discovery/wwplugin-metadata.accessor.js';
+import { CallObservers } from './host/call-observers.js';
 import { CallRouter } from './host/call-router.js';
+import { CallTracer } from './host/call-tracer.js';
+import { PluginMetrics } from './host/metrics/plugin-metrics.js';
 import { HostEvents } from './host/host-events.js';
 import { HostFunctionRegistry } from './host/host-function.registry.js';
 import { HostFunctionsExplorer } from './host/host-functions.explorer.js';
@@ -34,6 +37,9 @@ const HOST_PROVIDERS: Provider[] = [
   PluginRegistry,
   HostFunctionRegistry,
   HostFunctionsExplorer,
+  CallObservers,
+  CallTracer,
+  PluginMetrics,
   CallRouter,
   PluginLogRelay,
   HostServer,
@@ -46,7 +52,9 @@ const HOST_PROVIDERS: Provider[] = [
   { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },
 ];
 // What a host app injects; each is exported by the package too (the rest is internal).
-const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT];
+const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT, CallObservers, PluginMetrics];
+// What the library's own optional modules (WwPluginAdminModule) inject; not in the package's exports.
+const LIBRARY_EXPORTS = [PluginLogRelay];
 
 /** The options as given, before validation (the validated ones are under the public tokens). */
 const RAW_HOST_OPTIONS = Symbol('WWPLUGIN_RAW_HOST_OPTIONS');
@@ -92,7 +100,7 @@ export class WwPluginModule {
       global: true,
       imports: [DiscoveryModule, ...(options.imports ?? [])],
       providers: [...validated(options.providers, WWPLUGIN_HOST_OPTIONS, RAW_HOST_OPTIONS, validateHostOptions), ...HOST_PROVIDERS],
-      exports: HOST_EXPORTS,
+      exports: [...HOST_EXPORTS, ...LIBRARY_EXPORTS],
     };
   }
 

@@ -1,5 +1,6 @@
 import type { LogLevel } from '@nestjs/common';
 import { HostConfigurationError, PluginConfigurationError } from './errors/wwplugin.errors.js';
+import type { WwPluginAdminOptions } from './interfaces/admin-options.interface.js';
 import type { WwPluginHostOptions } from './interfaces/host-options.interface.js';
 import type { WwPluginOptions } from './interfaces/plugin-options.interface.js';
 import { INVALID_OPTION } from './wwplugin.messages.js';
@@ -43,6 +44,7 @@ const HOST_RULES: Record<string, [Check, string]> = {
   limits: [isObject, 'an object (maxHeapMiB, maxRssMiB, rssSampleMs)'],
   logAccessDenials: [oneOf(true, false), 'a boolean'],
   spares: [intFrom(0), 'an integer of 0 or more'],
+  metrics: [(v) => typeof v === 'boolean' || isObject(v), 'a boolean or an object ({ prefix, registry, buckets })'],
 };
 
 const PLUGIN_RULES: Record<string, [Check, string]> = {
@@ -73,5 +75,28 @@ export function validateHostOptions(options: WwPluginHostOptions): WwPluginHostO
 /** Throws PluginConfigurationError naming the first unusable option of forPlugin / forPluginAsync. */
 export function validatePluginOptions(options: WwPluginOptions): WwPluginOptions {
   check('WwPluginModule.forPlugin', options, PLUGIN_RULES, ['name', 'version'], (m) => new PluginConfigurationError(m));
+  return options;
+}
+
+const ADMIN_RULES: Record<string, [Check, string]> = {
+  guard: [
+    (v) => typeof v === 'function' || (isObject(v) && typeof (v as { canActivate?: unknown }).canActivate === 'function'),
+    'a guard class or an object with canActivate()',
+  ],
+  canActivate: [(v) => typeof v === 'function', 'a function'],
+  updateIntervalMs: [intFrom(10), 'an integer of 10 or more'],
+  logRecords: [intFrom(0), 'an integer of 0 or more'],
+  latencySamples: [intFrom(1), 'a positive integer'],
+};
+
+/** WwPluginAdminModule's `path` is checked when forRoot is called: routes are set up from it at once. */
+export function validateAdminPath(path: unknown): string {
+  if (!isString(path)) throw new HostConfigurationError(INVALID_OPTION('WwPluginAdminModule.forRoot', 'path', 'a string', path));
+  return path as string;
+}
+
+/** Throws HostConfigurationError naming the first unusable option of WwPluginAdminModule.forRoot / forRootAsync. */
+export function validateAdminOptions(options: WwPluginAdminOptions): WwPluginAdminOptions {
+  check('WwPluginAdminModule.forRoot', options, ADMIN_RULES, [], (m) => new HostConfigurationError(m));
   return options;
 }

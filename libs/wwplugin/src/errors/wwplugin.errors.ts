@@ -255,3 +255,6 @@ export class IllegalTransitionError extends WwPluginError {}
 
 /** Plugins marked `required` in `forRoot({ plugins })` could not start; `details.failures` lists each with its reason. */
 export class RequiredPluginsError extends WwPluginError {}
+
+/** WwPluginAdminModule has no guard and the HTTP server listens beyond loopback: the app refuses to start. */
+export class AdminPageExposedError extends WwPluginError {}

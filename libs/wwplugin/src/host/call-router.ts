@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { catchError, EMPTY, Observable, Subscription, tap } from 'rxjs';
+import { catchError, defer, EMPTY, Observable, Subscription, tap } from 'rxjs';
 import {
   CallCancelledError,
   DeadlineExceededError,
@@ -13,6 +13,7 @@ import type { CallFrame, Frame } from '../protocol/frames.js';
 import { decodeValue, encodeValue } from '../protocol/parameters.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/protocol.constants.js';
 import { idleDeadline } from '../protocol/idle-deadline.js';
+import { activeTraceFields, consumeMessage } from '../protocol/call-tracing.js';
 import type { RemoteCallOptions, StreamCallOptions } from '../protocol/remote-proxy.js';
 import { assertMessageSize, type IncomingCall } from '../protocol/session-channel.js';
 import {
@@ -28,6 +29,7 @@ import {
 } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostEvents } from './host-events.js';
+import { CallObservers, type ObservedCall, type ObservedCallKind, type TraceFields } from './call-observers.js';
 import { CallSlots } from './call-slots.js';
 import { HostFunctionRegistry } from './host-function.registry.js';
 import type { ManagedPlugin } from './managed-plugin.js';
@@ -36,6 +38,8 @@ import { PluginRegistry } from './plugin.registry.js';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 1024;
 const DEFAULT_MAX_QUEUED = 1024;
+/** Options the router passes itself once a call is observed: the trace context for its frame. */
+type Observed = { observed?: boolean; trace?: TraceFields };
 /** States in which a plugin is expected back soon: calls may wait for it. */
 const COMING_BACK = new Set(['starting', 'restarting', 'unresponsive']);
 
@@ -59,6 +63,7 @@ export class CallRouter {
     private readonly registry: PluginRegistry,
     private readonly hostFunctions: HostFunctionRegistry,
     private readonly events: HostEvents,
+    private readonly observers: CallObservers,
   ) {
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 0;
@@ -69,7 +74,9 @@ export class CallRouter {
   }
 
   /** host → plugin: resolves with the function's result (a streaming function's last value). */
-  call(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions = {}): Promise<unknown> {
+  call(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions & Observed = {}): Promise<unknown> {
+    if (this.observers.active && !opts.observed)
+      return this.observed('call', idOrName, fn, (trace) => this.call(idOrName, fn, args, { ...opts, observed: true, trace }));
     let plugin: ManagedPlugin;
     try {
       plugin = this.registry.resolve(idOrName);
@@ -80,16 +87,16 @@ export class CallRouter {
     const slots = this.slotsOf(plugin);
     // The fast path stays synchronous: no await unless the plugin is away or busy.
     if (plugin.state === 'running' && plugin.functions.has(fn) && slots.tryAcquire()) {
-      return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal }));
+      return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace }));
     }
-    return this.callSlow(plugin, fn, args, timeoutMs, opts.signal);
+    return this.callSlow(plugin, fn, args, timeoutMs, opts.signal, opts.trace);
   }
 
-  private async callSlow(plugin: ManagedPlugin, fn: string, args: unknown, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+  private async callSlow(plugin: ManagedPlugin, fn: string, args: unknown, timeoutMs: number, signal?: AbortSignal, trace?: TraceFields): Promise<unknown> {
     const deadlineAt = timeoutMs ? Date.now() + timeoutMs : 0;
     const slots = await this.admit(plugin, fn, deadlineAt, timeoutMs, signal);
     const left = deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0;
-    return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs: left, signal })).catch((err) => {
+    return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs: left, signal, trace })).catch((err) => {
       throw this.wholeDeadline(err, left, plugin, fn, timeoutMs);
     });
   }
@@ -105,7 +112,10 @@ export class CallRouter {
    * function has no whole-call deadline unless one is given, and the idle one; any other function
    * gives one value within the call's deadline, as call() would.
    */
-  stream(idOrName: string, fn: string, args?: unknown, opts: StreamCallOptions = {}): Observable<unknown> {
+  stream(idOrName: string, fn: string, args?: unknown, opts: StreamCallOptions & Observed = {}): Observable<unknown> {
+    if (this.observers.active && !opts.observed) {
+      return defer(() => this.observed('stream', idOrName, fn, (trace) => this.stream(idOrName, fn, args, { ...opts, observed: true, trace })));
+    }
     return new Observable<unknown>((subscriber) => {
       const plugin = this.registry.resolve(idOrName);
       const waitMs = opts.timeoutMs ?? this.defaultTimeoutMs;
@@ -121,7 +131,7 @@ export class CallRouter {
         const whole = streaming && opts.timeoutMs === undefined ? 0 : waitMs;
         const timeoutMs = whole && waited ? Math.max(1, deadlineAt - Date.now()) : whole;
         const idleMs = streaming ? (opts.idleTimeoutMs ?? this.streamIdleTimeoutMs) : 0;
-        const values = plugin.channel!.stream(fn, args, { timeoutMs, signal: opts.signal }).pipe(idleDeadline(idleMs, plugin.name, fn));
+        const values = plugin.channel!.stream(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace }).pipe(idleDeadline(idleMs, plugin.name, fn));
         subscriber.add(
           values.subscribe({
             next: (v) => subscriber.next(v),
@@ -148,10 +158,13 @@ export class CallRouter {
    * and deadlines as stream(); no idle deadline, since the reader sets the pace.
    */
   iterate(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions = {}): AsyncIterable<unknown> {
+    if (this.observers.active) {
+      return { [Symbol.asyncIterator]: () => this.observed('iterate', idOrName, fn, (trace) => this.pull(idOrName, fn, args, { ...opts, trace })) };
+    }
     return { [Symbol.asyncIterator]: () => this.pull(idOrName, fn, args, opts) };
   }
 
-  private async *pull(idOrName: string, fn: string, args: unknown, opts: RemoteCallOptions): AsyncGenerator<unknown> {
+  private async *pull(idOrName: string, fn: string, args: unknown, opts: RemoteCallOptions & Observed): AsyncGenerator<unknown> {
     const plugin = this.registry.resolve(idOrName);
     const waitMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const deadlineAt = waitMs ? Date.now() + waitMs : 0;
@@ -160,7 +173,7 @@ export class CallRouter {
       const streaming = !!plugin.functions.get(fn)?.stream;
       const whole = streaming && opts.timeoutMs === undefined ? 0 : waitMs;
       const timeoutMs = whole && deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0;
-      yield* plugin.channel!.iterate(fn, args, { timeoutMs, signal: opts.signal });
+      yield* plugin.channel!.iterate(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace });
     } finally {
       slots.release();
     }
@@ -172,7 +185,8 @@ export class CallRouter {
     assertMessageSize([wire], this.maxMessageBytes);
     const targets = target === '*' ? this.registry.all().filter((p) => p.state !== 'stopped' && p.state !== 'failed') : [this.registry.resolve(target)];
     // A full buffer counts what it drops and reports it itself (push-overflow, rate-limited, exact).
-    for (const plugin of targets) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined);
+    const trace = this.observers.tracer ? activeTraceFields() : undefined;
+    for (const plugin of targets) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined, trace);
     return targets.length;
   }
 
@@ -194,13 +208,14 @@ export class CallRouter {
   }
 
   /** plugin → host: a call to a host function, or to another plugin through the host. */
-  fromPlugin(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall): unknown {
-    if (call.target) return this.relay(caller, call, incoming);
+  fromPlugin(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall, trace?: TraceFields): unknown {
+    if (this.observers.active && !trace) return this.observedFromPlugin(caller, call, incoming);
+    if (call.target) return this.relay(caller, call, incoming, trace);
     const plugin = { id: caller.id, name: caller.name, version: caller.version };
     return this.hostFunctions.invoke(call, incoming, { caller: caller.name, plugin }, UNKNOWN_HOST_FUNCTION);
   }
 
-  private relay(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall): unknown {
+  private relay(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall, trace?: TraceFields): unknown {
     // The policy always sees the target's name, however the caller addressed it (name or id).
     const found = this.registry.find(call.target!);
     const targetName = found?.name ?? call.target!;
@@ -222,7 +237,13 @@ export class CallRouter {
     if (!slots.tryAcquire()) throw new PluginBusyError(BUSY(target.name, slots.limit));
     // The caller cannot know a function returns one value: a stream of one gets the default deadline here.
     const timeoutMs = call.stream && !info.stream && !call.timeoutMs ? this.defaultTimeoutMs : call.timeoutMs;
-    const opts = { timeoutMs, parent: incoming, caller: caller.name };
+    // Without tracing here, the caller's trace context passes through, so the target's span nests under the caller's.
+    const opts = {
+      timeoutMs,
+      parent: incoming,
+      caller: caller.name,
+      trace: trace ?? (call.traceparent ? { traceparent: call.traceparent, tracestate: call.tracestate } : undefined),
+    };
     // Arguments and results pass through in wire form: no decoding in the middle.
     // Pulled, so a calling plugin that reads slowly pauses the target instead of filling the host.
     if (call.stream) return releasing(target.channel!.iterate(call.function, call.args ?? [], opts, true), () => slots.release());
@@ -234,7 +255,9 @@ export class CallRouter {
     if (frame.kind === 'emit') {
       const e = frame.emit!;
       const message: PluginMessage = { plugin: plugin.name, pluginId: plugin.id, topic: e.topic, payload: decodeValue(e.payload), at: new Date() };
-      this.events.messages$.next(message);
+      const tracer = this.observers.tracer;
+      if (tracer && e.traceparent) consumeMessage(tracer, 'emit', plugin.name, e.topic, e, () => this.events.messages$.next(message));
+      else this.events.messages$.next(message);
     } else if (frame.kind === 'ack' || frame.kind === 'emitOverflow') {
       plugin.deliveryFrame(frame);
     } else if (frame.kind === 'pong') {
@@ -268,6 +291,11 @@ export class CallRouter {
    */
   private async admit(plugin: ManagedPlugin, fn: string, deadlineAt: number, timeoutMs: number, signal?: AbortSignal): Promise<CallSlots> {
     if (signal?.aborted) throw new CallCancelledError(ABORTED_WHILE_WAITING(plugin.name, fn, 'the plugin'));
+    if (this.observers.active) return this.timedAdmit(plugin, fn, deadlineAt, timeoutMs, signal);
+    return this.admitNow(plugin, fn, deadlineAt, timeoutMs, signal);
+  }
+
+  private async admitNow(plugin: ManagedPlugin, fn: string, deadlineAt: number, timeoutMs: number, signal?: AbortSignal): Promise<CallSlots> {
     await this.ready(plugin, deadlineAt, fn, signal);
     if (!plugin.functions.has(fn)) throw this.unknownFunction(plugin, fn);
     const slots = this.slotsOf(plugin);
@@ -286,6 +314,35 @@ export class CallRouter {
       throw err;
     }
     return slots;
+  }
+
+  /** admit(), telling observers how long a call that had to wait waited. */
+  private async timedAdmit(plugin: ManagedPlugin, fn: string, deadlineAt: number, timeoutMs: number, signal?: AbortSignal): Promise<CallSlots> {
+    const slots = this.slotsOf(plugin);
+    const waits = plugin.state !== 'running' || slots.running >= slots.limit;
+    const since = performance.now();
+    const granted = await this.admitNow(plugin, fn, deadlineAt, timeoutMs, signal);
+    if (waits) this.observers.waited(plugin, fn, performance.now() - since);
+    return granted;
+  }
+
+  /** Seen by the observers from start to end; `run` makes the call with the trace context they chose for its frame. */
+  private observed<T>(kind: ObservedCallKind, idOrName: string, fn: string, run: (trace: TraceFields | undefined) => T): T {
+    const plugin = this.registry.find(idOrName);
+    // An unknown plugin is the caller's mistake, reported by the call itself: nothing to observe.
+    if (!plugin) return run(undefined);
+    const call: ObservedCall = { plugin: plugin.name, pluginId: plugin.id, fn, kind };
+    return this.observers.observe(call, () => run(call.outgoing));
+  }
+
+  /** fromPlugin() seen by the observers, with the trace context the calling plugin sent. */
+  private observedFromPlugin(caller: ManagedPlugin, frame: CallFrame, incoming: IncomingCall): unknown {
+    const trace = { traceparent: frame.traceparent, tracestate: frame.tracestate };
+    const target = frame.target ? this.registry.find(frame.target) : undefined;
+    const call: ObservedCall = frame.target
+      ? { plugin: target?.name ?? frame.target, pluginId: target?.id ?? '', fn: frame.function, kind: 'relay', caller: caller.name, incoming: trace }
+      : { plugin: caller.name, pluginId: caller.id, fn: frame.function, kind: 'host', incoming: trace };
+    return this.observers.observe(call, () => this.fromPlugin(caller, frame, incoming, call.outgoing ?? trace));
   }
 
   /** Waits for a plugin that is coming back (whileRestarting 'wait'), within the deadline and the signal. */

@@ -8,6 +8,7 @@ import { errorFromWire, errorToWire, PluginCrashedError, ProtocolError, WwPlugin
 import type { WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import type { Frame, HelloFrame } from '../protocol/frames.js';
 import { pluginHostService } from '../protocol/proto-definition.js';
+import { sessionBytes } from './metrics/session-bytes.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, META_PLUGIN_ID, META_TOKEN, PROTOCOL_VERSION, WireErrorCode } from '../protocol/protocol.constants.js';
 import { SessionChannel } from '../protocol/session-channel.js';
 import {
@@ -277,11 +278,17 @@ function tolerantService(): grpc.ServiceDefinition {
     Session: {
       ...session,
       requestDeserialize: (bytes: Buffer): MalformedFrame => {
+        sessionBytes.in += bytes.length;
         try {
           return session.requestDeserialize(bytes) as Frame;
         } catch (err) {
           return { malformed: (err as Error)?.message ?? String(err) };
         }
+      },
+      responseSerialize: (frame: Frame): Buffer => {
+        const bytes = session.responseSerialize(frame);
+        sessionBytes.out += bytes.length;
+        return bytes;
       },
     },
   };

@@ -146,6 +146,8 @@ export class PluginLauncher {
       ...(spec.command || launch.rights || identity.uid !== undefined ? {} : compileCacheEnv()),
       ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
       ...(this.options.logAccessDenials ? { [ENV_REPORT_DENIALS]: '1' } : {}),
+      // The OTEL_* environment passes on as is; a named plugin reports as a service of its own.
+      ...(spec.name ? { OTEL_SERVICE_NAME: spec.name } : {}),
       ...spec.env,
       ...this.tls.pluginEnv(),
       [ENV_ADDRESS]: address,

@@ -9,8 +9,16 @@ const MAX_MESSAGE_CHARS = 64 * 1024;
 @Injectable()
 export class PluginLogRelay {
   private readonly loggers = new Map<string, Logger>();
+  private readonly observers = new Set<(plugin: string, record: LogFrame) => void>();
+
+  /** Also hands every record to `observer` (the admin page keeps recent ones); returns its removal. */
+  observe(observer: (plugin: string, record: LogFrame) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
 
   relay(plugin: string, record: LogFrame): void {
+    for (const observer of this.observers) observer(plugin, record);
     const context = record.context ? `${plugin}:${record.context}` : plugin;
     const logger = this.loggerFor(context);
     const level = LEVELS.has(record.level as LogLevel) ? (record.level as LogLevel) : 'log';

@@ -2,7 +2,7 @@ import type { PushDelivery } from '../interfaces/host-options.interface.js';
 import { BoundedOutbox, messageBytes, type OutboxEntry } from '../protocol/bounded-outbox.js';
 import { OverflowReporter } from '../protocol/overflow-reporter.js';
 import type { WireParameter } from '../protocol/parameters.js';
-import type { SessionChannel } from '../protocol/session-channel.js';
+import type { SessionChannel, TraceFields } from '../protocol/session-channel.js';
 
 /** Largest batch a plugin acknowledges in one PushAck, and how long an acknowledgement may wait. */
 const ACK_EVERY_MAX = 256;
@@ -37,6 +37,8 @@ export class PushOutbox {
   private readonly outbox: BoundedOutbox<PushEntry>;
   private readonly reporter: OverflowReporter;
   private seq = 0;
+  /** Pushes offered to this plugin so far, dropped ones included. */
+  private offered = 0;
   private channel?: SessionChannel;
   /** Pushes reported lost, since the plugin was loaded. */
   lost = 0;
@@ -62,6 +64,11 @@ export class PushOutbox {
   }
 
   /** Pushes dropped because the buffer was full. */
+  /** Pushes offered to this plugin so far (sent, queued or dropped). */
+  get pushed(): number {
+    return this.offered;
+  }
+
   get dropped(): number {
     return this.outbox.dropped;
   }
@@ -73,9 +80,14 @@ export class PushOutbox {
   }
 
   /** Queues a push (sent at once when `channel` has room); returns false when it was dropped. */
-  enqueue(topic: string, payload: WireParameter, channel: SessionChannel | undefined): boolean {
+  enqueue(topic: string, payload: WireParameter, channel: SessionChannel | undefined, trace?: TraceFields): boolean {
     this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
-    const entry: PushEntry = { frame: { push: { topic, payload, seq: this.seq } }, bytes: messageBytes(topic, payload), seq: this.seq };
+    this.offered++;
+    const entry: PushEntry = {
+      frame: { push: trace ? { topic, payload, seq: this.seq, ...trace } : { topic, payload, seq: this.seq } },
+      bytes: messageBytes(topic, payload),
+      seq: this.seq,
+    };
     const outcome = this.outbox.offer(entry, channel !== undefined && channel === this.channel);
     return outcome === 'sent' || outcome === 'queued';
   }

@@ -1,4 +1,5 @@
 import type { LogLevel, ModuleMetadata, InjectionToken, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type { Registry } from 'prom-client';
 
 /** When a plugin that exits on its own is started again. @publicApi */
 export type RestartMode = 'never' | 'on-failure' | 'always';
@@ -162,7 +163,7 @@ export interface WwPluginHostOptions {
    * Prewarmed spare processes kept ready (Node, the framework and Nest loaded): a plugin start
    * (load, restart, a restart after a crash) uses one instead of starting Node, and a new one warms
    * up. Only plugins started from a `path` use them (not a `command`). Each costs a Node process
-   * of about 60 MiB RSS while it waits (see BENCHMARKS.md). Default 0.
+   * of about 90 MiB RSS while it waits (see BENCHMARKS.md). Default 0.
    */
   spares?: number;
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
@@ -173,6 +174,18 @@ export interface WwPluginHostOptions {
   limits?: PluginLimits;
   /** Plugins report each `ERR_ACCESS_DENIED` they meet: an `access-denied` event and a warning here. Default false. */
   logAccessDenials?: boolean;
+  /** Prometheus metrics of calls, pushes, emits and plugin processes (prom-client). Off by default. */
+  metrics?: boolean | WwPluginMetricsOptions;
+}
+
+/** What `metrics` may set in forRoot. @publicApi */
+export interface WwPluginMetricsOptions {
+  /** Prefix of every metric's name. Default 'wwplugin_'. */
+  prefix?: string;
+  /** The prom-client registry to register in (to serve them with the app's own); default: one of their own. */
+  registry?: Registry;
+  /** Upper bounds of the call latency histogram's buckets, in seconds. */
+  buckets?: number[];
 }
 
 /** Builds the host options for forRootAsync's useClass / useExisting. @publicApi */

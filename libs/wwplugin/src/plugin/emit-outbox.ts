@@ -3,7 +3,7 @@ import type { WwPluginOptions } from '../interfaces/plugin-options.interface.js'
 import { BoundedOutbox, messageBytes } from '../protocol/bounded-outbox.js';
 import { OverflowReporter } from '../protocol/overflow-reporter.js';
 import type { WireParameter } from '../protocol/parameters.js';
-import type { SessionChannel } from '../protocol/session-channel.js';
+import type { SessionChannel, TraceFields } from '../protocol/session-channel.js';
 import { EMIT_BUFFER_FULL } from '../wwplugin.messages.js';
 
 const DEFAULT_EMIT_BUFFER_SIZE = 10_000;
@@ -60,8 +60,11 @@ export class EmitOutbox {
   }
 
   /** Takes one emit; throws EmitBufferFullError when full under the 'error' policy. */
-  emit(topic: string, payload: WireParameter): void {
-    const outcome = this.outbox.offer({ frame: { emit: { topic, payload } }, bytes: messageBytes(topic, payload) }, this.channel !== undefined);
+  emit(topic: string, payload: WireParameter, trace?: TraceFields): void {
+    const outcome = this.outbox.offer(
+      { frame: { emit: trace ? { topic, payload, ...trace } : { topic, payload } }, bytes: messageBytes(topic, payload) },
+      this.channel !== undefined,
+    );
     if (outcome === 'refused') throw new EmitBufferFullError(EMIT_BUFFER_FULL(this.outbox.limits.maxMessages, this.outbox.limits.maxBytes));
   }
 

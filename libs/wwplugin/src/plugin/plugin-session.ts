@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { filter, Observable, Subject } from 'rxjs';
+import { defer, filter, Observable, Subject } from 'rxjs';
+import type { Tracer } from '@opentelemetry/api';
+import { activeTraceFields, callTraced, consumeMessage, registeredTracer, type TracedCall } from '../protocol/call-tracing.js';
 import { HandshakeRefusedError, PluginConfigurationError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
 import type { FunctionInfoFrame, Frame, LogFrame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
 import { decodeValue, encodeValue } from '../protocol/parameters.js';
@@ -55,6 +57,8 @@ export class PluginSession {
   private readonly address?: string;
   private readonly token: string;
   private readonly tlsEnv?: string;
+  /** Set when the plugin's app registered an OpenTelemetry SDK before it connected. */
+  tracer?: Tracer;
 
   constructor(@Inject(WWPLUGIN_PLUGIN_OPTIONS) readonly options: WwPluginOptions) {
     this.address = process.env[ENV_ADDRESS];
@@ -124,6 +128,7 @@ export class PluginSession {
   /** Dials the host, registers the functions and resolves once the host welcomed us. */
   async connect(functions: FunctionInfoFrame[], topics: string[], onCall: IncomingCallHandler): Promise<WelcomeFrame> {
     if (!this.address) throw new PluginConfigurationError(NO_HOST_ADDRESS(ENV_ADDRESS));
+    this.tracer = registeredTracer();
     const Ctor = pluginHostService();
     const maxBytes = DEFAULT_MAX_MESSAGE_BYTES;
     const tls = tlsFromEnv(this.tlsEnv);
@@ -189,7 +194,9 @@ export class PluginSession {
             case 'push': {
               const p = frame.push!;
               if (this.pushesClosed) return;
-              this.pushes$.next({ topic: p.topic, payload: decodeValue(p.payload), seq: p.seq ?? 0 });
+              const message = { topic: p.topic, payload: decodeValue(p.payload), seq: p.seq ?? 0 };
+              if (this.tracer && p.traceparent) consumeMessage(this.tracer, 'push', this.name, p.topic, p, () => this.pushes$.next(message));
+              else this.pushes$.next(message);
               // Acknowledged once its subscribers have run: a process killed after the ack has seen it.
               return this.acker?.received(p.seq ?? 0);
             }
@@ -238,6 +245,7 @@ export class PluginSession {
 
   /** Calls a host function, or (with opts.target) another plugin's function through the host. */
   call(fn: string, args?: unknown, opts?: CallOptions): Promise<unknown> {
+    if (this.tracer && !opts?.trace) return callTraced(this.tracer, this.traced(fn, opts), (trace) => this.call(fn, args, { ...opts, trace }));
     // Without a deadline of its own, a call gets the host's default, as host→plugin calls do.
     const timeoutMs = opts?.timeoutMs ?? this.welcome?.defaultTimeoutMs;
     return this.requireChannel().call(fn, args, timeoutMs === opts?.timeoutMs ? opts : { ...opts, timeoutMs });
@@ -248,6 +256,8 @@ export class PluginSession {
    * host's (Welcome); the host gives a stream of a function that is not streaming its whole-call default.
    */
   stream(fn: string, args?: unknown, opts: CallOptions & { idleTimeoutMs?: number } = {}): Observable<unknown> {
+    const tracer = this.tracer;
+    if (tracer && !opts.trace) return defer(() => callTraced(tracer, this.traced(fn, opts), (trace) => this.stream(fn, args, { ...opts, trace })));
     const { idleTimeoutMs = this.welcome?.streamIdleTimeoutMs, ...callOpts } = opts;
     return this.requireChannel()
       .stream(fn, args, callOpts)
@@ -256,7 +266,20 @@ export class PluginSession {
 
   /** Pulls a host or plugin function's values (see PluginHostService.iterate). */
   iterate(fn: string, args?: unknown, opts?: CallOptions): AsyncIterable<unknown> {
+    const tracer = this.tracer;
+    if (tracer && !opts?.trace) {
+      const channel = this.requireChannel();
+      return {
+        [Symbol.asyncIterator]: () =>
+          callTraced(tracer, this.traced(fn, opts), (trace) => channel.iterate(fn, args, { ...opts, trace }))[Symbol.asyncIterator](),
+      };
+    }
     return this.requireChannel().iterate(fn, args, opts);
+  }
+
+  /** A call this plugin makes, as its span names it: the serving plugin (or the host) and the function. */
+  private traced(fn: string, opts?: CallOptions): TracedCall {
+    return { plugin: opts?.target || 'host', fn, kind: opts?.target ? 'relay' : 'host', caller: this.name };
   }
 
   /** Sends a message to the host on `topic`. */
@@ -267,7 +290,7 @@ export class PluginSession {
     // bounded buffer, checked against the default limit until the host tells us its own.
     if (this.welcome || this.ending) this.requireChannel().checkSize([wire]);
     else assertMessageSize([wire], DEFAULT_MAX_MESSAGE_BYTES);
-    this.emits.emit(topic, wire);
+    this.emits.emit(topic, wire, this.tracer ? activeTraceFields() : undefined);
   }
 
   /**

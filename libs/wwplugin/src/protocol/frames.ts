@@ -51,6 +51,9 @@ export interface CallFrame {
   caller?: string;
   /** Streaming calls: items the caller accepts before it grants more with Credit; 0 = no limit. */
   credit?: number;
+  /** W3C trace context of the caller's span; empty when not traced. */
+  traceparent?: string;
+  tracestate?: string;
 }
 export interface ResultFrame {
   id: number;
@@ -78,10 +81,16 @@ export interface PushFrame {
   topic: string;
   payload?: WireParameter;
   seq?: number;
+  /** W3C trace context of the span that pushed; empty when not traced. */
+  traceparent?: string;
+  tracestate?: string;
 }
 export interface EmitFrame {
   topic: string;
   payload?: WireParameter;
+  /** W3C trace context of the span that emitted; empty when not traced. */
+  traceparent?: string;
+  tracestate?: string;
 }
 export interface PingFrame {
   seq: number;

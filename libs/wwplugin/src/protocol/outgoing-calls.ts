@@ -3,6 +3,7 @@ import { CallCancelledError, DeadlineExceededError, ProtocolError, StreamOverflo
 import { DEADLINE_EXCEEDED, MESSAGE_TOO_LARGE, STREAM_IGNORED_CREDIT } from '../wwplugin.messages.js';
 import { MessageTooLargeError } from '../errors/wwplugin.errors.js';
 import type { FrameWriter } from './frame-writer.js';
+import type { CallFrame } from './frames.js';
 import { sizeOver } from './frame-size.js';
 import { decodeValue, encodeArgs, type WireParameter } from './parameters.js';
 import type { IncomingCall } from './incoming-call.js';
@@ -18,6 +19,14 @@ export interface CallOptions {
   parent?: IncomingCall;
   /** Name of the plugin on whose behalf the host relays the call. */
   caller?: string;
+  /** W3C trace context to send in the Call frame (set by tracing). */
+  trace?: TraceFields;
+}
+
+/** W3C trace context as it travels in Call, Push and Emit frames. */
+export interface TraceFields {
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** A result that is already in wire form: relayed as is, without decoding and encoding again. */
@@ -127,7 +136,12 @@ export class OutgoingCalls {
       });
       this.pending.set(id, pending);
       const credit = stream ? STREAM_WINDOW : 0;
-      this.ctx.writer.enqueue(lane(id), { call: { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '', credit } }, size);
+      const call: CallFrame = { id, function: fn, args: wireArgs, timeoutMs, target, stream, caller: opts.caller ?? '', credit };
+      if (opts.trace) {
+        call.traceparent = opts.trace.traceparent ?? '';
+        call.tracestate = opts.trace.tracestate ?? '';
+      }
+      this.ctx.writer.enqueue(lane(id), { call }, size);
     });
   }
 

@@ -12,7 +12,7 @@ import { DEFAULT_STREAM_BUFFER, type StreamBufferOptions } from './stream-produc
 
 export { IncomingCall, IncomingCallInfo } from './incoming-call.js';
 export { WireValue } from './outgoing-calls.js';
-export type { CallOptions } from './outgoing-calls.js';
+export type { CallOptions, TraceFields } from './outgoing-calls.js';
 export type { IncomingCallHandler } from './incoming-calls.js';
 export { assertMessageSize } from './frame-size.js';
 

@@ -1,0 +1,98 @@
+// `npm run bench:observability`: what metrics and tracing cost a call. One run starts host
+// processes in turn, without and with observability (forRoot({ metrics: true }) and an
+// OpenTelemetry SDK registered, without exporter, in the host and in its plugins), and compares
+// the median of their sequential host→plugin call p50 (also plugin→plugin through the host).
+//
+//   node dist/bench/observability.js [--rounds N] [--quick]
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
+import { PluginHostService, PluginMetrics, WwPluginModule } from '@wwplugin/nestjs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DIST_BENCH } from './support/paths.js';
+import { makePayload, median, sequential } from './support/stats.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const GOAL = 1.1;
+
+interface Figures {
+  callP50: number;
+  callP99: number;
+  /** CPU (µs) of host and plugin per sequential call: what a call costs, however loaded the machine. */
+  callCpu: number;
+  relayP50: number;
+}
+
+/** What a host process turns on: nothing, metrics, tracing (an SDK in host and plugins), or both. */
+type Mode = 'off' | 'metrics' | 'tracing' | 'both';
+
+/** One host process in `mode`. */
+async function child(mode: Mode, quick: boolean): Promise<void> {
+  const metrics = mode === 'metrics' || mode === 'both';
+  const tracing = mode === 'tracing' || mode === 'both';
+  if (tracing) {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    trace.setGlobalTracerProvider(new TracerProvider());
+  }
+  const entry = tracing ? `${DIST_BENCH}observability/traced-plugin.js` : `${DIST_BENCH}plugin/main.js`;
+  @Module({ imports: [WwPluginModule.forRoot({ metrics })] })
+  class HostModule {}
+  const app = await NestFactory.createApplicationContext(HostModule, { logger: ['error'] });
+  const host = app.get(PluginHostService);
+  await Promise.all(['bench-a', 'bench-b'].map((name) => host.load({ path: entry, name, env: { BENCH_PLUGIN_NAME: name } })));
+  const payload = makePayload(64);
+  const n = quick ? 500 : 5000;
+  const warmupMs = quick ? 200 : 1500;
+  const call = () => host.call('bench-a', 'echo', { payload });
+  await sequential(1, warmupMs, call);
+  const pluginCpu0 = (await host.call('bench-a', 'cpu')) as number;
+  const hostCpu0 = process.cpuUsage();
+  const seq = await sequential(n, 0, call);
+  const hostCpu = process.cpuUsage(hostCpu0);
+  const callCpu = (hostCpu.user + hostCpu.system + ((await host.call('bench-a', 'cpu')) as number) - pluginCpu0) / n;
+  const relay = (await host.call('bench-a', 'measureCallPlugin', { target: 'bench-b', n, warmupMs, payload }, { timeoutMs: 120_000 })) as { p50: number };
+  // The figures really were taken: every call of the run is counted.
+  if (metrics && !(await app.get(PluginMetrics).metrics()).includes('wwplugin_calls_total{plugin="bench-a",function="echo",kind="call"}')) {
+    throw new Error('metrics did not count the calls');
+  }
+  await app.close();
+  console.log(JSON.stringify({ callP50: seq.p50, callP99: seq.p99, callCpu, relayP50: relay.p50 } satisfies Figures));
+}
+
+function runChild(mode: Mode, quick: boolean): Figures {
+  const out = execFileSync(process.execPath, [SELF, '--child', mode, ...(quick ? ['--quick'] : [])], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as Figures;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  if (args[0] === '--child') return child(args[1] as Mode, quick);
+  const roundsAt = args.indexOf('--rounds');
+  const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : quick ? 1 : 3;
+  // --breakdown adds a host with metrics only and one with tracing only.
+  const modes: Mode[] = args.includes('--breakdown') ? ['off', 'metrics', 'tracing', 'both'] : ['off', 'both'];
+  const runs = new Map<Mode, Figures[]>(modes.map((m) => [m, []]));
+  // Alternated, so that a neighbour's load falls on every mode alike.
+  for (let r = 0; r < rounds; r++) for (const m of modes) runs.get(m)!.push(runChild(m, quick));
+  const pick = (m: Mode, k: keyof Figures) => median(runs.get(m)!.map((f) => f[k]));
+  console.log(`Observability cost, median of ${rounds} round(s), µs (tracing = an OpenTelemetry SDK without exporter in host and plugins):`);
+  for (const k of ['callP50', 'callCpu', 'relayP50', 'callP99'] as const) {
+    const cells = modes.map((m) => `${m} ${pick(m, k).toFixed(1).padStart(8)}${m === 'off' ? '' : ` (${(pick(m, k) / pick('off', k)).toFixed(3)}x)`}`);
+    console.log(`  ${k.padEnd(9)} ${cells.join('  ')}`);
+  }
+  const ratio = pick('both', 'callP50') / pick('off', 'callP50');
+  const cpuRatio = pick('both', 'callCpu') / pick('off', 'callCpu');
+  console.log(`call p50 with metrics and tracing / without: ${ratio.toFixed(3)} (goal ≤ ${GOAL}): ${ratio <= GOAL ? 'met' : 'NOT met'}`);
+  console.log(`CPU per call with metrics and tracing / without: ${cpuRatio.toFixed(3)}`);
+  console.log(JSON.stringify({ rounds, ratio, cpuRatio, runs: Object.fromEntries(runs) }));
+}
+
+await main();

@@ -1,0 +1,222 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Subscription } from 'rxjs';
+import type { WwPluginHostOptions, WwPluginMetricsOptions } from '../../interfaces/host-options.interface.js';
+import { WWPLUGIN_HOST_OPTIONS } from '../../wwplugin.constants.js';
+import { CallObservers, type CallFinish, type CallObserver, type ObservedCall } from '../call-observers.js';
+import { HostEvents } from '../host-events.js';
+import type { ManagedPlugin } from '../managed-plugin.js';
+import { PluginRegistry } from '../plugin.registry.js';
+import { sampleProcess } from './process-sample.js';
+import { sessionBytes } from './session-bytes.js';
+
+/** Latency buckets (seconds) from a fast local call to a slow handler. */
+const DEFAULT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The labelled series of one (plugin, function, kind): looked up once, then used per call. */
+interface CallSeries {
+  calls: Counter.Internal;
+  duration: Histogram.Internal<string>;
+  inFlight: Gauge.Internal<string>;
+}
+
+/**
+ * The host's Prometheus metrics (prom-client, loaded only when `metrics` is on): calls, errors,
+ * latency and in-flight per plugin and function, queue waits, pushes, emits, restarts and crashes,
+ * heartbeat round trip, and each plugin process's memory and CPU, read from /proc at scrape time.
+ * @publicApi
+ */
+@Injectable()
+export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestroy {
+  private readonly settings?: WwPluginMetricsOptions;
+  private registryInUse?: Registry;
+  private contentTypeInUse = 'text/plain; version=0.0.4; charset=utf-8';
+  private readonly series = new Map<string, CallSeries>();
+  private remove?: () => void;
+  private subscriptions: Subscription[] = [];
+  private calls?: Counter;
+  private errors?: Counter;
+  private duration?: Histogram;
+  private inFlight?: Gauge;
+  private queueWait?: Histogram;
+
+  constructor(
+    @Inject(WWPLUGIN_HOST_OPTIONS) options: WwPluginHostOptions,
+    private readonly observers: CallObservers,
+    private readonly registry: PluginRegistry,
+    private readonly events: HostEvents,
+  ) {
+    const m = options.metrics;
+    this.settings = m ? (m === true ? {} : m) : undefined;
+  }
+
+  /** True when forRoot turned metrics on. */
+  get enabled(): boolean {
+    return this.settings !== undefined;
+  }
+
+  /** The registry the metrics are in (undefined while metrics are off). */
+  get promRegistry(): Registry | undefined {
+    return this.registryInUse;
+  }
+
+  /** The Content-Type of metrics(): Prometheus' text format. */
+  get contentType(): string {
+    return this.contentTypeInUse;
+  }
+
+  /** Every metric of the registry in Prometheus' text format ('' while metrics are off). */
+  async metrics(): Promise<string> {
+    return this.registryInUse ? this.registryInUse.metrics() : '';
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.settings) return;
+    const prom = await import('prom-client');
+    const registry = (this.registryInUse = this.settings.registry ?? new prom.Registry());
+    this.contentTypeInUse = registry.contentType;
+    const p = this.settings.prefix ?? 'wwplugin_';
+    const registers = [registry];
+    const callLabels = ['plugin', 'function', 'kind'] as const;
+    this.calls = new prom.Counter({ name: `${p}calls_total`, help: 'Calls that ended, by plugin, function and kind.', labelNames: callLabels, registers });
+    this.errors = new prom.Counter({
+      name: `${p}call_errors_total`,
+      help: 'Calls that failed, by error code (a handler’s own code when it set one).',
+      labelNames: [...callLabels, 'code'],
+      registers,
+    });
+    this.duration = new prom.Histogram({
+      name: `${p}call_duration_seconds`,
+      help: 'Call latency from the call to its end, waits included.',
+      labelNames: callLabels,
+      buckets: this.settings.buckets ?? DEFAULT_BUCKETS,
+      registers,
+    });
+    this.inFlight = new prom.Gauge({ name: `${p}calls_in_flight`, help: 'Calls started and not yet ended.', labelNames: callLabels, registers });
+    this.queueWait = new prom.Histogram({
+      name: `${p}call_queue_wait_seconds`,
+      help: 'How long host calls waited for a free slot or for their plugin to run (only calls that waited).',
+      labelNames: ['plugin', 'function'],
+      buckets: this.settings.buckets ?? DEFAULT_BUCKETS,
+      registers,
+    });
+    const emits = new prom.Counter({ name: `${p}emits_total`, help: 'Messages plugins emitted that reached the host.', labelNames: ['plugin'], registers });
+    const crashes = new prom.Counter({
+      name: `${p}plugin_crashes_total`,
+      help: 'Plugin processes that ended unasked, by reason (signal, exit code).',
+      labelNames: ['plugin', 'reason'],
+      registers,
+    });
+    this.subscriptions = [
+      this.events.messages$.subscribe((m) => emits.inc({ plugin: m.plugin })),
+      this.events.events$.subscribe((e) => {
+        if (e.type === 'crashed') crashes.inc({ plugin: e.plugin, reason: e.signal ?? `exit code ${e.code}` });
+        else if (e.type === 'unresponsive') crashes.inc({ plugin: e.plugin, reason: 'unresponsive' });
+      }),
+    ];
+    this.registerSampled(prom, p, registers);
+    this.remove = this.observers.add(this);
+  }
+
+  onModuleDestroy(): void {
+    this.remove?.();
+    for (const s of this.subscriptions) s.unsubscribe();
+    this.subscriptions = [];
+  }
+
+  start(call: ObservedCall): CallFinish {
+    const key = `${call.plugin}\0${call.fn}\0${call.kind}`;
+    let s = this.series.get(key);
+    if (!s) {
+      const labels = [call.plugin, call.fn, call.kind];
+      s = { calls: this.calls!.labels(...labels), duration: this.duration!.labels(...labels), inFlight: this.inFlight!.labels(...labels) };
+      this.series.set(key, s);
+    }
+    const series = s;
+    series.inFlight.inc();
+    const since = performance.now();
+    return (outcome) => {
+      series.inFlight.dec();
+      series.calls.inc();
+      series.duration.observe((performance.now() - since) / 1000);
+      if (outcome !== 'ok') this.errors!.inc({ plugin: call.plugin, function: call.fn, kind: call.kind, code: outcome });
+    };
+  }
+
+  waited(plugin: { name: string }, fn: string, ms: number): void {
+    this.queueWait!.observe({ plugin: plugin.name, function: fn }, ms / 1000);
+  }
+
+  /** Figures read from each plugin when Prometheus scrapes: nothing to do between scrapes. */
+  private registerSampled(prom: typeof import('prom-client'), p: string, registers: Registry[]): void {
+    type Read = (plugin: ManagedPlugin) => number | undefined;
+    const plugins = () => this.registry.all();
+    const labelNames = ['plugin'];
+    const gauge = (name: string, help: string, read: Read) =>
+      new prom.Gauge({
+        name: p + name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const pl of plugins()) {
+            const v = read(pl);
+            if (v !== undefined) this.set({ plugin: pl.name }, v);
+          }
+        },
+      });
+    const counter = (name: string, help: string, read: Read) =>
+      new prom.Counter({
+        name: p + name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const pl of plugins()) this.inc({ plugin: pl.name }, read(pl) ?? 0);
+        },
+      });
+    gauge('plugin_up', '1 while the plugin runs, else 0.', (pl) => (pl.state === 'running' ? 1 : 0));
+    counter('plugin_restarts_total', 'Restarts of the plugin by its restart policy.', (pl) => pl.restart.count);
+    counter('pushes_total', 'Pushes offered to the plugin (sent, queued or dropped).', (pl) => pl.outbox.pushed);
+    counter('pushes_dropped_total', 'Pushes dropped because the plugin’s buffer was full.', (pl) => pl.outbox.dropped);
+    gauge('pushes_queued', 'Pushes waiting in the plugin’s buffer.', (pl) => pl.outbox.size);
+    counter('emits_dropped_total', 'Emits the plugin’s buffer dropped.', (pl) => pl.info().emitsDropped);
+    gauge('heartbeat_rtt_seconds', 'Round trip of the last answered heartbeat.', (pl) =>
+      pl.lastHeartbeatMs === undefined ? undefined : pl.lastHeartbeatMs / 1000,
+    );
+    new prom.Counter({
+      name: `${p}session_bytes_total`,
+      help: 'Bytes of gRPC messages on all plugin sessions, by direction as the host sees it (in: from plugins).',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ direction: 'in' }, sessionBytes.in);
+        this.inc({ direction: 'out' }, sessionBytes.out);
+      },
+    });
+    const samples = async () => new Map(await Promise.all(plugins().map(async (pl) => [pl.name, pl.pid ? await sampleProcess(pl.pid) : undefined] as const)));
+    new prom.Gauge({
+      name: `${p}plugin_resident_memory_bytes`,
+      help: 'Resident memory of the plugin process (from /proc, read at scrape).',
+      labelNames,
+      registers,
+      async collect() {
+        this.reset();
+        for (const [plugin, s] of await samples()) if (s) this.set({ plugin }, s.rssBytes);
+      },
+    });
+    new prom.Counter({
+      name: `${p}plugin_cpu_seconds_total`,
+      help: 'CPU time (user and system) of the current plugin process (from /proc, read at scrape).',
+      labelNames,
+      registers,
+      async collect() {
+        this.reset();
+        for (const [plugin, s] of await samples()) if (s) this.inc({ plugin }, s.cpuSeconds);
+      },
+    });
+  }
+}

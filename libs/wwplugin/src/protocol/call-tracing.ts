@@ -1,0 +1,172 @@
+import {
+  context,
+  createTraceState,
+  isSpanContextValid,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { isObservable, Observable } from 'rxjs';
+import { observeResult, outcomeOf, type CallOutcome } from './observed-result.js';
+import type { TraceFields } from './outgoing-calls.js';
+
+/** Name of the tracer both sides make spans with. */
+export const TRACER_NAME = '@wwplugin/nestjs';
+
+/** Span attributes (besides OpenTelemetry's rpc.system, rpc.service and rpc.method). */
+export const TRACE_ATTRIBUTES = {
+  plugin: 'wwplugin.plugin',
+  function: 'wwplugin.function',
+  kind: 'wwplugin.kind',
+  caller: 'wwplugin.caller',
+  outcome: 'wwplugin.outcome',
+  errorCode: 'wwplugin.error_code',
+  topic: 'wwplugin.topic',
+} as const;
+
+// The api's own no-op provider: what the global proxy hands out until an SDK registers one.
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * A tracer when the app registered an OpenTelemetry SDK, else undefined: without one, nothing
+ * about tracing is done at all (no spans, not even non-recording ones, and no frame fields).
+ */
+export function registeredTracer(): Tracer | undefined {
+  const provider = trace.getTracerProvider();
+  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+  return delegate === NOOP_PROVIDER ? undefined : delegate.getTracer(TRACER_NAME);
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The W3C trace context of `span` as frames carry it. */
+export function traceFieldsOf(span: Span): TraceFields {
+  const sc = span.spanContext();
+  const flags = (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
+  return { traceparent: `00-${sc.traceId}-${sc.spanId}-${flags}`, tracestate: sc.traceState?.serialize() ?? '' };
+}
+
+/** The trace context of the active span, for a push or an emit (no span of its own). */
+export function activeTraceFields(): TraceFields | undefined {
+  const span = trace.getSpan(context.active());
+  return span && isSpanContextValid(span.spanContext()) ? traceFieldsOf(span) : undefined;
+}
+
+/** A context whose parent is the remote span a frame names; ROOT_CONTEXT if it names none (or a malformed one). */
+export function contextFromFields(fields: TraceFields | undefined): Context {
+  const m = fields?.traceparent ? TRACEPARENT.exec(fields.traceparent) : null;
+  if (!m) return ROOT_CONTEXT;
+  const spanContext = {
+    traceId: m[1],
+    spanId: m[2],
+    traceFlags: parseInt(m[3], 16),
+    isRemote: true,
+    traceState: fields?.tracestate ? createTraceState(fields.tracestate) : undefined,
+  };
+  return isSpanContextValid(spanContext) ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;
+}
+
+/** What a traced call is: the plugin that serves it (or the calling plugin, for a host function) and the function. */
+export interface TracedCall {
+  plugin: string;
+  fn: string;
+  kind: string;
+  caller?: string;
+}
+
+/** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served. */
+export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context): Span {
+  const attributes: Attributes = {
+    'rpc.system': 'wwplugin',
+    'rpc.service': call.plugin,
+    'rpc.method': call.fn,
+    [TRACE_ATTRIBUTES.plugin]: call.plugin,
+    [TRACE_ATTRIBUTES.function]: call.fn,
+    [TRACE_ATTRIBUTES.kind]: call.kind,
+  };
+  if (call.caller) attributes[TRACE_ATTRIBUTES.caller] = call.caller;
+  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes }, parent);
+}
+
+/** Ends a call's span with its outcome; an error code marks the span as failed. */
+export function endCallSpan(span: Span, outcome: CallOutcome): void {
+  span.setAttribute(TRACE_ATTRIBUTES.outcome, outcome === 'ok' ? 'ok' : 'error');
+  if (outcome !== 'ok') {
+    span.setAttribute(TRACE_ATTRIBUTES.errorCode, outcome);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+  }
+  span.end();
+}
+
+/**
+ * A handler's result whose later work runs in `ctx` too: an Observable's subscription and an async
+ * iterable's steps run after the handler returned, where its span would otherwise not be active.
+ */
+export function bindToContext<T>(result: T, ctx: Context): T {
+  const out: unknown = result;
+  if (isObservable(out)) return new Observable<unknown>((subscriber) => context.with(ctx, () => out.subscribe(subscriber))) as T;
+  if (out && typeof (out as PromiseLike<unknown>).then !== 'function' && typeof (out as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    const source = out as AsyncIterable<unknown>;
+    return {
+      [Symbol.asyncIterator]: () => {
+        const it = context.with(ctx, () => source[Symbol.asyncIterator]());
+        return {
+          next: (v?: unknown) => context.with(ctx, () => it.next(v)),
+          return: (v?: unknown) => context.with(ctx, () => it.return?.(v) ?? Promise.resolve({ done: true as const, value: v })),
+          throw: (e?: unknown) => context.with(ctx, () => it.throw?.(e) ?? Promise.reject(e)),
+        };
+      },
+    } as T;
+  }
+  return result;
+}
+
+/** Serves a call in a SERVER span under the caller's span (from the frame); ends it when the result settles. */
+export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFields, run: () => T): T {
+  const parent = contextFromFields(fields);
+  const span = startCallSpan(tracer, call, SpanKind.SERVER, parent);
+  const ctx = trace.setSpan(parent, span);
+  let out: T;
+  try {
+    out = context.with(ctx, run);
+  } catch (err) {
+    endCallSpan(span, outcomeOf(err));
+    throw err;
+  }
+  return observeResult(bindToContext(out, ctx), (outcome) => endCallSpan(span, outcome));
+}
+
+/** Makes a call in a CLIENT span under the active one; `run` sends the span's trace context in the frame. */
+export function callTraced<T>(tracer: Tracer, call: TracedCall, run: (fields: TraceFields) => T): T {
+  const span = startCallSpan(tracer, call, SpanKind.CLIENT, context.active());
+  let out: T;
+  try {
+    out = run(traceFieldsOf(span));
+  } catch (err) {
+    endCallSpan(span, outcomeOf(err));
+    throw err;
+  }
+  return observeResult(out, (outcome) => endCallSpan(span, outcome));
+}
+
+/** Records a push or an emit as it is received: a CONSUMER span under the sender's span, around its dispatch. */
+export function consumeMessage<T>(tracer: Tracer, what: 'push' | 'emit', plugin: string, topic: string, fields: TraceFields, dispatch: () => T): T {
+  const span = tracer.startSpan(
+    `${what} ${topic}`,
+    { kind: SpanKind.CONSUMER, attributes: { [TRACE_ATTRIBUTES.plugin]: plugin, [TRACE_ATTRIBUTES.topic]: topic, [TRACE_ATTRIBUTES.kind]: what } },
+    contextFromFields(fields),
+  );
+  try {
+    return context.with(trace.setSpan(context.active(), span), dispatch);
+  } finally {
+    span.end();
+  }
+}
+
+export { SpanKind };
