@@ -63,7 +63,18 @@ async function child(mode: Mode, quick: boolean): Promise<void> {
   console.log(JSON.stringify({ callP50: seq.p50, callP99: seq.p99, callCpu, relayP50: relay.p50 } satisfies Figures));
 }
 
-function runChild(mode: Mode, quick: boolean): Figures {
+function runChild(mode: Mode, quick: boolean, retries = 1): Figures {
+  try {
+    return runChildOnce(mode, quick);
+  } catch (err) {
+    // A loaded machine may kill or stall one process: one more try before giving up.
+    if (!retries) throw err;
+    console.error(`the ${mode} run failed (${(err as Error).message.split('\n')[0]}); once more`);
+    return runChild(mode, quick, retries - 1);
+  }
+}
+
+function runChildOnce(mode: Mode, quick: boolean): Figures {
   const out = execFileSync(process.execPath, [SELF, '--child', mode, ...(quick ? ['--quick'] : [])], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
