@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CallObservers, PluginHostService, PluginMetrics, WwPluginMetricsController, WwPluginModule } from '@wwplugin/nestjs';
+import { firstValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../apps/demo-host/src/app.module.js';
 import { APP, fixture, until } from './support/host-harness.js';
@@ -68,6 +69,17 @@ describe('Prometheus metrics of the demo host, scraped at /metrics', () => {
         300_000,
       );
     }
+  });
+
+  it('counts streams and pulled iterations as their own kinds, a loop left early as CANCELLED', async () => {
+    const ticks = await firstValueFrom(host.stream('ticker', 'ticks', { count: 3, everyMs: 1 }).pipe(toArray()));
+    expect(ticks).toHaveLength(3);
+    for await (const tick of host.iterate<{ n: number }>('ticker', 'ticks', { count: 100, everyMs: 1 })) if (tick.n === 2) break;
+    const text = await scrape();
+    expect(sample(text, 'wwplugin_calls_total', { plugin: 'ticker', function: 'ticks', kind: 'stream' })).toBe(1);
+    expect(sample(text, 'wwplugin_calls_total', { plugin: 'ticker', function: 'ticks', kind: 'iterate' })).toBe(1);
+    expect(sample(text, 'wwplugin_call_errors_total', { plugin: 'ticker', function: 'ticks', kind: 'iterate', code: 'CANCELLED' })).toBe(1);
+    expect(sample(text, 'wwplugin_calls_in_flight', { plugin: 'ticker', function: 'ticks', kind: 'iterate' })).toBe(0);
   });
 
   it('shows a call in flight until it ends', async () => {
