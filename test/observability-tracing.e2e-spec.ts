@@ -119,6 +119,15 @@ describe('Tracing with OpenTelemetry across host and plugin processes', () => {
     expect(received).toMatchObject({ traceId: http.traceId, parentSpanId: http.spanId, kind: SpanKind.CONSUMER });
   });
 
+  it('carries the trace context of an emit to the span that receives it in the host', async () => {
+    await host.call('trA', 'trEmit', { topic: 'tr.emit' });
+    let received: SpanRecord | undefined;
+    await until(() => !!(received = tracing.spans().find((s) => s.name === 'emit tr.emit')), 5_000, 'the emit span');
+    const served = (await pluginSpans('trA')).find((s) => s.name === 'trA/trEmit' && s.kind === SpanKind.SERVER)!;
+    expect(received).toMatchObject({ traceId: served.traceId, parentSpanId: served.spanId, kind: SpanKind.CONSUMER });
+    expect(received!.attributes).toMatchObject({ 'wwplugin.plugin': 'trA', 'wwplugin.topic': 'tr.emit' });
+  });
+
   it('passes the OTEL_* environment on to plugins, a named one as its own service', async () => {
     expect(await host.call('trB', 'trEnv')).toMatchObject({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=e2e', OTEL_SERVICE_NAME: 'trB' });
   });
