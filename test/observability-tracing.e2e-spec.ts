@@ -3,6 +3,7 @@ import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { PluginHostService, WwPluginModule } from '@wwplugin/nestjs';
+import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryTracing, type SpanRecord } from './fixtures/plugin/behaviours/tracing.js';
 import { fixture, until } from './support/host-harness.js';
@@ -111,12 +112,31 @@ describe('Tracing with OpenTelemetry across host and plugin processes', () => {
     expect(pluginSpan.attributes).toMatchObject({ 'wwplugin.outcome': 'error', 'wwplugin.error_code': 'TR_REFUSED' });
   });
 
+  it('spans a stream on both sides from its start to its end', async () => {
+    expect(await lastValueFrom(host.stream<number>('trA', 'trCount', { n: 3 }).pipe(toArray()))).toEqual([1, 2, 3]);
+    const client = tracing.spans().find((s) => s.name === 'trA/trCount' && s.kind === SpanKind.CLIENT)!;
+    expect(client.attributes).toMatchObject({ 'wwplugin.kind': 'stream', 'wwplugin.outcome': 'ok' });
+    let served: SpanRecord | undefined;
+    await until(async () => !!(served = (await pluginSpans('trA')).find((s) => s.name === 'trA/trCount')), 5_000, 'the served stream span');
+    expect(served).toMatchObject({ traceId: client.traceId, parentSpanId: client.spanId, kind: SpanKind.SERVER });
+    expect(served!.attributes).toMatchObject({ 'wwplugin.outcome': 'ok' });
+  });
+
   it('carries the trace context of a push to the span that receives it in the plugin', async () => {
     expect(await (await fetch(`${base}/push`)).json()).toEqual({ sent: 1 });
     const http = tracing.spans().find((s) => s.name === 'GET /push')!;
     let received: SpanRecord | undefined;
     await until(async () => !!(received = (await pluginSpans('trA')).find((s) => s.name === 'push tr.topic')), 5_000, 'the push span');
     expect(received).toMatchObject({ traceId: http.traceId, parentSpanId: http.spanId, kind: SpanKind.CONSUMER });
+  });
+
+  it('carries the trace context of an emit to the span that receives it in the host', async () => {
+    await host.call('trA', 'trEmit', { topic: 'tr.emit' });
+    let received: SpanRecord | undefined;
+    await until(() => !!(received = tracing.spans().find((s) => s.name === 'emit tr.emit')), 5_000, 'the emit span');
+    const served = (await pluginSpans('trA')).find((s) => s.name === 'trA/trEmit' && s.kind === SpanKind.SERVER)!;
+    expect(received).toMatchObject({ traceId: served.traceId, parentSpanId: served.spanId, kind: SpanKind.CONSUMER });
+    expect(received!.attributes).toMatchObject({ 'wwplugin.plugin': 'trA', 'wwplugin.topic': 'tr.emit' });
   });
 
   it('passes the OTEL_* environment on to plugins, a named one as its own service', async () => {

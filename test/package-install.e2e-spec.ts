@@ -183,7 +183,7 @@ describe('the packed package, installed in a project outside the repository', ()
     expect(installed.code, installed.out).toBe(0);
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/@wwplugin/nestjs/package.json'), 'utf8'));
     expect(pkg.engines.node).toBe('^22.12.0 || >=24.0.0');
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@grpc/grpc-js', '@grpc/proto-loader', '@peculiar/x509']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@grpc/grpc-js', '@grpc/proto-loader', '@peculiar/x509', 'prom-client']);
     for (const range of [...Object.values(pkg.dependencies), ...Object.values(pkg.peerDependencies)] as string[]) expect(range).toMatch(/^\^/);
     expect(pkg.peerDependencies['@nestjs/core']).toBe('^12.0.0');
     expect(pkg.dependencies['node-forge']).toBeUndefined();

@@ -5,6 +5,7 @@ import type { WwPluginHostOptions, WwPluginMetricsOptions } from '../../interfac
 import { WWPLUGIN_HOST_OPTIONS } from '../../wwplugin.constants.js';
 import { CallObservers, type CallFinish, type CallObserver, type ObservedCall } from '../call-observers.js';
 import { HostEvents } from '../host-events.js';
+import { HostFunctionRegistry } from '../host-function.registry.js';
 import type { ManagedPlugin } from '../managed-plugin.js';
 import { PluginRegistry } from '../plugin.registry.js';
 import { sampleProcess } from './process-sample.js';
@@ -13,8 +14,12 @@ import { sessionBytes } from './session-bytes.js';
 /** Latency buckets (seconds) from a fast local call to a slow handler. */
 const DEFAULT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Label of a plugin or function that does not exist: names a caller made up must not grow the series without bound. */
+const UNKNOWN = '(unknown)';
+
 /** The labelled series of one (plugin, function, kind): looked up once, then used per call. */
 interface CallSeries {
+  labels: { plugin: string; function: string; kind: string };
   calls: Counter.Internal;
   duration: Histogram.Internal<string>;
   inFlight: Gauge.Internal<string>;
@@ -45,6 +50,7 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
     private readonly observers: CallObservers,
     private readonly registry: PluginRegistry,
     private readonly events: HostEvents,
+    private readonly hostFunctions: HostFunctionRegistry,
   ) {
     const m = options.metrics;
     this.settings = m ? (m === true ? {} : m) : undefined;
@@ -126,24 +132,34 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
 
   start(call: ObservedCall): CallFinish {
     const key = `${call.plugin}\0${call.fn}\0${call.kind}`;
-    let s = this.series.get(key);
-    if (!s) {
-      const labels = [call.plugin, call.fn, call.kind];
-      s = { calls: this.calls!.labels(...labels), duration: this.duration!.labels(...labels), inFlight: this.inFlight!.labels(...labels) };
-      this.series.set(key, s);
-    }
-    const series = s;
+    const series = this.series.get(key) ?? this.newSeries(call, key);
     series.inFlight.inc();
     const since = performance.now();
     return (outcome) => {
       series.inFlight.dec();
       series.calls.inc();
       series.duration.observe((performance.now() - since) / 1000);
-      if (outcome !== 'ok') this.errors!.inc({ plugin: call.plugin, function: call.fn, kind: call.kind, code: outcome });
+      if (outcome !== 'ok') this.errors!.inc({ ...series.labels, code: outcome });
     };
   }
 
+  /** The series of a call not seen before; calls to functions or plugins that do not exist share one. */
+  private newSeries(call: ObservedCall, key: string): CallSeries {
+    const plugin = call.kind === 'host' || this.registry.find(call.plugin) ? call.plugin : UNKNOWN;
+    const known = call.kind === 'host' ? !!this.hostFunctions.get(call.fn) : !!this.registry.find(call.plugin)?.functions.has(call.fn);
+    const labels = { plugin, function: known ? call.fn : UNKNOWN, kind: call.kind };
+    const unknownKey = `${labels.plugin}\0${labels.function}\0${labels.kind}`;
+    const existing = this.series.get(unknownKey);
+    if (existing) return existing;
+    const values = [labels.plugin, labels.function, labels.kind];
+    const series = { labels, calls: this.calls!.labels(...values), duration: this.duration!.labels(...values), inFlight: this.inFlight!.labels(...values) };
+    // Only real names are remembered by their own key: made-up ones would fill the map instead.
+    this.series.set(known && plugin !== UNKNOWN ? key : unknownKey, series);
+    return series;
+  }
+
   waited(plugin: { name: string }, fn: string, ms: number): void {
+    // Only calls to functions the plugin has get this far.
     this.queueWait!.observe({ plugin: plugin.name, function: fn }, ms / 1000);
   }
 

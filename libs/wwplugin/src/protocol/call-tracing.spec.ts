@@ -1,0 +1,34 @@
+import { ROOT_CONTEXT, trace, TraceFlags, type Span } from '@opentelemetry/api';
+import { describe, expect, it } from 'vitest';
+import { contextFromFields, registeredTracer, traceFieldsOf } from './call-tracing.js';
+
+const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
+const SPAN_ID = 'b7ad6b7169203331';
+
+describe('W3C trace context in frames', () => {
+  it('reads a traceparent and tracestate into a remote parent, and writes them back the same', () => {
+    const ctx = contextFromFields({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, tracestate: 'vendor=abc' });
+    const parent = trace.getSpanContext(ctx)!;
+    expect(parent).toMatchObject({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    expect(parent.traceState?.get('vendor')).toBe('abc');
+    const span = { spanContext: () => parent } as unknown as Span;
+    expect(traceFieldsOf(span)).toEqual({ traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, tracestate: 'vendor=abc' });
+  });
+
+  it('ignores an empty, malformed or all-zero traceparent (the callee starts a trace of its own)', () => {
+    for (const traceparent of [
+      '',
+      'garbage',
+      `01-${TRACE_ID}-${SPAN_ID}-01`,
+      `00-${'0'.repeat(32)}-${SPAN_ID}-01`,
+      `00-${TRACE_ID.toUpperCase()}-${SPAN_ID}-01`,
+    ]) {
+      expect(contextFromFields({ traceparent })).toBe(ROOT_CONTEXT);
+    }
+    expect(contextFromFields(undefined)).toBe(ROOT_CONTEXT);
+  });
+
+  it('has no tracer while no OpenTelemetry SDK is registered', () => {
+    expect(registeredTracer()).toBeUndefined();
+  });
+});
