@@ -14,6 +14,8 @@ export {
   CallCancelledError,
   PluginNotRunningError,
   PluginCrashedError,
+  PluginDisconnectedError,
+  RemotePluginOperationError,
   PluginCallForbiddenError,
   PluginBusyError,
   ProtocolError,
@@ -42,6 +44,8 @@ export type { RemoteApi, RemoteCallOptions, StreamCallOptions } from './protocol
 export { PluginHostService } from './host/plugin-host.service.js';
 export { PluginClientProxy } from './host/plugin-client.proxy.js';
 export { createMtlsMaterial } from './host/host-tls.js';
+export { createCertificateAuthority, loadCertificateAuthority } from './host/certificate-authority.js';
+export type { CertificateAuthority, CertificateUsage, PemPair } from './host/certificate-authority.js';
 export type { MtlsMaterial } from './host/host-tls.js';
 export type { PluginPattern } from './host/plugin-client.proxy.js';
 export { PluginContext } from './plugin/plugin.context.js';

@@ -70,3 +70,17 @@ export const HANDLER_THREW = (error: string) => `A handler threw; its caller rec
 export const INVALID_OPTION = (where: string, option: string, expected: string, got: unknown) =>
   `${where}: option "${option}" must be ${expected}, got ${got === undefined ? 'nothing' : typeof got === 'function' ? 'a function' : JSON.stringify(got)}.`;
 export const PUSH_REFUSED = (handler: string, why: string) => `${handler} refused a push (${why}); it was dropped.`;
+export const REMOTE_DISCONNECTED = (plugin: string, peer: string, why: string) => `Remote plugin "${plugin}" (${peer}) disconnected: ${why}.`;
+export const REMOTE_REFUSED = (peer: string, why: string) => `Refused a remote plugin from ${peer}: ${why}.`;
+export const REMOTE_NOT_ALLOWED = (names: string[], allowed: string[]) =>
+  `its certificate names ${names.length ? names.map((n) => `"${n}"`).join(', ') : 'no identity'}, and the plugins allowed in are ${allowed.map((n) => `"${n}"`).join(', ') || '(none)'}`;
+export const REMOTE_HELLO_NOT_CERTIFIED = (name: string, names: string[]) =>
+  `its Hello says "${name}", but its certificate is for ${names.map((n) => `"${n}"`).join(', ')}`;
+export const REMOTE_BAD_TOKEN = 'missing or wrong bearer token';
+export const REMOTE_OPERATION = (plugin: string, op: string) =>
+  `Plugin "${plugin}" is remote: its orchestrator (Kubernetes, systemd, ...) starts and stops it, the host cannot ${op} it.`;
+export const REMOTE_BAD_LISTEN = (listen: string) => `remote.listen must be "host:port" (e.g. "0.0.0.0:7443"), got "${listen}".`;
+export const REMOTE_NAME_TAKEN = (name: string) => `Remote plugin "${name}" is listed twice, or has the name of a plugin the host spawns.`;
+export const REMOTE_TLS_MISSING = (missing: string[]) => `remote.tls needs ${missing.join(', ')} (PEM text or a Buffer).`;
+export const REMOTE_HOST_GONE = (address: string, why: string, delayMs: number) =>
+  `Lost the host at ${address} (${why}); reconnecting in ${delayMs} ms.`;

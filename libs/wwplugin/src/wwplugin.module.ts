@@ -13,6 +13,7 @@ import { PluginHostService } from './host/plugin-host.service.js';
 import { PluginLauncher } from './host/plugin-launcher.js';
 import { PluginLogRelay } from './host/plugin-log.relay.js';
 import { PluginRegistry } from './host/plugin.registry.js';
+import { RemoteListener } from './host/remote-listener.js';
 import { HeartbeatScheduler } from './host/supervision/heartbeat.scheduler.js';
 import { PluginSupervisor } from './host/supervision/plugin-supervisor.js';
 import type { WwPluginHostAsyncOptions, WwPluginHostOptions } from './interfaces/host-options.interface.js';
@@ -39,6 +40,7 @@ const HOST_PROVIDERS: Provider[] = [
   PluginLauncher,
   PluginSupervisor,
   HeartbeatScheduler,
+  RemoteListener,
   PluginHostService,
   PluginClientProxy,
   { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },

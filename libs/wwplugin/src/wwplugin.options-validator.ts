@@ -39,6 +39,7 @@ const HOST_RULES: Record<string, [Check, string]> = {
   pushOverflow: [oneOf('drop-oldest', 'drop-newest'), "'drop-oldest' or 'drop-newest'"],
   allowPluginCalls: [(v) => typeof v === 'boolean' || typeof v === 'function', 'a boolean or a function'],
   handlerErrorLogLevel: [logLevel, `false or one of ${LOG_LEVELS.join(', ')}`],
+  remote: [isObject, 'an object { listen, tls: { ca, cert, key }, plugins }'],
 };
 
 const PLUGIN_RULES: Record<string, [Check, string]> = {

@@ -37,7 +37,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 1024;
 const DEFAULT_MAX_QUEUED = 1024;
 /** States in which a plugin is expected back soon: calls may wait for it. */
-const COMING_BACK = new Set(['starting', 'restarting', 'unresponsive']);
+const COMING_BACK = new Set(['starting', 'restarting', 'unresponsive', 'disconnected']);
 
 /**
  * Every call and message that crosses the host: host→plugin calls, streams and pushes, and what

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ChildProcess } from 'node:child_process';
-import type { PluginEvent, PluginInfo, PluginSpec, PluginState, PushDelivery, RestartPolicy } from '../interfaces/host-options.interface.js';
+import type { PluginEvent, PluginInfo, PluginSpec, PluginState, PushDelivery, RemotePluginLocation, RestartPolicy } from '../interfaces/host-options.interface.js';
 import type { FunctionInfoFrame, Frame, HelloFrame } from '../protocol/frames.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 import { PluginLifecycle } from './plugin-lifecycle.js';
@@ -35,6 +35,10 @@ export class ManagedPlugin {
   lastHeartbeatMs?: number;
   /** Why the host refused this process's session, if it did: the load fails with it. */
   refusedWith?: Error;
+  /** A plugin that joins over the network: the host never starts, stops nor restarts it. */
+  isRemote = false;
+  /** Where a remote plugin runs (its current or last connection). */
+  remote?: RemotePluginLocation;
   /** Set by stop()/unload(): the next exit is expected and never restarted. */
   stopRequested = false;
   readonly heartbeat = { seq: 0, outstandingSeq: 0, sentAt: 0, missed: 0 };
@@ -189,6 +193,7 @@ export class ManagedPlugin {
       emitsDropped: this.emitsDropped.before + this.emitsDropped.current,
       inFlight: this.channel?.inFlight ?? 0,
       spec: this.spec,
+      ...(this.remote ? { remote: { ...this.remote } } : {}),
     };
   }
 }

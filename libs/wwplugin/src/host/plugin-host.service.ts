@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { filter, Observable, Subscription } from 'rxjs';
-import { HostConfigurationError, PluginNotRunningError, RequiredPluginsError, UnknownPluginError } from '../errors/wwplugin.errors.js';
+import { HostConfigurationError, PluginNotRunningError, RemotePluginOperationError, RequiredPluginsError, UnknownPluginError } from '../errors/wwplugin.errors.js';
 import type { PluginEvent, PluginInfo, PluginMessage, PluginSpec, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import { remoteProxy, type RemoteApi, type RemoteCallOptions, type StreamCallOptions } from '../protocol/remote-proxy.js';
-import { BAD_START_CONCURRENCY, NOT_RUNNING, PLUGIN_UNLOADED, REQUIRED_PLUGINS_FAILED } from '../wwplugin.messages.js';
+import { BAD_START_CONCURRENCY, NOT_RUNNING, PLUGIN_UNLOADED, REMOTE_OPERATION, REQUIRED_PLUGINS_FAILED } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { CallRouter } from './call-router.js';
 import { HostEvents } from './host-events.js';
@@ -154,6 +154,7 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
   /** Runs `op` on the plugin `idOrName` names now, after the operations queued on it before. */
   private operate(idOrName: string, op: (plugin: ManagedPlugin) => Promise<void>): Promise<PluginInfo> {
     const plugin = this.registry.resolve(idOrName);
+    if (plugin.isRemote) return Promise.reject(new RemotePluginOperationError(REMOTE_OPERATION(plugin.name, 'start, stop, restart or unload'), { plugin: plugin.name }));
     return plugin.operations.run(async () => {
       this.assertLoaded(plugin);
       await op(plugin);

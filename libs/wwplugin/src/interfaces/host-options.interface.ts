@@ -62,6 +62,26 @@ export interface HostTlsOptions {
   clientKey?: string | Buffer;
 }
 
+/** A plugin that runs elsewhere and joins over the network (see docs/remote-plugins.md). @publicApi */
+export interface RemotePluginSpec {
+  /** The plugin's name: its client certificate must carry it (common name or a DNS name), and its Hello must say it. */
+  name: string;
+  /** A bearer token the plugin must present as well (its WWPLUGIN_TOKEN); none by default. */
+  token?: string;
+  /** This plugin's push delivery (overrides the host's `pushDelivery`). */
+  pushDelivery?: PushDelivery;
+}
+
+/** The network listener for remote plugins: mutual TLS, plugins allowed by name. @publicApi */
+export interface RemotePluginsOptions {
+  /** `host:port` to listen on, e.g. '0.0.0.0:7443' ('[::]:7443' for IPv6); port 0 picks a free one. */
+  listen: string;
+  /** PEM: the CA that signed the plugins' client certificates, and the host's own certificate and key. */
+  tls: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer };
+  /** The remote plugins allowed in; a certificate for any other name is refused. */
+  plugins: RemotePluginSpec[];
+}
+
 /** Options of WwPluginModule.forRoot. @publicApi */
 export interface WwPluginHostOptions {
   /** TCP port to listen on; 0 picks a free one. Absent on Linux/macOS: a private unix socket. */
@@ -115,6 +135,8 @@ export interface WwPluginHostOptions {
   pushDelivery?: PushDelivery;
   /** May plugins call each other through the host? A function decides per call. Default true. */
   allowPluginCalls?: boolean | ((caller: string, target: string, fn: string) => boolean);
+  /** A second listener, for plugins on other machines that authenticate with client certificates. */
+  remote?: RemotePluginsOptions;
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
   handlerErrorLogLevel?: LogLevel | false;
 }
@@ -133,7 +155,17 @@ export interface WwPluginHostAsyncOptions extends Pick<ModuleMetadata, 'imports'
 }
 
 /** A plugin's life cycle state. @publicApi */
-export type PluginState = 'starting' | 'running' | 'unresponsive' | 'restarting' | 'stopping' | 'stopped' | 'failed';
+export type PluginState = 'starting' | 'running' | 'unresponsive' | 'restarting' | 'stopping' | 'stopped' | 'failed' | 'disconnected';
+
+/** Where a remote plugin runs, as its connection shows it. @publicApi */
+export interface RemotePluginLocation {
+  /** The peer address of its connection (`ip:port`), or of its last one while disconnected. */
+  peer: string;
+  /** What the plugin calls its instance (its WWPLUGIN_INSTANCE, else its host name: a pod name in Kubernetes). */
+  instance: string;
+  /** When its current (or last) connection was accepted. */
+  connectedAt: Date;
+}
 
 /** What list() and get() report about a plugin. @publicApi */
 export interface PluginInfo {
@@ -160,6 +192,8 @@ export interface PluginInfo {
   emitsDropped: number;
   inFlight: number;
   spec: PluginSpec;
+  /** Set for a remote plugin: where it runs. Absent for plugins the host spawned (they have `pid`). */
+  remote?: RemotePluginLocation;
 }
 
 /** A message a plugin emitted. @publicApi */
@@ -184,6 +218,8 @@ export type PluginEvent =
   | { type: 'restarting'; plugin: string; id: string; attempt: number; delayMs: number }
   | { type: 'restarted'; plugin: string; id: string; pid: number; attempt: number }
   | { type: 'failed'; plugin: string; id: string; reason: string }
+  | { type: 'connected'; plugin: string; id: string; peer: string; instance: string }
+  | { type: 'disconnected'; plugin: string; id: string; peer: string; reason: string }
   | { type: 'push-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
   | { type: 'push-lost'; plugin: string; id: string; first: number; last: number; count: number; pushesLost: number }
   | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number };

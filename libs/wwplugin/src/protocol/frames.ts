@@ -24,6 +24,8 @@ export interface HelloFrame {
   pid?: number;
   topics?: string[];
   acksPushes?: boolean;
+  /** A remote plugin's instance name (a pod name, a host name). */
+  instance?: string;
 }
 export interface WelcomeFrame {
   protocolVersion: number;
