@@ -53,5 +53,6 @@ export { PluginSession } from './plugin/plugin-session.js';
 export { PluginTransportServer, WWPLUGIN_TRANSPORT } from './plugin/plugin-transport.server.js';
 export { bootstrapPlugin } from './plugin/bootstrap-plugin.js';
 export type { BootstrapPluginOptions, EnhancerOf } from './plugin/bootstrap-plugin.js';
+export type { RemoteHostOptions } from './plugin/remote-connector.js';
 export * from './http/index.js';
 // PluginHealthIndicator lives in '@wwplugin/nestjs/health' (./health/index.ts): it needs @nestjs/terminus, which this entry point must not require.

@@ -33,7 +33,7 @@ import { HostTls } from './host-tls.js';
 /** How long a dialled session may take to say Hello. */
 const HELLO_TIMEOUT_MS = 10_000;
 /** Frame kinds a plugin may send that are not part of a call (those the channel handles itself). */
-const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong', 'ack', 'emitOverflow', 'log']);
+const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong', 'ack', 'emitOverflow', 'log', 'draining']);
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Which Hello may take a plugin's entry, and what the end of its session means. */
@@ -42,6 +42,8 @@ export interface SessionAdmission {
   refusal(plugin: ManagedPlugin, hello: HelloFrame): { code: WireErrorCode; reason: string } | undefined;
   /** The host welcomed the session and the plugin adopted it. */
   adopted?(plugin: ManagedPlugin, channel: SessionChannel, hello: HelloFrame): void;
+  /** The plugin said it is going (a remote plugin on SIGTERM): no new calls for it. */
+  draining?(plugin: ManagedPlugin, channel: SessionChannel): void;
   /** The session's stream ended or failed (called once or more per session). */
   ended(plugin: ManagedPlugin, channel: SessionChannel, reason: Error): void;
 }
@@ -199,6 +201,7 @@ export class HostServer implements OnApplicationShutdown {
         if (plugin.channel !== channel) return;
         try {
           if (frame.kind === 'log') return this.logs.relay(plugin.name, frame.log!);
+          if (frame.kind === 'draining') return admission.draining?.(plugin, channel);
           this.router.onPluginFrame(plugin, frame);
         } catch (err) {
           // A bad payload in an emit must cost the plugin that message, never the host.

@@ -103,7 +103,9 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
     // A plugin that stops answering heartbeats is cut off: its orchestrator, not the host, restarts it.
     this.watches.add(
       plugin.lifecycle.changes.subscribe((state) => {
-        if (state === 'unresponsive' && plugin.channel) this.cut(plugin.channel, `missed ${plugin.heartbeat.missed} heartbeats`);
+        const channel = plugin.channel;
+        // After the heartbeat scheduler's own event: cut in the next microtask.
+        if (state === 'unresponsive' && channel) queueMicrotask(() => this.cut(channel, `missed ${plugin.heartbeat.missed} heartbeats`));
       }),
     );
     this.events.emit({ type: 'loaded', plugin: spec.name, id: plugin.id });
@@ -141,6 +143,13 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
         this.events.emit({ type: 'connected', plugin: plugin.name, id: plugin.id, peer, instance: hello.instance ?? '' });
         this.events.emit({ type: 'ready', plugin: plugin.name, id: plugin.id, pid: 0 });
       },
+      draining: (_, channel) => {
+        if (plugin.channel !== channel || plugin.state !== 'running') return;
+        // New calls wait for the next connection (or replica); the calls in flight finish on this one.
+        session.cutFor = 'it is shutting down';
+        plugin.lifecycle.moveTo('disconnected');
+        this.events.emit({ type: 'disconnected', plugin: plugin.name, id: plugin.id, peer, reason: session.cutFor });
+      },
       ended: (_, channel, reason) => this.ended(plugin, channel, session, reason),
     };
     this.hostServer.serve(stream, plugin, admission);
@@ -163,6 +172,7 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
     plugin.channel = undefined;
     if (this.closing) return;
     this.logger.warn(lost.message);
+    if (plugin.state === 'disconnected') return; // it said it was going
     plugin.lifecycle.moveTo('disconnected');
     this.events.emit({ type: 'disconnected', plugin: plugin.name, id: plugin.id, peer: session.peer, reason: why });
   }

@@ -119,6 +119,11 @@ export interface LogFrame {
   stack?: string;
 }
 
+/** A remote plugin is going: no new calls, please (plugin → host). */
+export interface DrainingFrame {
+  graceMs?: number;
+}
+
 /** One frame on the session stream: exactly one member is set, and `kind` names it. */
 export interface Frame {
   kind?: FrameKind;
@@ -141,6 +146,7 @@ export interface Frame {
   ack?: PushAckFrame;
   emitOverflow?: EmitOverflowFrame;
   log?: LogFrame;
+  draining?: DrainingFrame;
 }
 export type FrameKind =
   | 'hello'
@@ -161,4 +167,5 @@ export type FrameKind =
   | 'credit'
   | 'ack'
   | 'emitOverflow'
-  | 'log';
+  | 'log'
+  | 'draining';
