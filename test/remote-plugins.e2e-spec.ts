@@ -119,7 +119,8 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
   it('lists allowed remote plugins as disconnected until they join, beside local ones', async () => {
     const list = await host.list();
     const byName = Object.fromEntries(list.map((p) => [p.name, p]));
-    expect(byName['remote-a']).toMatchObject({ state: 'disconnected', pid: undefined });
+    expect(byName['remote-a']).toMatchObject({ state: 'disconnected', functions: [] });
+    expect(byName['remote-a']!.pid).toBeUndefined();
     expect(byName['remote-b']).toMatchObject({ state: 'disconnected' });
     expect(byName['local-1']!.state).toBe('running');
     expect(byName['local-1']!.pid).toBeGreaterThan(0);
