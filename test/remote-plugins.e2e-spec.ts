@@ -15,6 +15,7 @@ if (unavailable) console.warn(`remote-plugins: skipped: ${unavailable}.`);
 
 const PORT = 7443;
 const TOKEN_A = 'token-of-remote-a';
+const HEALTH_PORT = 9464;
 
 describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two network namespaces', () => {
   let pair: NetnsPair;
@@ -70,6 +71,17 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     child.stderr!.resume();
     await exited(child);
     return JSON.parse(out.trim().split('\n').pop()!) as { end: { code: number; details: string } | string; frames: string[] };
+  };
+
+  /** The HTTP status of a probe of the remote plugin, fetched from the host's namespace (as a kubelet would). */
+  const probe = async (path: string) => {
+    const script = `fetch('http://${pair.pluginIp}:${HEALTH_PORT}${path}').then((r) => console.log(r.status), () => console.log(0))`;
+    const child = pair.spawnIn(pair.hostNs, process.execPath, ['-e', script], { env: { PATH: process.env.PATH } });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.resume();
+    await exited(child);
+    return Number(out.trim());
   };
 
   const failure = (p: Promise<unknown>) =>
@@ -129,8 +141,11 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
 
   it('a remote plugin registers over mTLS and serves calls both ways, pushes, emits and streams', async () => {
     const connected = host.nextEvent('connected', 'remote-a');
-    startRemote('remote-a', { token: TOKEN_A, instance: 'pod-a-1' });
+    startRemote('remote-a', { token: TOKEN_A, instance: 'pod-a-1', env: { WWPLUGIN_HEALTH_PORT: String(HEALTH_PORT) } });
     const event = await connected;
+    // Its own probes, for its orchestrator: live, and ready now that the host welcomed it.
+    expect(await probe('/livez')).toBe(200);
+    expect(await probe('/readyz')).toBe(200);
     expect(event.peer).toContain(pair.pluginIp);
     expect(event.instance).toBe('pod-a-1');
 

@@ -19,6 +19,7 @@ import { PluginLogger } from './plugin-logger.js';
 import { PluginSession } from './plugin-session.js';
 import { PluginTransportServer } from './plugin-transport.server.js';
 import type { RemoteHostOptions } from './remote-connector.js';
+import { ENV_HEALTH_PORT, RemoteHealthServer } from './remote-health.server.js';
 
 /** An enhancer given by class (Nest creates it, with dependency injection) or as an instance. */
 export type EnhancerOf<T> = Type<T> | T;
@@ -74,6 +75,7 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
   const enhancers = { guards, pipes, interceptors, filters };
   let app: INestMicroservice;
   let isRemote = false;
+  let probes: RemoteHealthServer | undefined;
   // Set once the app exists: SIGTERM may come while a remote plugin is still dialling its host.
   let drainAndStop = async (): Promise<void> => process.exit(0);
   try {
@@ -91,6 +93,12 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     // A remote plugin handles SIGTERM itself (below): it finishes its calls in flight first.
     app.enableShutdownHooks(isRemote ? ['SIGINT', 'SIGHUP', 'SIGQUIT'] : undefined);
     if (isRemote) process.once('SIGTERM', () => void drainAndStop());
+    // Probes answer while the plugin dials its host: live at once, ready once welcomed.
+    const probePort = process.env[ENV_HEALTH_PORT];
+    if (isRemote && probePort) {
+      probes = new RemoteHealthServer(() => session.isConnected && session.isWelcomed);
+      await probes.listen(Number(probePort));
+    }
     await app.listen();
   } catch (err) {
     log.error(`Plugin failed to start: ${(err as Error)?.message ?? String(err)}`);
@@ -109,6 +117,7 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     // Never outlive the time we were given: the host would terminate us anyway.
     if (exitOnStop) setTimeout(() => process.exit(0), hardStopMs).unref();
     await server.drain(graceMs);
+    probes?.close();
     await app.close().catch((err) => log.error(`Shutdown hooks failed: ${(err as Error)?.message}`));
     if (exitOnStop) process.exit(0);
   };

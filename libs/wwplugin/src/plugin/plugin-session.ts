@@ -116,6 +116,11 @@ export class PluginSession {
     return !!this.channel && !this.channel.isClosed;
   }
 
+  /** True once the host welcomed the current session, until the plugin starts to leave. */
+  get isWelcomed(): boolean {
+    return !!this.welcome && !this.ending;
+  }
+
   /** Calls the plugin is handling right now. */
   get handling(): number {
     return this.channel?.handling ?? 0;
