@@ -47,6 +47,28 @@ export interface PluginSpec {
   required?: boolean;
   /** This plugin's push delivery (overrides the host's `pushDelivery`). */
   pushDelivery?: PushDelivery;
+  /**
+   * Processes of this plugin to run, each supervised on its own; calls by name go to the running
+   * one with the fewest calls in flight. `'auto'`: one per CPU core (`os.availableParallelism()`). Default 1.
+   */
+  instances?: number | 'auto';
+  /** Where a push by name goes when `push()` does not say: every instance (default) or one. */
+  pushTo?: PushTarget;
+}
+
+/** A push by name reaches every instance of the plugin, or one (the running one with the fewest pushes pending). @publicApi */
+export type PushTarget = 'all' | 'one';
+
+/** Options of `push()` and `pushStream()`. @publicApi */
+export interface PushOptions {
+  /** Every instance of the plugin, or one; default: the plugin spec's `pushTo`, else 'all'. */
+  to?: PushTarget;
+}
+
+/** Options of `upgrade()`. @publicApi */
+export interface UpgradeOptions {
+  /** How long the old instances may take to finish their calls in flight before they are stopped (ms). Default: the host's `shutdownGraceMs`. */
+  graceMs?: number;
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -137,8 +159,13 @@ export type PluginState = 'starting' | 'running' | 'unresponsive' | 'restarting'
 
 /** What list() and get() report about a plugin. @publicApi */
 export interface PluginInfo {
+  /** This instance's id: calls by id go to this instance only. */
   id: string;
   name: string;
+  /** Its index among the plugin's instances (0 for a plugin with one). */
+  instance: number;
+  /** How many instances its set has. */
+  instances: number;
   version: string;
   description: string;
   state: PluginState;
@@ -165,14 +192,17 @@ export interface PluginInfo {
 /** A message a plugin emitted. @publicApi */
 export interface PluginMessage<T = unknown> {
   plugin: string;
+  /** The id of the instance that emitted it. */
   pluginId: string;
+  /** The index of that instance among the plugin's instances (0 for a plugin with one). */
+  instance: number;
   topic: string;
   payload: T;
   at: Date;
 }
 
-/** Lifecycle and supervision events. @publicApi */
-export type PluginEvent =
+/** Lifecycle and supervision events; `id` and `instance` name the instance concerned. @publicApi */
+export type PluginEvent = (
   | { type: 'loaded'; plugin: string; id: string }
   | { type: 'ready'; plugin: string; id: string; pid: number }
   | { type: 'stopped'; plugin: string; id: string }
@@ -186,4 +216,9 @@ export type PluginEvent =
   | { type: 'failed'; plugin: string; id: string; reason: string }
   | { type: 'push-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
   | { type: 'push-lost'; plugin: string; id: string; first: number; last: number; count: number; pushesLost: number }
-  | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number };
+  | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
+  | { type: 'upgraded'; plugin: string; id: string; from: string; to: string; ids: string[] }
+) & {
+  /** Index of the instance among the plugin's instances (0 for a plugin with one). */
+  instance?: number;
+};
