@@ -32,7 +32,7 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
   };
 
   /** Starts the fixture plugin in the plugin namespace as a remote plugin, as its orchestrator would. */
-  const startRemote = (name: string, opts: { cert?: string; instance?: string; token?: string; env?: Record<string, string> } = {}) => {
+  const startRemote = (name: string, opts: { cert?: string; replica?: string; token?: string; env?: Record<string, string> } = {}) => {
     const cert = opts.cert ?? name;
     const child = pair.spawnIn(pair.pluginNs, process.execPath, [FIXTURE_PLUGIN], {
       env: {
@@ -43,7 +43,7 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
         WWPLUGIN_TLS_CA: files['ca.crt']!,
         WWPLUGIN_TLS_CERT: files[`${cert}.crt`]!,
         WWPLUGIN_TLS_KEY: files[`${cert}.key`]!,
-        WWPLUGIN_INSTANCE: opts.instance ?? `${name}-pod`,
+        WWPLUGIN_REPLICA: opts.replica ?? `${name}-pod`,
         ...(opts.token ? { WWPLUGIN_TOKEN: opts.token } : {}),
         ...opts.env,
       },
@@ -141,17 +141,17 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
 
   it('a remote plugin registers over mTLS and serves calls both ways, pushes, emits and streams', async () => {
     const connected = host.nextEvent('connected', 'remote-a');
-    startRemote('remote-a', { token: TOKEN_A, instance: 'pod-a-1', env: { WWPLUGIN_HEALTH_PORT: String(HEALTH_PORT) } });
+    startRemote('remote-a', { token: TOKEN_A, replica: 'pod-a-1', env: { WWPLUGIN_HEALTH_PORT: String(HEALTH_PORT) } });
     const event = await connected;
     // Its own probes, for its orchestrator: live, and ready now that the host welcomed it.
     expect(await probe('/livez')).toBe(200);
     expect(await probe('/readyz')).toBe(200);
     expect(event.peer).toContain(pair.pluginIp);
-    expect(event.instance).toBe('pod-a-1');
+    expect(event.replica).toBe('pod-a-1');
 
     const info = await host.info('remote-a');
     expect(info.state).toBe('running');
-    expect(info.remote).toMatchObject({ instance: 'pod-a-1' });
+    expect(info.remote).toMatchObject({ replica: 'pod-a-1' });
     expect(info.remote!.peer).toContain(pair.pluginIp);
     expect(info.functions).toEqual(expect.arrayContaining(['echo', 'callHost', 'ticks', 'pushLog']));
 
@@ -221,10 +221,10 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     // Held per whileRestarting ('wait'): it completes once the orchestrator's new process joins.
     const waiting = host.call('remote-a', 'echo', { value: 'after' });
     const connected = host.nextEvent('connected', 'remote-a');
-    startRemote('remote-a', { token: TOKEN_A, instance: 'pod-a-2' });
+    startRemote('remote-a', { token: TOKEN_A, replica: 'pod-a-2' });
     await connected;
     expect(await waiting).toBe('after');
-    expect((await host.info('remote-a')).remote?.instance).toBe('pod-a-2');
+    expect((await host.info('remote-a')).remote?.replica).toBe('pod-a-2');
   }, 60_000);
 
   it('detects a cut link by heartbeat; the plugin reconnects by itself once the link is back', async () => {

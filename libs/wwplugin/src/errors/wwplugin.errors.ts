@@ -254,3 +254,11 @@ export class IllegalTransitionError extends WwPluginError {}
 
 /** Plugins marked `required` in `forRoot({ plugins })` could not start; `details.failures` lists each with its reason. */
 export class RequiredPluginsError extends WwPluginError {}
+
+/**
+ * `upgrade()` could not start the new version: the old one kept serving throughout. `cause` is the
+ * error the new version failed with (a PluginStartError, PluginEntryNotFoundError, ...).
+ */
+export class UpgradeFailedError extends WwPluginError {
+  override readonly code = WireErrorCode.NOT_RUNNING;
+}

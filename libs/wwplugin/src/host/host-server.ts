@@ -38,6 +38,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Which Hello may take a plugin's entry, and what the end of its session means. */
 export interface SessionAdmission {
+  /** The instance this Hello takes, when it is not the one the session authenticated for. */
+  choose?(plugin: ManagedPlugin, hello: HelloFrame): ManagedPlugin;
   /** Why this Hello may not take `plugin` now; undefined when it may. */
   refusal(plugin: ManagedPlugin, hello: HelloFrame): { code: WireErrorCode; reason: string } | undefined;
   /** The host welcomed the session and the plugin adopted it. */
@@ -170,7 +172,9 @@ export class HostServer implements OnApplicationShutdown {
    * Serves one authenticated session for `plugin`: the Hello (which `admission` may refuse), then
    * every frame until the session ends. Spawned and remote plugins share it.
    */
-  serve(stream: grpc.ServerDuplexStream<Frame, Frame>, plugin: ManagedPlugin, admission: SessionAdmission): void {
+  serve(stream: grpc.ServerDuplexStream<Frame, Frame>, first: ManagedPlugin, admission: SessionAdmission): void {
+    // A remote session learns which instance it is from its Hello (admission.choose).
+    let plugin = first;
     let hello: HelloFrame | undefined;
     const helloTimer = setTimeout(() => refuse(WireErrorCode.PROTOCOL, 'no Hello within the handshake timeout'), HELLO_TIMEOUT_MS);
     const channel = new SessionChannel(stream, {
@@ -191,6 +195,7 @@ export class HostServer implements OnApplicationShutdown {
           if (hello) return complain('A second Hello was ignored.');
           hello = frame.hello!;
           clearTimeout(helloTimer);
+          plugin = admission.choose?.(plugin, hello) ?? plugin;
           return this.welcome(plugin, channel, hello, refuse, admission);
         }
         if (!hello) return refuse(WireErrorCode.PROTOCOL, `expected Hello, got ${frame.kind ?? 'a frame of an unknown kind'}`);

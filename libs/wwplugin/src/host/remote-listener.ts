@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { HostConfigurationError, PluginDisconnectedError, PluginNotRunningError } from '../errors/wwplugin.errors.js';
@@ -34,7 +35,8 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
   private readonly remote?: RemotePluginsOptions;
   private server?: grpc.Server;
   private authenticator?: RemoteAuthenticator;
-  private readonly entries = new Map<string, ManagedPlugin>();
+  /** The allowed remote plugins, by name. */
+  private readonly specs = new Map<string, RemotePluginSpec>();
   private readonly sessions = new Map<SessionChannel, RemoteSession>();
   private readonly watches = new Subscription();
   private closing = false;
@@ -83,13 +85,21 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
       throw new HostConfigurationError(`Cannot listen for remote plugins on ${remote.listen}: ${(err as Error).message}`, { listen: remote.listen });
     }
     this.server = server;
-    this.logger.log(`Listening for remote plugins on ${this.bound} (mutual TLS): ${[...this.entries.keys()].join(', ')}.`);
+    this.logger.log(`Listening for remote plugins on ${this.bound} (mutual TLS): ${[...this.specs.keys()].join(', ')}.`);
   }
 
   /** An entry per allowed remote plugin, `disconnected` until it connects: calls to it wait per whileRestarting. */
   private register(spec: RemotePluginSpec): void {
-    if (this.entries.has(spec.name) || this.registry.holder(spec.name)) throw new HostConfigurationError(REMOTE_NAME_TAKEN(spec.name), { plugin: spec.name });
-    const plugin = new ManagedPlugin(`${spec.name.replace(/[^\w.-]/g, '_')}-remote`, { name: spec.name, pushDelivery: spec.pushDelivery }, {
+    if (this.specs.has(spec.name) || this.registry.holder(spec.name)) throw new HostConfigurationError(REMOTE_NAME_TAKEN(spec.name), { plugin: spec.name });
+    this.specs.set(spec.name, spec);
+    const plugin = this.newInstance(spec);
+    this.events.emit({ type: 'loaded', ...plugin.ref });
+  }
+
+  /** One more instance of a remote plugin (a replica): joins the set serving its name, disconnected. */
+  private newInstance(spec: RemotePluginSpec): ManagedPlugin {
+    const id = `${spec.name.replace(/[^\w.-]/g, '_')}-remote-${randomUUID().slice(0, 8)}`;
+    const plugin = new ManagedPlugin(id, { name: spec.name, pushDelivery: spec.pushDelivery }, {
       pushBufferSize: this.options.pushBufferSize ?? 10_000,
       pushOverflow: this.options.pushOverflow ?? 'drop-oldest',
       pushBufferBytes: this.options.pushBufferBytes,
@@ -97,9 +107,8 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
       onEvent: (event) => this.events.emit(event),
     });
     plugin.isRemote = true;
-    this.registry.add(plugin);
+    this.registry.join(spec.name, plugin);
     plugin.lifecycle.moveTo('disconnected');
-    this.entries.set(spec.name, plugin);
     // A plugin that stops answering heartbeats is cut off: its orchestrator, not the host, restarts it.
     this.watches.add(
       plugin.lifecycle.changes.subscribe((state) => {
@@ -108,12 +117,21 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
         if (state === 'unresponsive' && channel) queueMicrotask(() => this.cut(channel, `missed ${plugin.heartbeat.missed} heartbeats`));
       }),
     );
-    this.events.emit({ type: 'loaded', plugin: spec.name, id: plugin.id });
+    return plugin;
+  }
+
+  /**
+   * The instance a connecting replica takes: the one it had (same replica name, disconnected), else
+   * one whose replica is gone (a pod replaced by its orchestrator), else a new one beside the others.
+   */
+  private instanceFor(name: string, replica: string): ManagedPlugin {
+    const free = (this.registry.group(name)?.instances ?? []).filter((p) => p.isRemote && p.state === 'disconnected' && !p.channel);
+    return free.find((p) => p.remote?.replica === replica) ?? free.find((p) => !p.remote) ?? free[0] ?? this.newInstance(this.specs.get(name)!);
   }
 
   private unregister(): void {
-    for (const plugin of this.entries.values()) this.registry.remove(plugin);
-    this.entries.clear();
+    for (const name of this.specs.keys()) for (const p of [...(this.registry.group(name)?.instances ?? [])]) if (p.isRemote) this.registry.remove(p);
+    this.specs.clear();
   }
 
   private accept(stream: grpc.ServerDuplexStream<Frame, Frame>): void {
@@ -125,41 +143,41 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
       this.logger.warn(REMOTE_REFUSED(peer, identity.refused));
       return refuse(identity.status === 'unauthenticated' ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, identity.refused);
     }
-    // One certificate normally names one plugin; the Hello picks among several.
-    const plugin = this.entries.get(identity.names[0]!)!;
     const session: RemoteSession = { stream, peer };
     const admission: SessionAdmission = {
-      refusal: (_, hello) => {
+      // Which replica this is shows only in its Hello.
+      choose: (first, hello) => (identity.names.includes(hello.name) ? this.instanceFor(hello.name, hello.replica ?? '') : first),
+      refusal: (plugin, hello) => {
         const why = this.authenticator!.helloRefusal(identity, hello.name);
         if (why) return { code: WireErrorCode.UNAUTHENTICATED, reason: why };
-        if (hello.name !== plugin.name) return { code: WireErrorCode.UNAUTHENTICATED, reason: `this connection authenticated as "${plugin.name}"` };
-        if (plugin.state !== 'disconnected') return { code: WireErrorCode.DUPLICATE_PLUGIN, reason: `plugin "${plugin.name}" is already connected (state: ${plugin.state})` };
+        if (plugin.state !== 'disconnected' || plugin.channel) return { code: WireErrorCode.DUPLICATE_PLUGIN, reason: `plugin "${plugin.name}" is already connected (state: ${plugin.state})` };
         return undefined;
       },
-      adopted: (_, channel, hello) => {
+      adopted: (plugin, channel, hello) => {
         this.sessions.set(channel, session);
-        plugin.remote = { peer, instance: hello.instance ?? '', connectedAt: new Date() };
-        this.logger.log(`Remote plugin "${plugin.name}" connected from ${peer}${hello.instance ? ` (${hello.instance})` : ''}.`);
-        this.events.emit({ type: 'connected', plugin: plugin.name, id: plugin.id, peer, instance: hello.instance ?? '' });
-        this.events.emit({ type: 'ready', plugin: plugin.name, id: plugin.id, pid: 0 });
+        plugin.remote = { peer, replica: hello.replica ?? '', connectedAt: new Date() };
+        this.logger.log(`Remote plugin "${plugin.name}" connected from ${peer}${hello.replica ? ` (${hello.replica})` : ''}.`);
+        this.events.emit({ type: 'connected', ...plugin.ref, peer, replica: hello.replica ?? '' });
+        this.events.emit({ type: 'ready', ...plugin.ref, pid: 0 });
       },
-      draining: (_, channel) => {
+      draining: (plugin, channel) => {
         if (plugin.channel !== channel || plugin.state !== 'running') return;
-        // New calls wait for the next connection (or replica); the calls in flight finish on this one.
+        // New calls go to the other replicas, or wait for the next connection; the calls in flight finish on this one.
         session.cutFor = 'it is shutting down';
         plugin.lifecycle.moveTo('disconnected');
-        this.events.emit({ type: 'disconnected', plugin: plugin.name, id: plugin.id, peer, reason: session.cutFor });
+        this.events.emit({ type: 'disconnected', ...plugin.ref, peer, reason: session.cutFor });
       },
-      ended: (_, channel, reason) => this.ended(plugin, channel, session, reason),
+      ended: (plugin, channel, reason) => this.ended(plugin, channel, session, reason),
     };
-    this.hostServer.serve(stream, plugin, admission);
+    // Before its Hello the session stands for the name's first instance; choose() picks the real one.
+    this.hostServer.serve(stream, this.registry.group(identity.names[0]!)!.instances[0]!, admission);
 
     function refuse(code: grpc.status, details: string): void {
       stream.emit('error', { code, details });
     }
   }
 
-  /** The session is over: its calls fail at once (no process exit to wait for), and the plugin waits for its next connection. */
+  /** The session is over: its calls fail at once (no process exit to wait for), and the instance waits for its next connection. */
   private ended(plugin: ManagedPlugin, channel: SessionChannel, session: RemoteSession, reason: Error): void {
     plugin.outbox.detach(channel);
     if (channel.isClosed) return;
@@ -174,7 +192,7 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
     this.logger.warn(lost.message);
     if (plugin.state === 'disconnected') return; // it said it was going
     plugin.lifecycle.moveTo('disconnected');
-    this.events.emit({ type: 'disconnected', plugin: plugin.name, id: plugin.id, peer: session.peer, reason: why });
+    this.events.emit({ type: 'disconnected', ...plugin.ref, peer: session.peer, reason: why });
   }
 
   /** Ends a session from the host's side (the plugin will reconnect when it can). */
@@ -189,7 +207,7 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
     this.closing = true;
     this.watches.unsubscribe();
     for (const channel of [...this.sessions.keys()]) this.cut(channel, 'the host is shutting down');
-    for (const plugin of this.entries.values()) if (plugin.state !== 'stopped') plugin.lifecycle.moveTo('stopped');
+    for (const plugin of this.registry.all()) if (plugin.isRemote && plugin.state !== 'stopped') plugin.lifecycle.moveTo('stopped');
     const server = this.server;
     this.server = undefined;
     // Remote plugins keep running: they reconnect when a host listens again.

@@ -47,6 +47,28 @@ export interface PluginSpec {
   required?: boolean;
   /** This plugin's push delivery (overrides the host's `pushDelivery`). */
   pushDelivery?: PushDelivery;
+  /**
+   * Processes of this plugin to run, each supervised on its own; calls by name go to the running
+   * one with the fewest calls in flight. `'auto'`: one per CPU core (`os.availableParallelism()`). Default 1.
+   */
+  instances?: number | 'auto';
+  /** Where a push by name goes when `push()` does not say: every instance (default) or one. */
+  pushTo?: PushTarget;
+}
+
+/** A push by name reaches every instance of the plugin, or one (the running one with the fewest pushes pending). @publicApi */
+export type PushTarget = 'all' | 'one';
+
+/** Options of `push()` and `pushStream()`. @publicApi */
+export interface PushOptions {
+  /** Every instance of the plugin, or one; default: the plugin spec's `pushTo`, else 'all'. */
+  to?: PushTarget;
+}
+
+/** Options of `upgrade()`. @publicApi */
+export interface UpgradeOptions {
+  /** How long the old instances may take to finish their calls in flight before they are stopped (ms). Default: the host's `shutdownGraceMs`. */
+  graceMs?: number;
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -161,16 +183,21 @@ export type PluginState = 'starting' | 'running' | 'unresponsive' | 'restarting'
 export interface RemotePluginLocation {
   /** The peer address of its connection (`ip:port`), or of its last one while disconnected. */
   peer: string;
-  /** What the plugin calls its instance (its WWPLUGIN_INSTANCE, else its host name: a pod name in Kubernetes). */
-  instance: string;
+  /** The replica's own name (its WWPLUGIN_REPLICA, else its host name: the pod name in Kubernetes). */
+  replica: string;
   /** When its current (or last) connection was accepted. */
   connectedAt: Date;
 }
 
 /** What list() and get() report about a plugin. @publicApi */
 export interface PluginInfo {
+  /** This instance's id: calls by id go to this instance only. */
   id: string;
   name: string;
+  /** Its index among the plugin's instances (0 for a plugin with one). */
+  instance: number;
+  /** How many instances its set has. */
+  instances: number;
   version: string;
   description: string;
   state: PluginState;
@@ -199,14 +226,17 @@ export interface PluginInfo {
 /** A message a plugin emitted. @publicApi */
 export interface PluginMessage<T = unknown> {
   plugin: string;
+  /** The id of the instance that emitted it. */
   pluginId: string;
+  /** The index of that instance among the plugin's instances (0 for a plugin with one). */
+  instance: number;
   topic: string;
   payload: T;
   at: Date;
 }
 
-/** Lifecycle and supervision events. @publicApi */
-export type PluginEvent =
+/** Lifecycle and supervision events; `id` and `instance` name the instance concerned. @publicApi */
+export type PluginEvent = (
   | { type: 'loaded'; plugin: string; id: string }
   | { type: 'ready'; plugin: string; id: string; pid: number }
   | { type: 'stopped'; plugin: string; id: string }
@@ -218,8 +248,13 @@ export type PluginEvent =
   | { type: 'restarting'; plugin: string; id: string; attempt: number; delayMs: number }
   | { type: 'restarted'; plugin: string; id: string; pid: number; attempt: number }
   | { type: 'failed'; plugin: string; id: string; reason: string }
-  | { type: 'connected'; plugin: string; id: string; peer: string; instance: string }
+  | { type: 'connected'; plugin: string; id: string; peer: string; replica: string }
   | { type: 'disconnected'; plugin: string; id: string; peer: string; reason: string }
   | { type: 'push-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
   | { type: 'push-lost'; plugin: string; id: string; first: number; last: number; count: number; pushesLost: number }
-  | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number };
+  | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
+  | { type: 'upgraded'; plugin: string; id: string; from: string; to: string; ids: string[] }
+) & {
+  /** Index of the instance among the plugin's instances (0 for a plugin with one). */
+  instance?: number;
+};

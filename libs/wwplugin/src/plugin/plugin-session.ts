@@ -293,7 +293,7 @@ export class PluginSession {
           pid: process.pid,
           topics,
           acksPushes: true,
-          ...(remote ? { instance: remote.instance } : {}),
+          ...(remote ? { replica: remote.replica } : {}),
         },
       });
     });

@@ -11,7 +11,7 @@ export const ENV_REMOTE_CERT = 'WWPLUGIN_TLS_CERT';
 export const ENV_REMOTE_KEY = 'WWPLUGIN_TLS_KEY';
 export const ENV_REMOTE_CA = 'WWPLUGIN_TLS_CA';
 export const ENV_REMOTE_SERVERNAME = 'WWPLUGIN_TLS_SERVERNAME';
-export const ENV_REMOTE_INSTANCE = 'WWPLUGIN_INSTANCE';
+export const ENV_REMOTE_REPLICA = 'WWPLUGIN_REPLICA';
 
 /** How a remote plugin reaches its host: bootstrapPlugin's `remote` option, or the environment. @publicApi */
 export interface RemoteHostOptions {
@@ -23,8 +23,8 @@ export interface RemoteHostOptions {
   token?: string;
   /** The name the host's certificate must carry; default: the host part of `host`. */
   servername?: string;
-  /** Shown by the host's list(); default: this machine's host name (a pod name in Kubernetes). */
-  instance?: string;
+  /** This replica's name, shown by the host's list(); default: this machine's host name (the pod name in Kubernetes). */
+  replica?: string;
   /** Reconnect backoff: first delay, cap (ms). Default 200 and 10 000, each with ±20% jitter. */
   backoff?: { initialMs?: number; maxMs?: number };
 }
@@ -37,7 +37,7 @@ export interface RemoteHost {
   key: Buffer;
   token: string;
   servername: string;
-  instance: string;
+  replica: string;
   backoff: { initialMs: number; maxMs: number };
 }
 
@@ -65,7 +65,7 @@ export function remoteHostFrom(options: RemoteHostOptions | undefined, env: Node
     key: pem(given.key!),
     token: options?.token ?? token,
     servername: options?.servername ?? env[ENV_REMOTE_SERVERNAME] ?? hostPart,
-    instance: options?.instance ?? env[ENV_REMOTE_INSTANCE] ?? hostname(),
+    replica: options?.replica ?? env[ENV_REMOTE_REPLICA] ?? hostname(),
     backoff: { initialMs: options?.backoff?.initialMs ?? 200, maxMs: options?.backoff?.maxMs ?? 10_000 },
   };
 }

@@ -24,8 +24,8 @@ export interface HelloFrame {
   pid?: number;
   topics?: string[];
   acksPushes?: boolean;
-  /** A remote plugin's instance name (a pod name, a host name). */
-  instance?: string;
+  /** A remote plugin's replica name (a pod name, a host name). */
+  replica?: string;
 }
 export interface WelcomeFrame {
   protocolVersion: number;

@@ -47,7 +47,7 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
   }
 
   private onExit({ plugin, code, signal, expected }: PluginExit): void {
-    const base = { plugin: plugin.name, id: plugin.id };
+    const base = plugin.ref;
     const how = signal ?? (code === null ? 'no process could be started' : `code ${code}`);
     const clean = code === 0 && !signal;
     // The state changes before any event goes out: a listener that calls the plugin sees where it stands.
@@ -102,7 +102,7 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn(`Restart #${attempt} of "${plugin.name}" failed: ${(err as Error)?.message ?? String(err)}`);
       return;
     }
-    this.events.emit({ type: 'restarted', plugin: plugin.name, id: plugin.id, pid: plugin.pid ?? 0, attempt });
+    this.events.emit({ type: 'restarted', ...plugin.ref, pid: plugin.pid ?? 0, attempt });
     this.logger.log(`Plugin "${plugin.name}" is back (pid ${plugin.pid}) after restart #${attempt}.`);
   }
 }
