@@ -257,4 +257,35 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     const stop = await failure(host.request('stop', { name: 'remote-a' }));
     expect(stop.name).toBe('RemotePluginOperationError');
   }, 60_000);
+
+  it('two replicas of one remote plugin share its calls (least in flight), each listed; losing one leaves the other serving', async () => {
+    const connected = host.events$.pipe();
+    const joined: string[] = [];
+    const sub = connected.subscribe((e) => e.type === 'connected' && e.plugin === 'remote-b' && joined.push(e.replica));
+    const first = startRemote('remote-b', { replica: 'pod-b-1' });
+    startRemote('remote-b', { replica: 'pod-b-2' });
+    await until(() => joined.length === 2, 30_000, 'both replicas');
+    sub.unsubscribe();
+    const replicas = (await host.list()).filter((p) => p.name === 'remote-b');
+    expect(replicas.map((p) => p.state)).toEqual(['running', 'running']);
+    expect(replicas.map((p) => p.remote?.replica).sort()).toEqual(['pod-b-1', 'pod-b-2']);
+    expect(replicas.map((p) => p.instances)).toEqual([2, 2]);
+
+    const calls = Array.from({ length: 20 }, () => host.call('remote-b', 'sleep', { ms: 5_000 }));
+    await until(async () => (await host.list()).filter((p) => p.name === 'remote-b').reduce((n, p) => n + p.inFlight, 0) === 20, 10_000, '20 calls in flight');
+    const spread = (await host.list()).filter((p) => p.name === 'remote-b').map((p) => p.inFlight);
+    expect(spread).toEqual([10, 10]);
+    expect(await Promise.all(calls)).toEqual(Array(20).fill('slept 5000'));
+
+    // One replica goes: the other serves calls by name at once.
+    const gone = host.nextEvent('disconnected', 'remote-b');
+    first.kill('SIGKILL');
+    expect((await gone).reason).toBeTruthy();
+    expect(await host.call('remote-b', 'echo', { value: 'from the other' })).toBe('from the other');
+    const after = (await host.list()).filter((p) => p.name === 'remote-b');
+    expect(after.map((p) => [p.remote?.replica, p.state]).sort()).toEqual([
+      ['pod-b-1', 'disconnected'],
+      ['pod-b-2', 'running'],
+    ]);
+  }, 90_000);
 });

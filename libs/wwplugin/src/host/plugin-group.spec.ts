@@ -16,6 +16,7 @@ function put(p: ManagedPlugin, state: PluginState): ManagedPlugin {
     unresponsive: ['starting', 'running', 'unresponsive'],
     stopping: ['starting', 'stopping'],
     failed: ['failed'],
+    disconnected: ['disconnected'],
   };
   for (const s of path[state]) p.lifecycle.moveTo(s);
   return p;
