@@ -328,7 +328,9 @@ export class PluginSession {
     // Over the host's limit, the frame would end the whole session: refuse this message alone.
     // Providers may emit during bootstrap, before the host welcomed us: those wait in the same
     // bounded buffer, checked against the default limit until the host tells us its own.
-    if (this.welcome || this.ending) this.requireChannel().checkSize([wire]);
+    // A remote plugin between sessions keeps emitting into the buffer too: it reconnects.
+    const channel = this.channel;
+    if ((this.welcome || this.ending) && !(this.connector && channel?.isClosed)) this.requireChannel().checkSize([wire]);
     else assertMessageSize([wire], DEFAULT_MAX_MESSAGE_BYTES);
     this.emits.emit(topic, wire);
   }
