@@ -99,7 +99,9 @@ async function main(): Promise<void> {
     console.log('| path | p50 (µs) | p99 (µs) | calls/s at 64 in flight |');
     console.log('| --- | ---: | ---: | ---: |');
     for (const [label, r] of rows) console.log(`| ${label} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.rate.toFixed(0)} |`);
-    console.log(`| ratio (framework / raw) | ${(framework.p50 / raw.p50).toFixed(2)}x | ${(framework.p99 / raw.p99).toFixed(2)}x | ${(framework.rate / raw.rate).toFixed(2)}x |`);
+    console.log(
+      `| ratio (framework / raw) | ${(framework.p50 / raw.p50).toFixed(2)}x | ${(framework.p99 / raw.p99).toFixed(2)}x | ${(framework.rate / raw.rate).toFixed(2)}x |`,
+    );
     console.log(JSON.stringify({ raw, framework, ratios: { p50: framework.p50 / raw.p50, rate: framework.rate / raw.rate } }));
   } finally {
     pair.teardown();

@@ -69,7 +69,9 @@ describe('docs/k8s: the Kubernetes example', () => {
   });
 
   it('uses only environment variables the library reads', () => {
-    const source = readFileSync(join(ROOT, 'libs/wwplugin/src/plugin/remote-connector.ts'), 'utf8') + readFileSync(join(ROOT, 'libs/wwplugin/src/plugin/remote-health.server.ts'), 'utf8');
+    const source =
+      readFileSync(join(ROOT, 'libs/wwplugin/src/plugin/remote-connector.ts'), 'utf8') +
+      readFileSync(join(ROOT, 'libs/wwplugin/src/plugin/remote-health.server.ts'), 'utf8');
     for (const name of Object.keys(env)) expect(source, name).toContain(`'${name}'`);
   });
 });
@@ -80,7 +82,17 @@ describe('scripts/make-certs.mjs', () => {
   const pem = (name: string) => new X509Certificate(readFileSync(join(dir, name)));
 
   it('makes a CA, a host certificate for its names and a certificate per plugin, keys private', async () => {
-    await run(process.execPath, [join(ROOT, 'scripts/make-certs.mjs'), '--out', dir, '--host', 'wwplugin-host.plugins.svc', '--host', '10.0.0.5', '--plugin', 'ocr']);
+    await run(process.execPath, [
+      join(ROOT, 'scripts/make-certs.mjs'),
+      '--out',
+      dir,
+      '--host',
+      'wwplugin-host.plugins.svc',
+      '--host',
+      '10.0.0.5',
+      '--plugin',
+      'ocr',
+    ]);
     const ca = pem('ca.crt');
     expect(ca.ca).toBe(true);
     const host = pem('host.crt');

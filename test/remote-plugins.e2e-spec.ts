@@ -167,7 +167,7 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     expect(await host.request('stream', { name: 'remote-a', fn: 'ticks', args: { count: 5, intervalMs: 2 } })).toEqual([0, 1, 2, 3, 4]);
     // pushes
     expect(await host.request('push', { target: 'remote-a', topic: 'news', payload: { headline: 'remote' } })).toBe(1);
-    await until(async () => ((await host.call<{ payloads: unknown[] }>('remote-a', 'pushLog', { topic: 'news' })).payloads.length === 1), 10_000, 'the push');
+    await until(async () => (await host.call<{ payloads: unknown[] }>('remote-a', 'pushLog', { topic: 'news' })).payloads.length === 1, 10_000, 'the push');
     expect((await host.call<{ payloads: unknown[] }>('remote-a', 'pushLog', { topic: 'news' })).payloads).toEqual([{ headline: 'remote' }]);
     // emits
     const message = new Promise((resolve) => host.messages$.subscribe((m) => m.topic === 'remote-news' && resolve(m)));
@@ -180,7 +180,13 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     expect(noCert.frames).toEqual([]);
     expect(noCert.end).toMatchObject({ code: 14 }); // UNAVAILABLE: refused in the TLS handshake
 
-    const otherCa = await rogue({ ca: files['ca.crt'], cert: files['other-ca-remote-a.crt'], key: files['other-ca-remote-a.key'], name: 'remote-a', token: TOKEN_A });
+    const otherCa = await rogue({
+      ca: files['ca.crt'],
+      cert: files['other-ca-remote-a.crt'],
+      key: files['other-ca-remote-a.key'],
+      name: 'remote-a',
+      token: TOKEN_A,
+    });
     expect(otherCa.frames).toEqual([]);
     expect(otherCa.end).toMatchObject({ code: 14 });
 

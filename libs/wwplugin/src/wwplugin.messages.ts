@@ -88,5 +88,4 @@ export const REMOTE_OPERATION = (plugin: string, op: string) =>
 export const REMOTE_BAD_LISTEN = (listen: string) => `remote.listen must be "host:port" (e.g. "0.0.0.0:7443"), got "${listen}".`;
 export const REMOTE_NAME_TAKEN = (name: string) => `Remote plugin "${name}" is listed twice, or has the name of a plugin the host spawns.`;
 export const REMOTE_TLS_MISSING = (missing: string[]) => `remote.tls needs ${missing.join(', ')} (PEM text or a Buffer).`;
-export const REMOTE_HOST_GONE = (address: string, why: string, delayMs: number) =>
-  `Lost the host at ${address} (${why}); reconnecting in ${delayMs} ms.`;
+export const REMOTE_HOST_GONE = (address: string, why: string, delayMs: number) => `Lost the host at ${address} (${why}); reconnecting in ${delayMs} ms.`;

@@ -159,7 +159,8 @@ export class HostServer implements OnApplicationShutdown {
         return { code: WireErrorCode.PROTOCOL, reason: `expected a plugin named "${plugin.spec.name}", this one says "${hello.name}"` };
       }
       // A stop may have begun while the Hello was on its way: the host no longer waits for this process.
-      if (plugin.state !== 'starting' && plugin.state !== 'restarting') return { code: WireErrorCode.NOT_RUNNING, reason: NOT_RUNNING(plugin.name, plugin.state) };
+      if (plugin.state !== 'starting' && plugin.state !== 'restarting')
+        return { code: WireErrorCode.NOT_RUNNING, reason: NOT_RUNNING(plugin.name, plugin.state) };
       // A name is held by one entry in any state (a stopped or failed one too, until it is unloaded).
       const clash = this.registry.holder(hello.name, plugin);
       if (clash) return { code: WireErrorCode.DUPLICATE_PLUGIN, reason: NAME_TAKEN(hello.name, clash.id, clash.state) };

@@ -1,6 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { ChildProcess } from 'node:child_process';
-import type { PluginEvent, PluginInfo, PluginSpec, PluginState, PushDelivery, RemotePluginLocation, RestartPolicy } from '../interfaces/host-options.interface.js';
+import type {
+  PluginEvent,
+  PluginInfo,
+  PluginSpec,
+  PluginState,
+  PushDelivery,
+  RemotePluginLocation,
+  RestartPolicy,
+} from '../interfaces/host-options.interface.js';
 import type { FunctionInfoFrame, Frame, HelloFrame } from '../protocol/frames.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 import type { PluginGroup } from './plugin-group.js';

@@ -99,13 +99,17 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
   /** One more instance of a remote plugin (a replica): joins the set serving its name, disconnected. */
   private newInstance(spec: RemotePluginSpec): ManagedPlugin {
     const id = `${spec.name.replace(/[^\w.-]/g, '_')}-remote-${randomUUID().slice(0, 8)}`;
-    const plugin = new ManagedPlugin(id, { name: spec.name, pushDelivery: spec.pushDelivery }, {
-      pushBufferSize: this.options.pushBufferSize ?? 10_000,
-      pushOverflow: this.options.pushOverflow ?? 'drop-oldest',
-      pushBufferBytes: this.options.pushBufferBytes,
-      pushDelivery: this.options.pushDelivery,
-      onEvent: (event) => this.events.emit(event),
-    });
+    const plugin = new ManagedPlugin(
+      id,
+      { name: spec.name, pushDelivery: spec.pushDelivery },
+      {
+        pushBufferSize: this.options.pushBufferSize ?? 10_000,
+        pushOverflow: this.options.pushOverflow ?? 'drop-oldest',
+        pushBufferBytes: this.options.pushBufferBytes,
+        pushDelivery: this.options.pushDelivery,
+        onEvent: (event) => this.events.emit(event),
+      },
+    );
     plugin.isRemote = true;
     this.registry.join(spec.name, plugin);
     plugin.lifecycle.moveTo('disconnected');
@@ -150,7 +154,8 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
       refusal: (plugin, hello) => {
         const why = this.authenticator!.helloRefusal(identity, hello.name);
         if (why) return { code: WireErrorCode.UNAUTHENTICATED, reason: why };
-        if (plugin.state !== 'disconnected' || plugin.channel) return { code: WireErrorCode.DUPLICATE_PLUGIN, reason: `plugin "${plugin.name}" is already connected (state: ${plugin.state})` };
+        if (plugin.state !== 'disconnected' || plugin.channel)
+          return { code: WireErrorCode.DUPLICATE_PLUGIN, reason: `plugin "${plugin.name}" is already connected (state: ${plugin.state})` };
         return undefined;
       },
       adopted: (plugin, channel, hello) => {

@@ -74,7 +74,7 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
   const log = new Logger('WwPlugin');
   const enhancers = { guards, pipes, interceptors, filters };
   let app: INestMicroservice;
-  let isRemote = false;
+  let isRemote: boolean;
   let probes: RemoteHealthServer | undefined;
   // Set once the app exists: SIGTERM may come while a remote plugin is still dialling its host.
   let drainAndStop = async (): Promise<void> => process.exit(0);

@@ -25,7 +25,13 @@ describe('remoteHostFrom', () => {
   });
 
   it('reads the host, PEM text and replica name from the environment, and removes the key from it', () => {
-    const env: NodeJS.ProcessEnv = { WWPLUGIN_HOST: '10.0.0.1:7443', WWPLUGIN_TLS_CA: PEM, WWPLUGIN_TLS_CERT: PEM, WWPLUGIN_TLS_KEY: PEM, WWPLUGIN_REPLICA: 'pod-1' };
+    const env: NodeJS.ProcessEnv = {
+      WWPLUGIN_HOST: '10.0.0.1:7443',
+      WWPLUGIN_TLS_CA: PEM,
+      WWPLUGIN_TLS_CERT: PEM,
+      WWPLUGIN_TLS_KEY: PEM,
+      WWPLUGIN_REPLICA: 'pod-1',
+    };
     const host = remoteHostFrom(undefined, env, 'tok')!;
     expect(host).toMatchObject({ address: '10.0.0.1:7443', servername: '10.0.0.1', replica: 'pod-1', token: 'tok' });
     expect(host.key.toString()).toBe(PEM);

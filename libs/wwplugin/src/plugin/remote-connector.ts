@@ -55,7 +55,9 @@ export function remoteHostFrom(options: RemoteHostOptions | undefined, env: Node
   const missing = (['ca', 'cert', 'key'] as const).filter((k) => !given[k]);
   if (missing.length) {
     const names = { ca: ENV_REMOTE_CA, cert: ENV_REMOTE_CERT, key: ENV_REMOTE_KEY };
-    throw new PluginConfigurationError(`A remote plugin needs ${missing.map((m) => names[m]).join(', ')} (PEM text or a file path) besides ${ENV_REMOTE_HOST}.`);
+    throw new PluginConfigurationError(
+      `A remote plugin needs ${missing.map((m) => names[m]).join(', ')} (PEM text or a file path) besides ${ENV_REMOTE_HOST}.`,
+    );
   }
   const hostPart = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return {
