@@ -70,7 +70,11 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr!.resume();
     await exited(child);
-    return JSON.parse(out.trim().split('\n').pop()!) as { end: { code: number; details: string } | string; frames: string[] };
+    return JSON.parse(out.trim().split('\n').pop()!) as {
+      end: { code: number; details: string } | string;
+      frames: string[];
+      refused?: { code: string; reason: string };
+    };
   };
 
   /** The HTTP status of a probe of the remote plugin, fetched from the host's namespace (as a kubelet would). */
@@ -106,7 +110,10 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     const config = {
       listen: `${pair.hostIp}:${PORT}`,
       tls: { ca: files['ca.crt'], cert: files['host.crt'], key: files['host.key'] },
-      plugins: [{ name: 'remote-a', token: TOKEN_A }, { name: 'remote-b' }],
+      plugins: [
+        { name: 'remote-a', token: TOKEN_A },
+        { name: 'remote-b', maxReplicas: 2 },
+      ],
       local: ['local-1'],
       options: { heartbeat: { intervalMs: 200, timeoutMs: 300, misses: 3 }, defaultTimeoutMs: 20_000 },
     };
@@ -198,6 +205,7 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     // A valid certificate for remote-b cannot register as remote-a.
     const otherName = await rogue({ ca: files['ca.crt'], cert: files['remote-b.crt'], key: files['remote-b.key'], name: 'remote-a' });
     expect(otherName.frames).toEqual(['refuse']);
+    expect(otherName.refused).toMatchObject({ code: 'UNAUTHENTICATED', reason: expect.stringContaining('"remote-b"') });
 
     // remote-a's own certificate without its bearer token.
     const noToken = await rogue({ ca: files['ca.crt'], cert: files['remote-a.crt'], key: files['remote-a.key'], name: 'remote-a', token: 'wrong' });
@@ -276,6 +284,10 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     expect(replicas.map((p) => p.state)).toEqual(['running', 'running']);
     expect(replicas.map((p) => p.remote?.replica).sort()).toEqual(['pod-b-1', 'pod-b-2']);
     expect(replicas.map((p) => p.instances)).toEqual([2, 2]);
+    // maxReplicas: 2, both connected: a third is refused.
+    const third = await rogue({ ca: files['ca.crt'], cert: files['remote-b.crt'], key: files['remote-b.key'], name: 'remote-b' });
+    expect(third.refused).toMatchObject({ code: 'DUPLICATE_PLUGIN', reason: expect.stringContaining('maxReplicas') });
+    expect((await host.list()).filter((p) => p.name === 'remote-b')).toHaveLength(2);
 
     const calls = Array.from({ length: 20 }, () => host.call('remote-b', 'sleep', { ms: 5_000 }));
     await until(async () => (await host.list()).filter((p) => p.name === 'remote-b').reduce((n, p) => n + p.inFlight, 0) === 20, 10_000, '20 calls in flight');

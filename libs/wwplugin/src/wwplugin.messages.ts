@@ -82,6 +82,7 @@ export const REMOTE_NOT_ALLOWED = (names: string[], allowed: string[]) =>
   `its certificate names ${names.length ? names.map((n) => `"${n}"`).join(', ') : 'no identity'}, and the plugins allowed in are ${allowed.map((n) => `"${n}"`).join(', ') || '(none)'}`;
 export const REMOTE_HELLO_NOT_CERTIFIED = (name: string, names: string[]) =>
   `its Hello says "${name}", but its certificate is for ${names.map((n) => `"${n}"`).join(', ')}`;
+export const REMOTE_TOO_MANY = (plugin: string, max: number) => `plugin "${plugin}" already has ${max} replicas connected (maxReplicas)`;
 export const REMOTE_BAD_TOKEN = 'missing or wrong bearer token';
 export const REMOTE_OPERATION = (plugin: string, op: string) =>
   `Plugin "${plugin}" is remote: its orchestrator (Kubernetes, systemd, ...) starts and stops it, the host cannot ${op} it.`;

@@ -226,6 +226,7 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
     const spec: PluginSpec = typeof pathOrSpec === 'string' ? { path: pathOrSpec } : { ...pathOrSpec };
     const addressed = this.registry.target(name);
     const first = addressed instanceof ManagedPlugin ? addressed.group! : addressed;
+    if (first.instances.some((p) => p.isRemote)) throw new RemotePluginOperationError(REMOTE_OPERATION(first.name, 'upgrade'), { plugin: first.name });
     return first.operations.run(async () => {
       const current = latest(first);
       if (!this.registry.holds(current)) throw new UnknownPluginError(PLUGIN_UNLOADED(current.name), { plugin: current.name });

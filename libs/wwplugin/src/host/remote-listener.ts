@@ -7,13 +7,24 @@ import type { RemotePluginSpec, RemotePluginsOptions, WwPluginHostOptions } from
 import type { Frame } from '../protocol/frames.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, META_TOKEN, WireErrorCode } from '../protocol/protocol.constants.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
-import { NOT_RUNNING, REMOTE_BAD_LISTEN, REMOTE_DISCONNECTED, REMOTE_NAME_TAKEN, REMOTE_REFUSED, REMOTE_TLS_MISSING } from '../wwplugin.messages.js';
+import {
+  NOT_RUNNING,
+  REMOTE_BAD_LISTEN,
+  REMOTE_DISCONNECTED,
+  REMOTE_NAME_TAKEN,
+  REMOTE_REFUSED,
+  REMOTE_TLS_MISSING,
+  REMOTE_TOO_MANY,
+} from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { HostEvents } from './host-events.js';
 import { HostServer, tolerantService, type SessionAdmission } from './host-server.js';
 import { ManagedPlugin } from './managed-plugin.js';
 import { PluginRegistry } from './plugin.registry.js';
 import { RemoteAuthenticator } from './remote-authenticator.js';
+
+/** Replicas of one remote plugin connected at once, unless its spec says otherwise. */
+const DEFAULT_MAX_REPLICAS = 16;
 
 /** The gRPC stream of each remote session, to cut it when its plugin stops answering heartbeats. */
 interface RemoteSession {
@@ -128,9 +139,14 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
    * The instance a connecting replica takes: the one it had (same replica name, disconnected), else
    * one whose replica is gone (a pod replaced by its orchestrator), else a new one beside the others.
    */
-  private instanceFor(name: string, replica: string): ManagedPlugin {
-    const free = (this.registry.group(name)?.instances ?? []).filter((p) => p.isRemote && p.state === 'disconnected' && !p.channel);
-    return free.find((p) => p.remote?.replica === replica) ?? free.find((p) => !p.remote) ?? free[0] ?? this.newInstance(this.specs.get(name)!);
+  private instanceFor(name: string, replica: string): ManagedPlugin | undefined {
+    const remote = (this.registry.group(name)?.instances ?? []).filter((p) => p.isRemote);
+    const free = remote.filter((p) => p.state === 'disconnected' && !p.channel);
+    const spec = this.specs.get(name)!;
+    const taken = free.find((p) => p.remote?.replica === replica) ?? free.find((p) => !p.remote) ?? free[0];
+    if (taken) return taken;
+    // Every entry is held by a connected replica: a new one joins beside them, up to the limit.
+    return remote.length < (spec.maxReplicas ?? DEFAULT_MAX_REPLICAS) ? this.newInstance(spec) : undefined;
   }
 
   private unregister(): void {
@@ -148,12 +164,20 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
       return refuse(identity.status === 'unauthenticated' ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, identity.refused);
     }
     const session: RemoteSession = { stream, peer };
+    let full = false;
     const admission: SessionAdmission = {
       // Which replica this is shows only in its Hello.
-      choose: (first, hello) => (identity.names.includes(hello.name) ? this.instanceFor(hello.name, hello.replica ?? '') : first),
+      choose: (first, hello) => {
+        if (!identity.names.includes(hello.name)) return first;
+        const chosen = this.instanceFor(hello.name, hello.replica ?? '');
+        full = !chosen;
+        return chosen ?? first;
+      },
       refusal: (plugin, hello) => {
         const why = this.authenticator!.helloRefusal(identity, hello.name);
         if (why) return { code: WireErrorCode.UNAUTHENTICATED, reason: why };
+        const max = this.specs.get(hello.name)?.maxReplicas ?? DEFAULT_MAX_REPLICAS;
+        if (full) return { code: WireErrorCode.DUPLICATE_PLUGIN, reason: REMOTE_TOO_MANY(hello.name, max) };
         if (plugin.state !== 'disconnected' || plugin.channel)
           return { code: WireErrorCode.DUPLICATE_PLUGIN, reason: `plugin "${plugin.name}" is already connected (state: ${plugin.state})` };
         return undefined;

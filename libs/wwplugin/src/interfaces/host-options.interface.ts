@@ -92,6 +92,8 @@ export interface RemotePluginSpec {
   token?: string;
   /** This plugin's push delivery (overrides the host's `pushDelivery`). */
   pushDelivery?: PushDelivery;
+  /** Replicas connected at once, at most; one more is refused until one leaves. Default 16. */
+  maxReplicas?: number;
 }
 
 /** The network listener for remote plugins: mutual TLS, plugins allowed by name. @publicApi */
