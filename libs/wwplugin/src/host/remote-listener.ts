@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { HostConfigurationError, PluginDisconnectedError, PluginNotRunningError } from '../errors/wwplugin.errors.js';
 import type { RemotePluginSpec, RemotePluginsOptions, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
@@ -41,7 +41,7 @@ interface RemoteSession {
  * fails the calls in flight, marks it `disconnected`, and takes it back when it reconnects.
  */
 @Injectable()
-export class RemoteListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RemoteListener implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('WwPluginRemote');
   private readonly remote?: RemotePluginsOptions;
   private server?: grpc.Server;
@@ -67,7 +67,8 @@ export class RemoteListener implements OnApplicationBootstrap, BeforeApplication
     return this.bound;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  // Bound before any plugin is spawned (onApplicationBootstrap): a listener that cannot bind fails the bootstrap with nothing left behind.
+  async onModuleInit(): Promise<void> {
     const remote = this.remote;
     if (!remote) return;
     const listen = parseListen(remote.listen);
