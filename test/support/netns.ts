@@ -1,6 +1,7 @@
 // Two network namespaces joined by a veth pair: "another machine" for remote-plugin tests (root
 // only). Everything made here is removed by teardown(), and by the process's exit if a test dies.
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 
 export interface NetnsPair {
   hostNs: string;
@@ -20,7 +21,7 @@ const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8', s
 
 /** Why namespaces cannot be made here (not root, no `ip`, a kernel or sandbox that refuses), or undefined when they can. */
 export function netnsUnavailable(): string | undefined {
-  const probe = `wwp-probe-${process.pid}`;
+  const probe = `wwp-probe-${process.pid}-${randomInt(1000)}`;
   try {
     ip('netns', 'add', probe);
   } catch (err) {
@@ -32,15 +33,16 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
-/** Makes the pair: hostNs 10.<a>.<b>.1 and pluginNs 10.<a>.<b>.2 on one /24, loopback up in both. */
-export function createNetnsPair(tag = String(process.pid)): NetnsPair {
+/** Makes the pair (names unique per process and call): hostNs 10.<a>.<b>.1 and pluginNs 10.<a>.<b>.2 on one /24, loopback up in both. */
+export function createNetnsPair(tag = `${process.pid}${randomInt(100, 1000)}`): NetnsPair {
   const hostNs = `wwp-h-${tag}`;
   const pluginNs = `wwp-p-${tag}`;
   // Interface names are at most 15 characters.
   const hostIf = `wvh${tag}`.slice(0, 15);
   const pluginIf = `wvp${tag}`.slice(0, 15);
   const n = Number(tag) || 1;
-  const subnet = `10.${200 + (n % 50)}.${(n >> 6) % 250}`;
+  // Each pair is a world of its own: its addresses may repeat in another pair.
+  const subnet = `10.${200 + (n % 50)}.${Math.floor(n / 64) % 250}`;
   const children = new Set<ChildProcess>();
   let torn = false;
   const teardown = () => {
