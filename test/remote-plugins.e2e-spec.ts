@@ -220,15 +220,15 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
 
   it('killing the remote plugin fails its calls in flight at once; calls made meanwhile wait, and it is back when it reconnects', async () => {
     const [child] = [...plugins];
-    const inFlight = failure(host.call('remote-a', 'sleep', { ms: 15_000 }));
+    const inFlight = failure(host.call('remote-a', 'sleep', { ms: 60_000 }, { timeoutMs: 0 }));
     await until(async () => (await host.info('remote-a')).inFlight === 1, 10_000, 'the call in flight');
     const disconnected = host.nextEvent('disconnected', 'remote-a');
-    const startedAt = Date.now();
     child!.kill('SIGKILL');
+    // No deadline, and a sleep of 60 s: what ends the call is the loss itself.
     const err = await inFlight;
     expect(err.name).toBe('PluginDisconnectedError');
     expect(err.code).toBe('PLUGIN_DISCONNECTED');
-    expect(Date.now() - startedAt).toBeLessThan(15_000);
+    expect(err.details).toMatchObject({ peer: expect.stringContaining(pair.pluginIp) });
     await disconnected;
     expect((await host.info('remote-a')).state).toBe('disconnected');
 
