@@ -51,7 +51,6 @@ export class RemoteListener implements OnModuleInit, BeforeApplicationShutdown {
   private readonly sessions = new Map<SessionChannel, RemoteSession>();
   private readonly watches = new Subscription();
   private closing = false;
-  private bound?: string;
 
   constructor(
     @Inject(WWPLUGIN_HOST_OPTIONS) private readonly options: WwPluginHostOptions,
@@ -62,12 +61,7 @@ export class RemoteListener implements OnModuleInit, BeforeApplicationShutdown {
     this.remote = options.remote;
   }
 
-  /** The address the listener is bound to (`host:port`), once it is. */
-  get address(): string | undefined {
-    return this.bound;
-  }
-
-  // Bound before any plugin is spawned (onApplicationBootstrap): a listener that cannot bind fails the bootstrap with nothing left behind.
+  // At module init, before any plugin is spawned: a listener that cannot bind fails the bootstrap with nothing left behind.
   async onModuleInit(): Promise<void> {
     const remote = this.remote;
     if (!remote) return;
@@ -88,16 +82,16 @@ export class RemoteListener implements OnModuleInit, BeforeApplicationShutdown {
     const { ca, cert, key } = remote.tls;
     // true: a client without a certificate signed by `ca` is refused during the TLS handshake.
     const credentials = grpc.ServerCredentials.createSsl(Buffer.from(ca), [{ cert_chain: Buffer.from(cert), private_key: Buffer.from(key) }], true);
+    let port: number;
     try {
-      const port = await new Promise<number>((resolve, reject) => server.bindAsync(listen.bind, credentials, (err, p) => (err ? reject(err) : resolve(p))));
-      this.bound = `${listen.host}:${port}`;
+      port = await new Promise<number>((resolve, reject) => server.bindAsync(listen.bind, credentials, (err, p) => (err ? reject(err) : resolve(p))));
     } catch (err) {
       server.forceShutdown();
       this.unregister();
       throw new HostConfigurationError(`Cannot listen for remote plugins on ${remote.listen}: ${(err as Error).message}`, { listen: remote.listen });
     }
     this.server = server;
-    this.logger.log(`Listening for remote plugins on ${this.bound} (mutual TLS): ${[...this.specs.keys()].join(', ')}.`);
+    this.logger.log(`Listening for remote plugins on ${listen.host}:${port} (mutual TLS): ${[...this.specs.keys()].join(', ')}.`);
   }
 
   /** An entry per allowed remote plugin, `disconnected` until it connects: calls to it wait per whileRestarting. */
