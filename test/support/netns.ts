@@ -19,14 +19,18 @@ export interface NetnsPair {
 
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Why namespaces cannot be made here (not root, no `ip`, a kernel or sandbox that refuses), or undefined when they can. */
+/**
+ * Why the OS refuses network namespaces here (not root, a kernel or container that forbids them),
+ * or undefined when they can be made. A missing `ip` command is not a refusal: it throws, saying
+ * what to install (.ci/run installs it).
+ */
 export function netnsUnavailable(): string | undefined {
   const probe = `wwp-probe-${process.pid}-${randomInt(1000)}`;
   try {
     ip('netns', 'add', probe);
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') return 'the `ip` command (Debian package iproute2) is not installed';
+    if (e.code === 'ENOENT') throw new Error('The remote-plugin tests need the `ip` command: apt-get install -y iproute2');
     return `this OS refuses to create a network namespace (\`ip netns add\`: ${String(e.stderr ?? e.message).trim()}); it needs root (CAP_SYS_ADMIN)`;
   }
   ip('netns', 'del', probe);
