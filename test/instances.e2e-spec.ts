@@ -4,6 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PluginCrashedError, type PluginEvent, type PluginInfo, type PluginMessage } from '@wwplugin/nestjs';
+import { TerminusModule } from '@nestjs/terminus';
+import { PluginHealthIndicator } from '@wwplugin/nestjs/health';
 import { filter, ReplaySubject } from 'rxjs';
 import { collect, fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
 
@@ -14,7 +16,10 @@ describe('instances: one plugin name, several processes', () => {
   const pids = () => instances().map((p) => p.pid!);
 
   beforeAll(async () => {
-    t = await startHost({ heartbeat: false, restart: { initialBackoffMs: 20, maxBackoffMs: 200, maxRestarts: 10 } });
+    t = await startHost(
+      { heartbeat: false, restart: { initialBackoffMs: 20, maxBackoffMs: 200, maxRestarts: 10 } },
+      { imports: [TerminusModule.forRoot({ logger: false })], providers: [PluginHealthIndicator] },
+    );
     events = new ReplaySubject<PluginEvent>();
     t.host.events().subscribe(events);
     await t.host.load({ ...fixture('pool', 'instances'), instances: 2 });
@@ -142,14 +147,34 @@ describe('instances: one plugin name, several processes', () => {
     expect(instances().map((p) => p.state)).toEqual(['running', 'running']);
   }, 60_000);
 
-  it('stop by id stops one instance (the name keeps serving); start by name brings it back', async () => {
-    const [first] = instances();
+  it('stop by id stops one instance (the name keeps serving, health is degraded); start by name brings it back', async () => {
+    const health = t.app.get(PluginHealthIndicator);
+    const [first, second] = instances();
+    expect(health.isHealthy('plugins').plugins).toMatchObject({
+      status: 'up',
+      plugins: {
+        pool: {
+          state: 'running',
+          running: 2,
+          instances: [
+            { instance: 0, id: first.id, state: 'running', pid: first.pid },
+            { instance: 1, id: second.id, state: 'running', pid: second.pid },
+          ],
+        },
+      },
+    });
     const stopped = await t.host.stop(first.id);
     expect(stopped).toMatchObject({ id: first.id, state: 'stopped' });
     expect(t.host.get('pool')!.state).toBe('running');
-    expect(await t.host.call<{ pid: number }>('pool', 'instWhoami')).toMatchObject({ pid: instances()[1].pid });
+    expect(await t.host.call<{ pid: number }>('pool', 'instWhoami')).toMatchObject({ pid: second.pid });
+    const degraded = health.isHealthy('plugins').plugins;
+    expect(degraded).toMatchObject({ status: 'degraded', message: 'pool: 1 of 2 instances running.', plugins: { pool: { state: 'running', running: 1 } } });
+    // By name the set is running; by id the stopped instance is down.
+    expect(health.isRunning('pool', 'pool').pool.status).toBe('up');
+    expect(health.isRunning('first', first.id).first).toMatchObject({ status: 'down', state: 'stopped' });
     await t.host.start('pool');
     expect(instances().map((p) => p.state)).toEqual(['running', 'running']);
+    expect(health.isHealthy('plugins').plugins.status).toBe('up');
   }, 30_000);
 
   it("instances: 'auto' runs one per core; anything but a positive integer or 'auto' is an InvalidArgumentError", async () => {
