@@ -92,6 +92,19 @@ describe('instances: one plugin name, several processes', () => {
     expect(crashed).toMatchObject({ plugin: 'pool', instance: 0, signal: 'SIGKILL' });
   }, 60_000);
 
+  it('with every instance down, a call by name waits for the first one back (whileRestarting: wait)', async () => {
+    const before = instances();
+    // Live events only (the ReplaySubject holds earlier restarts of the same ids).
+    const restarting = before.map((p) => waitFor(t.host.events(), (e) => e.type === 'restarting' && e.id === p.id, 20_000));
+    for (const p of before) process.kill(p.pid!, 'SIGKILL');
+    await Promise.all(restarting);
+    // No instance runs now: the set reports the state closest to serving.
+    expect(t.host.get('pool')!.state).toBe('restarting');
+    const answer = await t.host.call<{ pid: number }>('pool', 'instWhoami', {}, { timeoutMs: 30_000 });
+    expect(before.map((p) => p.pid)).not.toContain(answer.pid);
+    await until(() => instances().every((p) => p.state === 'running'), 20_000, 'both instances back');
+  }, 60_000);
+
   it("push reaches every instance by default, or one with { to: 'one' }; by id, that instance", async () => {
     expect(t.host.push('pool', 'inst', 'to-all')).toBe(2);
     expect(t.host.push('pool', 'inst', 'to-one', { to: 'one' })).toBe(1);
