@@ -18,7 +18,7 @@ describe('instances: one plugin name, several processes', () => {
   beforeAll(async () => {
     t = await startHost(
       { heartbeat: false, restart: { initialBackoffMs: 20, maxBackoffMs: 200, maxRestarts: 10 } },
-      { imports: [TerminusModule.forRoot({ logger: false })], providers: [PluginHealthIndicator] },
+      { imports: [TerminusModule], providers: [PluginHealthIndicator] },
     );
     events = new ReplaySubject<PluginEvent>();
     t.host.events().subscribe(events);
