@@ -74,6 +74,7 @@ describe('instances: one plugin name, several processes', () => {
     await until(() => instances()[0].inFlight === 5 && instances()[1].inFlight === 5, 10_000, 'calls in flight on both');
     process.kill(victim.pid!, 'SIGKILL');
     for (const err of await Promise.all(onVictim)) expect(err).toBeInstanceOf(PluginCrashedError);
+    await until(() => t.host.get(victim.id)!.pid !== victim.pid, 10_000, 'the exit seen');
     // While the victim is away, calls by name all go to the survivor and none fails.
     const meanwhile = await Promise.all(Array.from({ length: 10 }, () => t.host.call<{ pid: number }>('pool', 'instWhoami')));
     expect(meanwhile.filter((w) => w.pid === victim.pid)).toEqual([]);
