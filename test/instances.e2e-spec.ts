@@ -4,6 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PluginCrashedError, type PluginEvent, type PluginInfo, type PluginMessage } from '@wwplugin/nestjs';
+import { TerminusModule } from '@nestjs/terminus';
+import { PluginHealthIndicator } from '@wwplugin/nestjs/health';
 import { filter, ReplaySubject } from 'rxjs';
 import { collect, fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
 
@@ -14,7 +16,10 @@ describe('instances: one plugin name, several processes', () => {
   const pids = () => instances().map((p) => p.pid!);
 
   beforeAll(async () => {
-    t = await startHost({ heartbeat: false, restart: { initialBackoffMs: 20, maxBackoffMs: 200, maxRestarts: 10 } });
+    t = await startHost(
+      { heartbeat: false, restart: { initialBackoffMs: 20, maxBackoffMs: 200, maxRestarts: 10 } },
+      { imports: [TerminusModule], providers: [PluginHealthIndicator] },
+    );
     events = new ReplaySubject<PluginEvent>();
     t.host.events().subscribe(events);
     await t.host.load({ ...fixture('pool', 'instances'), instances: 2 });
@@ -69,6 +74,7 @@ describe('instances: one plugin name, several processes', () => {
     await until(() => instances()[0].inFlight === 5 && instances()[1].inFlight === 5, 10_000, 'calls in flight on both');
     process.kill(victim.pid!, 'SIGKILL');
     for (const err of await Promise.all(onVictim)) expect(err).toBeInstanceOf(PluginCrashedError);
+    await until(() => t.host.get(victim.id)!.pid !== victim.pid, 10_000, 'the exit seen');
     // While the victim is away, calls by name all go to the survivor and none fails.
     const meanwhile = await Promise.all(Array.from({ length: 10 }, () => t.host.call<{ pid: number }>('pool', 'instWhoami')));
     expect(meanwhile.filter((w) => w.pid === victim.pid)).toEqual([]);
@@ -85,6 +91,19 @@ describe('instances: one plugin name, several processes', () => {
     expect(after[1]).toMatchObject({ pid: survivor.pid, restarts: 0 });
     const crashed = await waitFor(events, (e) => e.type === 'crashed' && e.id === victim.id);
     expect(crashed).toMatchObject({ plugin: 'pool', instance: 0, signal: 'SIGKILL' });
+  }, 60_000);
+
+  it('with every instance down, a call by name waits for the first one back (whileRestarting: wait)', async () => {
+    const before = instances();
+    // Live events only (the ReplaySubject holds earlier restarts of the same ids).
+    const restarting = before.map((p) => waitFor(t.host.events(), (e) => e.type === 'restarting' && e.id === p.id, 20_000));
+    for (const p of before) process.kill(p.pid!, 'SIGKILL');
+    await Promise.all(restarting);
+    // No instance runs now: the set reports the state closest to serving.
+    expect(t.host.get('pool')!.state).toBe('restarting');
+    const answer = await t.host.call<{ pid: number }>('pool', 'instWhoami', {}, { timeoutMs: 30_000 });
+    expect(before.map((p) => p.pid)).not.toContain(answer.pid);
+    await until(() => instances().every((p) => p.state === 'running'), 20_000, 'both instances back');
   }, 60_000);
 
   it("push reaches every instance by default, or one with { to: 'one' }; by id, that instance", async () => {
@@ -142,14 +161,34 @@ describe('instances: one plugin name, several processes', () => {
     expect(instances().map((p) => p.state)).toEqual(['running', 'running']);
   }, 60_000);
 
-  it('stop by id stops one instance (the name keeps serving); start by name brings it back', async () => {
-    const [first] = instances();
+  it('stop by id stops one instance (the name keeps serving, health is degraded); start by name brings it back', async () => {
+    const health = t.app.get(PluginHealthIndicator);
+    const [first, second] = instances();
+    expect(health.isHealthy('plugins').plugins).toMatchObject({
+      status: 'up',
+      plugins: {
+        pool: {
+          state: 'running',
+          running: 2,
+          instances: [
+            { instance: 0, id: first.id, state: 'running', pid: first.pid },
+            { instance: 1, id: second.id, state: 'running', pid: second.pid },
+          ],
+        },
+      },
+    });
     const stopped = await t.host.stop(first.id);
     expect(stopped).toMatchObject({ id: first.id, state: 'stopped' });
     expect(t.host.get('pool')!.state).toBe('running');
-    expect(await t.host.call<{ pid: number }>('pool', 'instWhoami')).toMatchObject({ pid: instances()[1].pid });
+    expect(await t.host.call<{ pid: number }>('pool', 'instWhoami')).toMatchObject({ pid: second.pid });
+    const degraded = health.isHealthy('plugins').plugins;
+    expect(degraded).toMatchObject({ status: 'degraded', message: 'pool: 1 of 2 instances running.', plugins: { pool: { state: 'running', running: 1 } } });
+    // By name the set is running; by id the stopped instance is down.
+    expect(health.isRunning('pool', 'pool').pool.status).toBe('up');
+    expect(health.isRunning('first', first.id).first).toMatchObject({ status: 'down', state: 'stopped' });
     await t.host.start('pool');
     expect(instances().map((p) => p.state)).toEqual(['running', 'running']);
+    expect(health.isHealthy('plugins').plugins.status).toBe('up');
   }, 30_000);
 
   it("instances: 'auto' runs one per core; anything but a positive integer or 'auto' is an InvalidArgumentError", async () => {

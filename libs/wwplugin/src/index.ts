@@ -30,6 +30,7 @@ export {
   StreamOverflowError,
   EmitBufferFullError,
   RequiredPluginsError,
+  UpgradeFailedError,
   IllegalTransitionError,
 } from './errors/wwplugin.errors.js';
 export * from './interfaces/function-options.interface.js';

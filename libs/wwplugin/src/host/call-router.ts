@@ -303,7 +303,11 @@ export class CallRouter {
     return latest(target).pick(this.load);
   }
 
-  private readonly load = (plugin: ManagedPlugin): number => this.slots.get(plugin)?.running ?? 0;
+  /** Calls holding a slot of the instance, and those waiting for one (whenBusy 'wait'): queues stay even too. */
+  private readonly load = (plugin: ManagedPlugin): number => {
+    const slots = this.slots.get(plugin);
+    return slots ? slots.running + slots.waiting : 0;
+  };
 
   /** Resolves once no call holds a slot of the instance or waits for one, or after `ms`: true when it drained. */
   async drained(plugin: ManagedPlugin, ms: number): Promise<boolean> {

@@ -58,7 +58,8 @@ export class PluginGroup {
     let best: ManagedPlugin | undefined;
     let bestLoad = Infinity;
     for (const p of instances) {
-      if (p.state !== 'running') continue;
+      // A session that already ended (its exit not yet seen) would only fail the call: a sibling serves it.
+      if (p.state !== 'running' || p.channel?.isClosed === true) continue;
       const l = load(p);
       if (l < bestLoad) {
         best = p;
