@@ -30,7 +30,7 @@ export function netnsUnavailable(): string | undefined {
     ip('netns', 'add', probe);
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('The remote-plugin tests need the `ip` command: apt-get install -y iproute2');
+    if (e.code === 'ENOENT') throw new Error('The remote-plugin tests need the `ip` command: apt-get install -y iproute2', { cause: err });
     return `this OS refuses to create a network namespace (\`ip netns add\`: ${String(e.stderr ?? e.message).trim()}); it needs root (CAP_SYS_ADMIN)`;
   }
   ip('netns', 'del', probe);
