@@ -15,7 +15,7 @@ import { ROOT } from './support/host-harness.js';
  * - only ts blocks are checked; bash, json, text, proto and other blocks are prose. There is no way
  *   to skip a ts block.
  */
-const DOCS = ['README.md', 'docs/user-guide.md', 'docs/developer-guide.md', 'docs/observability.md'];
+const DOCS = ['README.md', 'docs/user-guide.md', 'docs/developer-guide.md', 'docs/observability.md', 'docs/remote-plugins.md'];
 const TS_LANGS = new Set(['ts', 'typescript', 'mts']);
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 

@@ -295,7 +295,7 @@ describe('host lifecycle: an illegal move', () => {
       expect(bugs.map((l) => [l.level, l.message])).toEqual([
         [
           'error',
-          'Illegal lifecycle transition of plugin "strict": running -> starting (from running it may go to: stopping, unresponsive, restarting, stopped, failed). This is a bug in the host.',
+          'Illegal lifecycle transition of plugin "strict": running -> starting (from running it may go to: stopping, unresponsive, restarting, stopped, failed, disconnected). This is a bug in the host.',
         ],
       ]);
       expect(await h.host.call('strict', 'echo', { value: 1 })).toBe(1);

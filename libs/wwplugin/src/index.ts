@@ -14,6 +14,8 @@ export {
   CallCancelledError,
   PluginNotRunningError,
   PluginCrashedError,
+  PluginDisconnectedError,
+  RemotePluginOperationError,
   PluginCallForbiddenError,
   PluginBusyError,
   ProtocolError,
@@ -29,6 +31,7 @@ export {
   StreamOverflowError,
   EmitBufferFullError,
   RequiredPluginsError,
+  UpgradeFailedError,
   IllegalTransitionError,
   AdminPageExposedError,
 } from './errors/wwplugin.errors.js';
@@ -45,6 +48,8 @@ export { PluginHostService } from './host/plugin-host.service.js';
 export { PluginClientProxy } from './host/plugin-client.proxy.js';
 export type { SpareInfo } from './host/spare-pool.js';
 export { createMtlsMaterial } from './host/host-tls.js';
+export { createCertificateAuthority, loadCertificateAuthority } from './host/certificate-authority.js';
+export type { CertificateAuthority, CertificateUsage, PemPair } from './host/certificate-authority.js';
 export type { MtlsMaterial } from './host/host-tls.js';
 export type { PluginPattern } from './host/plugin-client.proxy.js';
 export { CallObservers } from './host/call-observers.js';
@@ -56,6 +61,7 @@ export { PluginSession } from './plugin/plugin-session.js';
 export { PluginTransportServer, WWPLUGIN_TRANSPORT } from './plugin/plugin-transport.server.js';
 export { bootstrapPlugin } from './plugin/bootstrap-plugin.js';
 export type { BootstrapPluginOptions, EnhancerOf } from './plugin/bootstrap-plugin.js';
+export type { RemoteHostOptions } from './plugin/remote-connector.js';
 export * from './http/index.js';
 // PluginHealthIndicator lives in '@wwplugin/nestjs/health' (./health/index.ts): it needs @nestjs/terminus, which this entry point must not require.
 export { WwPluginAdminModule } from './admin/wwplugin-admin.module.js';

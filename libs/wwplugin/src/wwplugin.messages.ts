@@ -45,6 +45,7 @@ export const HELLO_ID_MISMATCH = (said: string, authenticated: string) =>
 export const PUSH_STREAM_ENDED = (target: string, topic: string, why: string) => `pushStream to "${target}" on topic "${topic}" stopped: ${why}`;
 export const HEALTH_NOT_RUNNING = (names: string[], states: Record<string, { state: string }>) =>
   `Not running: ${names.map((n) => `${n} (${states[n]?.state ?? 'not-loaded'})`).join(', ')}.`;
+export const HEALTH_INSTANCES_DOWN = (name: string, running: number, total: number) => `${name}: ${running} of ${total} instances running.`;
 export const UNDECODABLE_ARGUMENT = (name: string, why: string) => `Argument "${name}" could not be decoded: ${why}.`;
 export const COMMAND_NOT_FOUND = (command: string) => `Plugin command "${command}" was not found on the PATH.`;
 export const STREAM_OVERFLOW = (peer: string, fn: string, items: number, bytes: number) =>
@@ -59,6 +60,11 @@ export const NAME_TAKEN = (name: string, id: string, state: string) =>
 export const REQUIRED_PLUGINS_FAILED = (failures: Array<{ plugin: string; reason: string }>) =>
   `${failures.length} required plugin(s) could not start:\n${failures.map((f) => `- ${f.plugin}: ${f.reason}`).join('\n')}`;
 export const PLUGIN_UNLOADED = (plugin: string) => `Plugin "${plugin}" was unloaded before this operation ran.`;
+export const BAD_INSTANCES = (plugin: string, value: unknown) =>
+  `Plugin "${plugin}": instances must be a positive integer or 'auto', got ${typeof value === 'string' ? `"${value}"` : String(value)}.`;
+export const UPGRADE_NAME_MISMATCH = (plugin: string, given: string) =>
+  `upgrade("${plugin}") was given a spec named "${given}": an upgrade keeps the plugin's name (leave name out, or use "${plugin}").`;
+export const UPGRADE_FAILED = (plugin: string, reason: string) => `The upgrade of plugin "${plugin}" failed; the running version keeps serving. ${reason}`;
 export const BAD_START_CONCURRENCY = (value: unknown) => `startConcurrency must be a positive integer, got ${String(value)}.`;
 export const IDLE_DEADLINE_EXCEEDED = (target: string, fn: string, ms: number) => `Stream ${target}.${fn} sent no item for ${ms} ms (its idle deadline).`;
 export const QUEUE_FULL = (plugin: string, max: number, queued: number) =>
@@ -95,3 +101,17 @@ export const ADMIN_PAGE_EXPOSED = (address: string) =>
   'Give WwPluginAdminModule.forRoot({ guard }) (or canActivate), or listen on 127.0.0.1.';
 export const ADMIN_HEADER_MISSING = (header: string) => `Admin actions need the "${header}: 1" header (it keeps other sites' pages from posting them).`;
 export const ADMIN_UNKNOWN_ACTION = (action: string, actions: readonly string[]) => `Unknown action "${action}": one of ${actions.join(', ')}.`;
+export const REMOTE_DISCONNECTED = (plugin: string, peer: string, why: string) => `Remote plugin "${plugin}" (${peer}) disconnected: ${why}.`;
+export const REMOTE_REFUSED = (peer: string, why: string) => `Refused a remote plugin from ${peer}: ${why}.`;
+export const REMOTE_NOT_ALLOWED = (names: string[], allowed: string[]) =>
+  `its certificate names ${names.length ? names.map((n) => `"${n}"`).join(', ') : 'no identity'}, and the plugins allowed in are ${allowed.map((n) => `"${n}"`).join(', ') || '(none)'}`;
+export const REMOTE_HELLO_NOT_CERTIFIED = (name: string, names: string[]) =>
+  `its Hello says "${name}", but its certificate is for ${names.map((n) => `"${n}"`).join(', ')}`;
+export const REMOTE_TOO_MANY = (plugin: string, max: number) => `plugin "${plugin}" already has ${max} replicas connected (maxReplicas)`;
+export const REMOTE_BAD_TOKEN = 'missing or wrong bearer token';
+export const REMOTE_OPERATION = (plugin: string, op: string) =>
+  `Plugin "${plugin}" is remote: its orchestrator (Kubernetes, systemd, ...) starts and stops it, the host cannot ${op} it.`;
+export const REMOTE_BAD_LISTEN = (listen: string) => `remote.listen must be "host:port" (e.g. "0.0.0.0:7443"), got "${listen}".`;
+export const REMOTE_NAME_TAKEN = (name: string) => `Remote plugin "${name}" is listed twice, or has the name of a plugin the host spawns.`;
+export const REMOTE_TLS_MISSING = (missing: string[]) => `remote.tls needs ${missing.join(', ')} (PEM text or a Buffer).`;
+export const REMOTE_HOST_GONE = (address: string, why: string, delayMs: number) => `Lost the host at ${address} (${why}); reconnecting in ${delayMs} ms.`;

@@ -17,6 +17,7 @@ import { PluginLauncher } from './host/plugin-launcher.js';
 import { SparePool } from './host/spare-pool.js';
 import { PluginLogRelay } from './host/plugin-log.relay.js';
 import { PluginRegistry } from './host/plugin.registry.js';
+import { RemoteListener } from './host/remote-listener.js';
 import { HeartbeatScheduler } from './host/supervision/heartbeat.scheduler.js';
 import { PluginSupervisor } from './host/supervision/plugin-supervisor.js';
 import type { WwPluginHostAsyncOptions, WwPluginHostOptions } from './interfaces/host-options.interface.js';
@@ -47,6 +48,7 @@ const HOST_PROVIDERS: Provider[] = [
   PluginLauncher,
   PluginSupervisor,
   HeartbeatScheduler,
+  RemoteListener,
   PluginHostService,
   PluginClientProxy,
   { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },

@@ -45,6 +45,7 @@ const HOST_RULES: Record<string, [Check, string]> = {
   logAccessDenials: [oneOf(true, false), 'a boolean'],
   spares: [intFrom(0), 'an integer of 0 or more'],
   metrics: [(v) => typeof v === 'boolean' || isObject(v), 'a boolean or an object ({ prefix, registry, buckets })'],
+  remote: [isObject, 'an object { listen, tls: { ca, cert, key }, plugins }'],
 };
 
 const PLUGIN_RULES: Record<string, [Check, string]> = {

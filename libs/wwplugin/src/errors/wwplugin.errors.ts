@@ -70,6 +70,14 @@ export class PluginCrashedError extends WwPluginError {
   override readonly code = WireErrorCode.PLUGIN_CRASHED;
 }
 
+/** A remote plugin's connection was lost (or cut by the host) while the call was in flight; `details.peer` says where it ran. */
+export class PluginDisconnectedError extends WwPluginError {
+  override readonly code = WireErrorCode.PLUGIN_DISCONNECTED;
+}
+
+/** A remote plugin was asked to start, stop or restart: its orchestrator does that, not the host. */
+export class RemotePluginOperationError extends WwPluginError {}
+
 /** A plugin-to-plugin call refused by the host's `allowPluginCalls`. */
 export class PluginCallForbiddenError extends WwPluginError {
   override readonly code = WireErrorCode.FORBIDDEN;
@@ -153,6 +161,7 @@ const BY_CODE: Record<string, new (message: string, details?: Record<string, unk
   [WireErrorCode.CANCELLED]: CallCancelledError,
   [WireErrorCode.NOT_RUNNING]: PluginNotRunningError,
   [WireErrorCode.PLUGIN_CRASHED]: PluginCrashedError,
+  [WireErrorCode.PLUGIN_DISCONNECTED]: PluginDisconnectedError,
   [WireErrorCode.FORBIDDEN]: PluginCallForbiddenError,
   [WireErrorCode.BUSY]: PluginBusyError,
   [WireErrorCode.PROTOCOL]: ProtocolError,
@@ -258,3 +267,10 @@ export class RequiredPluginsError extends WwPluginError {}
 
 /** WwPluginAdminModule has no guard and the HTTP server listens beyond loopback: the app refuses to start. */
 export class AdminPageExposedError extends WwPluginError {}
+/**
+ * `upgrade()` could not start the new version: the old one kept serving throughout. `cause` is the
+ * error the new version failed with (a PluginStartError, PluginEntryNotFoundError, ...).
+ */
+export class UpgradeFailedError extends WwPluginError {
+  override readonly code = WireErrorCode.NOT_RUNNING;
+}

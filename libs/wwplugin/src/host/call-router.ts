@@ -8,7 +8,7 @@ import {
   PluginNotRunningError,
   UnknownFunctionError,
 } from '../errors/wwplugin.errors.js';
-import type { PluginMessage, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
+import type { PluginMessage, PluginState, PushOptions, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import type { CallFrame, Frame } from '../protocol/frames.js';
 import { decodeValue, encodeValue } from '../protocol/parameters.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/protocol.constants.js';
@@ -32,7 +32,8 @@ import { HostEvents } from './host-events.js';
 import { CallObservers, type ObservedCall, type ObservedCallKind, type TraceFields } from './call-observers.js';
 import { CallSlots } from './call-slots.js';
 import { HostFunctionRegistry } from './host-function.registry.js';
-import type { ManagedPlugin } from './managed-plugin.js';
+import { ManagedPlugin } from './managed-plugin.js';
+import { latest, PluginGroup } from './plugin-group.js';
 import { PluginRegistry } from './plugin.registry.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -41,7 +42,9 @@ const DEFAULT_MAX_QUEUED = 1024;
 /** Options the router passes itself once a call is observed: the trace context for its frame. */
 type Observed = { observed?: boolean; trace?: TraceFields };
 /** States in which a plugin is expected back soon: calls may wait for it. */
-const COMING_BACK = new Set(['starting', 'restarting', 'unresponsive']);
+const COMING_BACK = new Set<PluginState>(['starting', 'restarting', 'unresponsive', 'disconnected']);
+/** What calls address: one instance (by id) or a name's set of instances. */
+type Target = ManagedPlugin | PluginGroup;
 
 /**
  * Every call and message that crosses the host: host→plugin calls, streams and pushes, and what
@@ -77,24 +80,25 @@ export class CallRouter {
   call(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions & Observed = {}): Promise<unknown> {
     if (this.observers.active && !opts.observed)
       return this.observed('call', idOrName, fn, (trace) => this.call(idOrName, fn, args, { ...opts, observed: true, trace }));
-    let plugin: ManagedPlugin;
+    let target: Target;
     try {
-      plugin = this.registry.resolve(idOrName);
+      target = this.registry.target(idOrName);
     } catch (err) {
       return Promise.reject(err);
     }
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
-    const slots = this.slotsOf(plugin);
+    const plugin = this.pick(target);
     // The fast path stays synchronous: no await unless the plugin is away or busy.
-    if (plugin.state === 'running' && plugin.functions.has(fn) && slots.tryAcquire()) {
-      return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace }));
+    if (plugin?.functions.has(fn)) {
+      const slots = this.slotsOf(plugin);
+      if (slots.tryAcquire()) return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace }));
     }
-    return this.callSlow(plugin, fn, args, timeoutMs, opts.signal, opts.trace);
+    return this.callSlow(target, fn, args, timeoutMs, opts.signal, opts.trace);
   }
 
-  private async callSlow(plugin: ManagedPlugin, fn: string, args: unknown, timeoutMs: number, signal?: AbortSignal, trace?: TraceFields): Promise<unknown> {
+  private async callSlow(target: Target, fn: string, args: unknown, timeoutMs: number, signal?: AbortSignal, trace?: TraceFields): Promise<unknown> {
     const deadlineAt = timeoutMs ? Date.now() + timeoutMs : 0;
-    const slots = await this.admit(plugin, fn, deadlineAt, timeoutMs, signal);
+    const { plugin, slots } = await this.admit(target, fn, deadlineAt, timeoutMs, signal);
     const left = deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0;
     return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs: left, signal, trace })).catch((err) => {
       throw this.wholeDeadline(err, left, plugin, fn, timeoutMs);
@@ -117,14 +121,14 @@ export class CallRouter {
       return defer(() => this.observed('stream', idOrName, fn, (trace) => this.stream(idOrName, fn, args, { ...opts, observed: true, trace })));
     }
     return new Observable<unknown>((subscriber) => {
-      const plugin = this.registry.resolve(idOrName);
+      const target = this.registry.target(idOrName);
       const waitMs = opts.timeoutMs ?? this.defaultTimeoutMs;
       const deadlineAt = waitMs ? Date.now() + waitMs : 0;
       // Unsubscribing while the stream waits for the plugin or a slot takes it out of the line.
       const left = new AbortController();
       const signal = opts.signal ? AbortSignal.any([opts.signal, left.signal]) : left.signal;
       let slots: CallSlots | undefined;
-      const run = (granted: CallSlots, waited: boolean) => {
+      const run = (plugin: ManagedPlugin, granted: CallSlots, waited: boolean) => {
         if (left.signal.aborted) return granted.release();
         slots = granted;
         const streaming = !!plugin.functions.get(fn)?.stream;
@@ -140,11 +144,12 @@ export class CallRouter {
           }),
         );
       };
-      const fast = plugin.state === 'running' && plugin.functions.has(fn) ? this.slotsOf(plugin) : undefined;
-      if (fast?.tryAcquire()) run(fast, false);
+      const picked = this.pick(target);
+      const fast = picked?.functions.has(fn) ? this.slotsOf(picked) : undefined;
+      if (fast?.tryAcquire()) run(picked!, fast, false);
       else
-        this.admit(plugin, fn, deadlineAt, waitMs, signal)
-          .then((granted) => run(granted, true))
+        this.admit(target, fn, deadlineAt, waitMs, signal)
+          .then((granted) => run(granted.plugin, granted.slots, true))
           .catch((err) => subscriber.error(err));
       return () => {
         left.abort();
@@ -165,10 +170,10 @@ export class CallRouter {
   }
 
   private async *pull(idOrName: string, fn: string, args: unknown, opts: RemoteCallOptions & Observed): AsyncGenerator<unknown> {
-    const plugin = this.registry.resolve(idOrName);
+    const target = this.registry.target(idOrName);
     const waitMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const deadlineAt = waitMs ? Date.now() + waitMs : 0;
-    const slots = await this.admit(plugin, fn, deadlineAt, waitMs, opts.signal);
+    const { plugin, slots } = await this.admit(target, fn, deadlineAt, waitMs, opts.signal);
     try {
       const streaming = !!plugin.functions.get(fn)?.stream;
       const whole = streaming && opts.timeoutMs === undefined ? 0 : waitMs;
@@ -179,24 +184,46 @@ export class CallRouter {
     }
   }
 
-  /** host → plugins: queues a push for one plugin or, with '*', all; returns how many take it. */
-  push(target: string, topic: string, payload: unknown): number {
+  /**
+   * host → plugins: queues a push for one plugin or, with '*', all; a plugin's instances each take
+   * it, or one of them (`to`, else the spec's `pushTo`). Returns how many instances take it.
+   */
+  push(target: string, topic: string, payload: unknown, opts: PushOptions = {}): number {
     const wire = encodeValue('payload', payload);
     assertMessageSize([wire], this.maxMessageBytes);
-    const targets = target === '*' ? this.registry.all().filter((p) => p.state !== 'stopped' && p.state !== 'failed') : [this.registry.resolve(target)];
+    const instances: ManagedPlugin[] = [];
+    if (target === '*') {
+      for (const group of this.registry.allGroups()) {
+        const live = group.instances.filter((p) => p.state !== 'stopped' && p.state !== 'failed');
+        if (live.length) instances.push(...this.pushTargets(live, opts));
+      }
+    } else {
+      const found = this.registry.target(target);
+      instances.push(...(found instanceof PluginGroup ? this.pushTargets(found.instances, opts) : [found]));
+    }
     // A full buffer counts what it drops and reports it itself (push-overflow, rate-limited, exact).
     const trace = this.observers.tracer ? activeTraceFields() : undefined;
-    for (const plugin of targets) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined, trace);
-    return targets.length;
+    for (const plugin of instances) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined, trace);
+    return instances.length;
+  }
+
+  /** Every instance, or the one with the fewest pushes pending (a running one when any runs). */
+  private pushTargets(instances: ManagedPlugin[], opts: PushOptions): ManagedPlugin[] {
+    if (instances.length < 2 || (opts.to ?? instances[0].spec.pushTo ?? 'all') === 'all') return instances;
+    const running = instances.filter((p) => p.state === 'running');
+    const pool = running.length ? running : instances;
+    let best = pool[0];
+    for (const p of pool) if (p.outbox.size + p.outbox.unacked < best.outbox.size + best.outbox.unacked) best = p;
+    return [best];
   }
 
   /** Forwards every value of `source$` as a push until it completes or the subscription ends. */
-  pushStream(target: string, topic: string, source$: Observable<unknown>): Subscription {
+  pushStream(target: string, topic: string, source$: Observable<unknown>, opts: PushOptions = {}): Subscription {
     // An unknown target is the caller's mistake: say so now, not on the first value.
-    if (target !== '*') this.registry.resolve(target);
+    if (target !== '*') this.registry.target(target);
     return source$
       .pipe(
-        tap((value) => this.push(target, topic, value)),
+        tap((value) => this.push(target, topic, value, opts)),
         // A failing source, a value that cannot be sent or an unloaded target ends the forwarding;
         // left unhandled, rxjs would rethrow it on a timer and take the whole host down.
         catchError((err: unknown) => {
@@ -228,9 +255,10 @@ export class CallRouter {
         function: call.function,
       });
     }
-    const target = found ?? this.registry.resolve(targetName);
+    const addressed = this.registry.target(call.target!);
     // A relayed call never waits for a restarting plugin, nor for a slot: the calling plugin decides what to do.
-    if (target.state !== 'running') throw new PluginNotRunningError(NOT_RUNNING(target.name, target.state), { state: target.state });
+    const target = this.pick(addressed);
+    if (!target) throw new PluginNotRunningError(NOT_RUNNING(targetName, addressed.state), { state: addressed.state });
     const info = target.functions.get(call.function);
     if (!info) throw this.unknownFunction(target, call.function);
     const slots = this.slotsOf(target);
@@ -254,7 +282,14 @@ export class CallRouter {
   onPluginFrame(plugin: ManagedPlugin, frame: Frame): void {
     if (frame.kind === 'emit') {
       const e = frame.emit!;
-      const message: PluginMessage = { plugin: plugin.name, pluginId: plugin.id, topic: e.topic, payload: decodeValue(e.payload), at: new Date() };
+      const message: PluginMessage = {
+        plugin: plugin.name,
+        pluginId: plugin.id,
+        instance: plugin.instance,
+        topic: e.topic,
+        payload: decodeValue(e.payload),
+        at: new Date(),
+      };
       const tracer = this.observers.tracer;
       if (tracer && e.traceparent) consumeMessage(tracer, 'emit', plugin.name, e.topic, e, () => this.events.messages$.next(message));
       else this.events.messages$.next(message);
@@ -285,18 +320,56 @@ export class CallRouter {
     return slots.maxQueued ? new PluginBusyError(QUEUE_FULL(plugin.name, slots.limit, slots.waiting)) : new PluginBusyError(BUSY(plugin.name, slots.limit));
   }
 
-  /**
-   * Waits, within the call's deadline and until its signal fires, for the plugin to run and for a
-   * slot; resolves with the slots it holds one of. The slot is given back if the plugin went away meanwhile.
-   */
-  private async admit(plugin: ManagedPlugin, fn: string, deadlineAt: number, timeoutMs: number, signal?: AbortSignal): Promise<CallSlots> {
-    if (signal?.aborted) throw new CallCancelledError(ABORTED_WHILE_WAITING(plugin.name, fn, 'the plugin'));
-    if (this.observers.active) return this.timedAdmit(plugin, fn, deadlineAt, timeoutMs, signal);
-    return this.admitNow(plugin, fn, deadlineAt, timeoutMs, signal);
+  /** The instance a call goes to now: the addressed one if it runs, else the set's running one with the fewest calls in flight. */
+  private pick(target: Target): ManagedPlugin | undefined {
+    if (target instanceof ManagedPlugin) return target.state === 'running' ? target : undefined;
+    return latest(target).pick(this.load);
   }
 
-  private async admitNow(plugin: ManagedPlugin, fn: string, deadlineAt: number, timeoutMs: number, signal?: AbortSignal): Promise<CallSlots> {
-    await this.ready(plugin, deadlineAt, fn, signal);
+  /** Calls holding a slot of the instance, and those waiting for one (whenBusy 'wait'): queues stay even too. */
+  private readonly load = (plugin: ManagedPlugin): number => {
+    const slots = this.slots.get(plugin);
+    return slots ? slots.running + slots.waiting : 0;
+  };
+
+  /** Resolves once no call holds a slot of the instance or waits for one, or after `ms`: true when it drained. */
+  async drained(plugin: ManagedPlugin, ms: number): Promise<boolean> {
+    const slots = this.slots.get(plugin);
+    if (!slots) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([slots.idle().then(() => true), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Waits, within the call's deadline and until its signal fires, for the plugin to run and for a
+   * slot; resolves with the instance and the slots it holds one of. The slot is given back if the
+   * instance went away meanwhile.
+   */
+  private async admit(
+    target: Target,
+    fn: string,
+    deadlineAt: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ plugin: ManagedPlugin; slots: CallSlots }> {
+    if (signal?.aborted) throw new CallCancelledError(ABORTED_WHILE_WAITING(target.name, fn, 'the plugin'));
+    if (this.observers.active) return this.timedAdmit(target, fn, deadlineAt, timeoutMs, signal);
+    return this.admitNow(target, fn, deadlineAt, timeoutMs, signal);
+  }
+
+  private async admitNow(
+    target: Target,
+    fn: string,
+    deadlineAt: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ plugin: ManagedPlugin; slots: CallSlots }> {
+    const plugin = await this.ready(target, deadlineAt, fn, signal);
     if (!plugin.functions.has(fn)) throw this.unknownFunction(plugin, fn);
     const slots = this.slotsOf(plugin);
     await slots.acquire({
@@ -313,16 +386,22 @@ export class CallRouter {
       slots.release();
       throw err;
     }
-    return slots;
+    return { plugin, slots };
   }
 
   /** admit(), telling observers how long a call that had to wait waited. */
-  private async timedAdmit(plugin: ManagedPlugin, fn: string, deadlineAt: number, timeoutMs: number, signal?: AbortSignal): Promise<CallSlots> {
-    const slots = this.slotsOf(plugin);
-    const waits = plugin.state !== 'running' || slots.running >= slots.limit;
+  private async timedAdmit(
+    target: Target,
+    fn: string,
+    deadlineAt: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ plugin: ManagedPlugin; slots: CallSlots }> {
+    const picked = this.pick(target);
+    const waits = !picked || this.slotsOf(picked).running >= this.slotsOf(picked).limit;
     const since = performance.now();
-    const granted = await this.admitNow(plugin, fn, deadlineAt, timeoutMs, signal);
-    if (waits) this.observers.waited(plugin, fn, performance.now() - since);
+    const granted = await this.admitNow(target, fn, deadlineAt, timeoutMs, signal);
+    if (waits) this.observers.waited(granted.plugin, fn, performance.now() - since);
     return granted;
   }
 
@@ -345,15 +424,36 @@ export class CallRouter {
     return this.observers.observe(call, () => this.fromPlugin(caller, frame, incoming, call.outgoing ?? trace));
   }
 
-  /** Waits for a plugin that is coming back (whileRestarting 'wait'), within the deadline and the signal. */
-  private async ready(plugin: ManagedPlugin, deadlineAt: number, fn: string, signal?: AbortSignal): Promise<void> {
-    if (plugin.state === 'running') return;
-    if (!COMING_BACK.has(plugin.state) || (this.options.whileRestarting ?? 'wait') !== 'wait') {
-      throw new PluginNotRunningError(NOT_RUNNING(plugin.name, plugin.state), { state: plugin.state });
+  /**
+   * Resolves with the instance to call: at once while one runs; else waits for one that is coming
+   * back (whileRestarting 'wait'), within the deadline and the signal. A set replaced by an upgrade
+   * meanwhile hands the wait over to its successor.
+   */
+  private async ready(target: Target, deadlineAt: number, fn: string, signal?: AbortSignal): Promise<ManagedPlugin> {
+    for (;;) {
+      if (target instanceof PluginGroup) target = latest(target);
+      const running = this.pick(target);
+      if (running) return running;
+      const state = target.state;
+      if (!COMING_BACK.has(state) || (this.options.whileRestarting ?? 'wait') !== 'wait') {
+        throw new PluginNotRunningError(NOT_RUNNING(target.name, state), { state });
+      }
+      try {
+        await this.whenRunning(target, deadlineAt, fn, signal);
+      } catch (err) {
+        // Its instances stopped because an upgrade replaced them: the new set serves the call.
+        if (target instanceof PluginGroup && latest(target) !== target && !(err instanceof CallCancelledError) && !(err instanceof DeadlineExceededError)) {
+          continue;
+        }
+        throw err;
+      }
     }
-    const abortedError = () => new CallCancelledError(ABORTED_WHILE_WAITING(plugin.name, fn, 'the plugin to run'));
+  }
+
+  private async whenRunning(target: Target, deadlineAt: number, fn: string, signal?: AbortSignal): Promise<void> {
+    const abortedError = () => new CallCancelledError(ABORTED_WHILE_WAITING(target.name, fn, 'the plugin to run'));
     if (signal?.aborted) throw abortedError();
-    const running = plugin.whenRunning(deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0, `Call to ${plugin.name}.${fn}`);
+    const running = target.whenRunning(deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0, `Call to ${target.name}.${fn}`);
     if (!signal) return running;
     // The wait left behind settles on its own (bounded by the deadline or the plugin's next state).
     running.catch(() => undefined);

@@ -22,6 +22,7 @@ export class CallSlots {
   private active = 0;
   // A Set keeps insertion order (FIFO) and lets a waiter that gives up leave from the middle at once.
   private readonly line = new Set<Waiter>();
+  private idlers: Array<() => void> = [];
 
   constructor(
     readonly limit: number,
@@ -75,11 +76,22 @@ export class CallSlots {
     });
   }
 
+  /** Resolves once no call holds a slot or waits for one (at once when none does). */
+  idle(): Promise<void> {
+    if (this.active === 0 && this.line.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idlers.push(resolve));
+  }
+
   /** Gives a slot back: the first waiter in line takes it over. */
   release(): void {
     const next = this.line.values().next();
     if (next.done) {
       if (this.active > 0) this.active--;
+      if (this.active === 0 && this.idlers.length) {
+        const idlers = this.idlers;
+        this.idlers = [];
+        for (const resolve of idlers) resolve();
+      }
       return;
     }
     // The slot passes from the releasing call to the waiter: `active` stays the same.

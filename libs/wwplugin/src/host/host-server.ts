@@ -34,8 +34,22 @@ import { HostTls } from './host-tls.js';
 /** How long a dialled session may take to say Hello. */
 const HELLO_TIMEOUT_MS = 10_000;
 /** Frame kinds a plugin may send that are not part of a call (those the channel handles itself). */
-const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong', 'ack', 'emitOverflow', 'log']);
+const FROM_PLUGIN = new Set(['hello', 'emit', 'ping', 'pong', 'ack', 'emitOverflow', 'log', 'draining']);
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Which Hello may take a plugin's entry, and what the end of its session means. */
+export interface SessionAdmission {
+  /** The instance this Hello takes, when it is not the one the session authenticated for. */
+  choose?(plugin: ManagedPlugin, hello: HelloFrame): ManagedPlugin;
+  /** Why this Hello may not take `plugin` now; undefined when it may. */
+  refusal(plugin: ManagedPlugin, hello: HelloFrame): { code: WireErrorCode; reason: string } | undefined;
+  /** The host welcomed the session and the plugin adopted it. */
+  adopted?(plugin: ManagedPlugin, channel: SessionChannel, hello: HelloFrame): void;
+  /** The plugin said it is going (a remote plugin on SIGTERM): no new calls for it. */
+  draining?(plugin: ManagedPlugin, channel: SessionChannel): void;
+  /** The session's stream ended or failed (called once or more per session). */
+  ended(plugin: ManagedPlugin, channel: SessionChannel, reason: Error): void;
+}
 
 /** What the tolerant deserializer hands over instead of a frame it could not decode. */
 interface MalformedFrame extends Frame {
@@ -135,6 +149,34 @@ export class HostServer implements OnApplicationShutdown {
       stream.emit('error', { code: grpc.status.UNAUTHENTICATED, details: UNAUTHENTICATED_SESSION });
       return;
     }
+    this.serve(stream, plugin, this.spawned);
+  }
+
+  /** A spawned plugin's session: its process's Hello, while the host waits for it. */
+  private readonly spawned: SessionAdmission = {
+    refusal: (plugin, hello) => {
+      if (hello.pluginId && hello.pluginId !== plugin.id) return { code: WireErrorCode.PROTOCOL, reason: HELLO_ID_MISMATCH(hello.pluginId, plugin.id) };
+      if (plugin.spec.name && hello.name !== plugin.spec.name) {
+        return { code: WireErrorCode.PROTOCOL, reason: `expected a plugin named "${plugin.spec.name}", this one says "${hello.name}"` };
+      }
+      // A stop may have begun while the Hello was on its way: the host no longer waits for this process.
+      if (plugin.state !== 'starting' && plugin.state !== 'restarting')
+        return { code: WireErrorCode.NOT_RUNNING, reason: NOT_RUNNING(plugin.name, plugin.state) };
+      // A name is held by one entry in any state (a stopped or failed one too, until it is unloaded).
+      const clash = this.registry.holder(hello.name, plugin);
+      if (clash) return { code: WireErrorCode.DUPLICATE_PLUGIN, reason: NAME_TAKEN(hello.name, clash.id, clash.state) };
+      return undefined;
+    },
+    ended: (plugin, channel, reason) => plugin.sessionEnded(channel, reason, (how) => new PluginCrashedError(CRASHED(plugin.name, how))),
+  };
+
+  /**
+   * Serves one authenticated session for `plugin`: the Hello (which `admission` may refuse), then
+   * every frame until the session ends. Spawned and remote plugins share it.
+   */
+  serve(stream: grpc.ServerDuplexStream<Frame, Frame>, first: ManagedPlugin, admission: SessionAdmission): void {
+    // A remote session learns which instance it is from its Hello (admission.choose).
+    let plugin = first;
     let hello: HelloFrame | undefined;
     const helloTimer = setTimeout(() => refuse(WireErrorCode.PROTOCOL, 'no Hello within the handshake timeout'), HELLO_TIMEOUT_MS);
     const channel = new SessionChannel(stream, {
@@ -155,7 +197,8 @@ export class HostServer implements OnApplicationShutdown {
           if (hello) return complain('A second Hello was ignored.');
           hello = frame.hello!;
           clearTimeout(helloTimer);
-          return this.welcome(plugin, channel, hello, refuse);
+          plugin = admission.choose?.(plugin, hello) ?? plugin;
+          return this.welcome(plugin, channel, hello, refuse, admission);
         }
         if (!hello) return refuse(WireErrorCode.PROTOCOL, `expected Hello, got ${frame.kind ?? 'a frame of an unknown kind'}`);
         // A plugin's complaint about a frame of ours: logged, never answered (two peers could loop).
@@ -165,6 +208,7 @@ export class HostServer implements OnApplicationShutdown {
         if (plugin.channel !== channel) return;
         try {
           if (frame.kind === 'log') return this.logs.relay(plugin.name, frame.log!);
+          if (frame.kind === 'draining') return admission.draining?.(plugin, channel);
           this.router.onPluginFrame(plugin, frame);
         } catch (err) {
           // A bad payload in an emit must cost the plugin that message, never the host.
@@ -184,7 +228,7 @@ export class HostServer implements OnApplicationShutdown {
     const onGone = (err?: Error) => {
       clearTimeout(helloTimer);
       const reason = err ?? new WwPluginError(SESSION_CLOSED(`plugin "${plugin.name}"`));
-      plugin.sessionEnded(channel, reason, (how) => new PluginCrashedError(CRASHED(plugin.name, how)));
+      admission.ended(plugin, channel, reason);
     };
     stream.on('error', (err: Error) => onGone(err));
     stream.on('end', () => {
@@ -214,22 +258,19 @@ export class HostServer implements OnApplicationShutdown {
     return plugin;
   }
 
-  private welcome(plugin: ManagedPlugin, channel: SessionChannel, hello: HelloFrame, refuse: (code: WireErrorCode, reason: string) => void): void {
+  private welcome(
+    plugin: ManagedPlugin,
+    channel: SessionChannel,
+    hello: HelloFrame,
+    refuse: (code: WireErrorCode, reason: string) => void,
+    admission: SessionAdmission,
+  ): void {
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       return refuse(WireErrorCode.PROTOCOL_VERSION, PROTOCOL_MISMATCH(hello.protocolVersion, PROTOCOL_VERSION));
     }
     if (!hello.name) return refuse(WireErrorCode.PROTOCOL, 'Hello must carry the plugin name');
-    if (hello.pluginId && hello.pluginId !== plugin.id) return refuse(WireErrorCode.PROTOCOL, HELLO_ID_MISMATCH(hello.pluginId, plugin.id));
-    if (plugin.spec.name && hello.name !== plugin.spec.name) {
-      return refuse(WireErrorCode.PROTOCOL, `expected a plugin named "${plugin.spec.name}", this one says "${hello.name}"`);
-    }
-    // A stop may have begun while the Hello was on its way: the host no longer waits for this process.
-    if (plugin.state !== 'starting' && plugin.state !== 'restarting') {
-      return refuse(WireErrorCode.NOT_RUNNING, NOT_RUNNING(plugin.name, plugin.state));
-    }
-    // A name is held by one entry in any state (a stopped or failed one too, until it is unloaded).
-    const clash = this.registry.holder(hello.name, plugin);
-    if (clash) return refuse(WireErrorCode.DUPLICATE_PLUGIN, NAME_TAKEN(hello.name, clash.id, clash.state));
+    const refusal = admission.refusal(plugin, hello);
+    if (refusal) return refuse(refusal.code, refusal.reason);
     channel.send({
       welcome: {
         protocolVersion: PROTOCOL_VERSION,
@@ -243,6 +284,7 @@ export class HostServer implements OnApplicationShutdown {
       },
     });
     plugin.adopt(channel, hello);
+    admission.adopted?.(plugin, channel, hello);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -270,7 +312,7 @@ export class HostServer implements OnApplicationShutdown {
  * The Session service with a deserializer that never throws: grpc-js would end the whole session
  * on one undecodable message; this hands the channel a marker instead, so only that frame is lost.
  */
-function tolerantService(): grpc.ServiceDefinition {
+export function tolerantService(): grpc.ServiceDefinition {
   const service = pluginHostService().service;
   const session = service.Session;
   return {

@@ -1,13 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
-import { KeyObject, randomBytes, webcrypto } from 'node:crypto';
-import { isIP } from 'node:net';
 import { HostConfigurationError } from '../errors/wwplugin.errors.js';
 import type { WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import { ENV_TLS } from '../protocol/protocol.constants.js';
 import { TLS_SERVER_NAME, tlsToEnv } from '../protocol/tls.js';
 import { TLS_BAD_MODE, TLS_MATERIAL_MISSING } from '../wwplugin.messages.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
+import { createCertificateAuthority } from './certificate-authority.js';
 
 /** PEM text of a mutual-TLS setup: the CA, the host's certificate and one client certificate. @publicApi */
 export interface MtlsMaterial {
@@ -18,9 +17,6 @@ export interface MtlsMaterial {
   clientKey: string;
 }
 
-const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const TEN_YEARS_MS = 10 * 365 * 24 * 3600_000;
-
 /**
  * Makes a one-off CA, a server certificate for `hosts` and a client certificate, all signed by that
  * CA (go-plugin's AutoMTLS). EC P-256 keys from WebCrypto and X.509 from @peculiar/x509: tens of
@@ -29,61 +25,12 @@ const TEN_YEARS_MS = 10 * 365 * 24 * 3600_000;
  * @publicApi
  */
 export async function createMtlsMaterial(hosts: string[] = [TLS_SERVER_NAME, '127.0.0.1', '::1']): Promise<MtlsMaterial> {
-  // @peculiar/x509 resolves its parts through tsyringe, which needs the Reflect polyfill Nest uses.
-  await import('reflect-metadata');
-  // x509 signs with Node's global WebCrypto (globalThis.crypto), the same provider as these keys.
-  const x509 = await import('@peculiar/x509');
-  const { subtle } = webcrypto;
-
-  const newKeys = () => subtle.generateKey(EC_P256, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>;
-  const [caKeys, serverKeys, clientKeys] = await Promise.all([newKeys(), newKeys(), newKeys()]);
-  const validity = { notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + TEN_YEARS_MS) };
-  // A positive serial: a leading 01 keeps the top bit clear.
-  const serialNumber = () => `01${randomBytes(15).toString('hex')}`;
-
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    ...validity,
-    serialNumber: serialNumber(),
-    name: 'CN=WWPlugin one-off CA, O=WWPlugin',
-    keys: caKeys,
-    signingAlgorithm: EC_P256,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  const leaf = async (commonName: string, keys: webcrypto.CryptoKeyPair, usage: string, extra: InstanceType<typeof x509.Extension>[]) =>
-    x509.X509CertificateGenerator.create({
-      ...validity,
-      serialNumber: serialNumber(),
-      subject: `CN=${commonName}, O=WWPlugin`,
-      issuer: ca.subject,
-      publicKey: keys.publicKey,
-      signingKey: caKeys.privateKey,
-      signingAlgorithm: EC_P256,
-      extensions: [
-        new x509.BasicConstraintsExtension(false),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([usage]),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-        await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-        ...extra,
-      ],
-    });
-  const altNames = [...new Set(hosts)].map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h }));
+  const ca = await createCertificateAuthority({ name: 'WWPlugin one-off CA' });
   const [server, client] = await Promise.all([
-    leaf('wwplugin-host', serverKeys, x509.ExtendedKeyUsage.serverAuth, [new x509.SubjectAlternativeNameExtension(altNames)]),
-    leaf('wwplugin-plugin', clientKeys, x509.ExtendedKeyUsage.clientAuth, []),
+    ca.issue({ name: 'wwplugin-host', usage: 'server', hosts }),
+    ca.issue({ name: 'wwplugin-plugin', usage: 'client' }),
   ]);
-  const keyPem = (key: webcrypto.CryptoKey) => KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }) as string;
-  return {
-    ca: ca.toString('pem'),
-    cert: server.toString('pem'),
-    key: keyPem(serverKeys.privateKey),
-    clientCert: client.toString('pem'),
-    clientKey: keyPem(clientKeys.privateKey),
-  };
+  return { ca: ca.cert, cert: server.cert, key: server.key, clientCert: client.cert, clientKey: client.key };
 }
 
 /**

@@ -1,8 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { ChildProcess } from 'node:child_process';
-import type { PluginEvent, PluginInfo, PluginSpec, PluginState, PushDelivery, RestartPolicy } from '../interfaces/host-options.interface.js';
+import type {
+  PluginEvent,
+  PluginInfo,
+  PluginSpec,
+  PluginState,
+  PushDelivery,
+  RemotePluginLocation,
+  RestartPolicy,
+} from '../interfaces/host-options.interface.js';
 import type { FunctionInfoFrame, Frame, HelloFrame } from '../protocol/frames.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
+import type { PluginGroup } from './plugin-group.js';
 import { PluginLifecycle } from './plugin-lifecycle.js';
 import { PluginOperations } from './plugin-operations.js';
 import { signalGroup } from './process-group.js';
@@ -21,9 +30,13 @@ const EXIT_TO_SESSION_END_MS = 50;
 const SESSIONLESS_KILL_MS = 2_000;
 const lifecycleLogger = new Logger('WwPluginLifecycle');
 
-/** Everything the host knows about one plugin, across its restarts. */
+/** Everything the host knows about one plugin instance, across its restarts. */
 export class ManagedPlugin {
   name: string;
+  /** The set of instances serving its name (set by the registry). */
+  group?: PluginGroup;
+  /** Its index in that set: 0 for a plugin with one instance; kept across restarts. */
+  instance = 0;
   version = '';
   description = '';
   functions = new Map<string, FunctionInfoFrame>();
@@ -35,6 +48,10 @@ export class ManagedPlugin {
   lastHeartbeatMs?: number;
   /** Why the host refused this process's session, if it did: the load fails with it. */
   refusedWith?: Error;
+  /** A plugin that joins over the network: the host never starts, stops nor restarts it. */
+  isRemote = false;
+  /** Where a remote plugin runs (its current or last connection). */
+  remote?: RemotePluginLocation;
   /** Set by stop()/unload(): the next exit is expected and never restarted. */
   stopRequested = false;
   readonly heartbeat = { seq: 0, outstandingSeq: 0, sentAt: 0, missed: 0 };
@@ -75,14 +92,19 @@ export class ManagedPlugin {
       maxBytes: defaults.pushBufferBytes ?? DEFAULT_PUSH_BUFFER_BYTES,
       overflow: defaults.pushOverflow,
       delivery: spec.pushDelivery ?? defaults.pushDelivery ?? 'at-least-once',
-      onOverflow: (dropped, droppedSinceLastEvent) => report({ type: 'push-overflow', plugin: this.name, id, dropped, droppedSinceLastEvent }),
-      onLost: (first, last, count) => report({ type: 'push-lost', plugin: this.name, id, first, last, count, pushesLost: this.outbox.lost }),
+      onOverflow: (dropped, droppedSinceLastEvent) => report({ type: 'push-overflow', ...this.ref, dropped, droppedSinceLastEvent }),
+      onLost: (first, last, count) => report({ type: 'push-lost', ...this.ref, first, last, count, pushesLost: this.outbox.lost }),
     });
     this.restart = new RestartTracker(spec.restart, defaults.restart);
   }
 
   get state(): PluginState {
     return this.lifecycle.state;
+  }
+
+  /** How events and messages name this instance. */
+  get ref(): { plugin: string; id: string; instance: number } {
+    return { plugin: this.name, id: this.id, instance: this.instance };
   }
 
   get pid(): number | undefined {
@@ -115,7 +137,7 @@ export class ManagedPlugin {
     const before = this.emitsDropped.before + this.emitsDropped.current;
     this.emitsDropped.current = Math.max(this.emitsDropped.current, frame.emitOverflow!.dropped >>> 0);
     const dropped = this.emitsDropped.before + this.emitsDropped.current;
-    if (dropped > before) this.onEvent({ type: 'emit-overflow', plugin: this.name, id: this.id, dropped, droppedSinceLastEvent: dropped - before });
+    if (dropped > before) this.onEvent({ type: 'emit-overflow', ...this.ref, dropped, droppedSinceLastEvent: dropped - before });
   }
 
   /**
@@ -174,6 +196,8 @@ export class ManagedPlugin {
     return {
       id: this.id,
       name: this.name,
+      instance: this.instance,
+      instances: this.group?.size ?? 1,
       version: this.version,
       description: this.description,
       state: this.state,
@@ -189,6 +213,7 @@ export class ManagedPlugin {
       emitsDropped: this.emitsDropped.before + this.emitsDropped.current,
       inFlight: this.channel?.inFlight ?? 0,
       spec: this.spec,
+      ...(this.remote ? { remote: { ...this.remote } } : {}),
     };
   }
 }

@@ -8,6 +8,8 @@ export interface PluginPattern {
   plugin: string;
   fn?: string;
   topic?: string;
+  /** For emit to a plugin with several instances: every instance or one (see PushOptions). */
+  to?: 'all' | 'one';
 }
 
 /**
@@ -53,7 +55,7 @@ export class PluginClientProxy extends ClientProxy {
 
   protected async dispatchEvent<T = unknown>(packet: ReadPacket): Promise<T> {
     const pattern = this.parse(packet.pattern, true);
-    return this.host.push(pattern.plugin, pattern.topic ?? pattern.fn!, packet.data) as T;
+    return this.host.push(pattern.plugin, pattern.topic ?? pattern.fn!, packet.data, pattern.to ? { to: pattern.to } : undefined) as T;
   }
 
   private parse(raw: unknown, event = false): PluginPattern {

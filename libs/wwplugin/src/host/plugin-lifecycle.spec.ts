@@ -3,7 +3,7 @@ import { DeadlineExceededError, IllegalTransitionError, PluginNotRunningError } 
 import type { PluginState } from '../interfaces/host-options.interface.js';
 import { PluginLifecycle, TRANSITIONS } from './plugin-lifecycle.js';
 
-const STATES: PluginState[] = ['starting', 'running', 'unresponsive', 'restarting', 'stopping', 'stopped', 'failed'];
+const STATES: PluginState[] = ['starting', 'running', 'unresponsive', 'restarting', 'stopping', 'stopped', 'failed', 'disconnected'];
 
 /** A lifecycle walked to `state` along legal moves, and the bugs it reported. */
 function at(state: PluginState): { lc: PluginLifecycle; bugs: IllegalTransitionError[] } {
@@ -20,6 +20,7 @@ function at(state: PluginState): { lc: PluginLifecycle; bugs: IllegalTransitionE
     restarting: ['starting', 'running', 'restarting'],
     stopping: ['starting', 'running', 'stopping'],
     failed: ['starting', 'running', 'failed'],
+    disconnected: ['disconnected'],
   };
   for (const s of path[state]) expect(lc.moveTo(s)).toBe(true);
   expect(lc.state).toBe(state);
@@ -39,11 +40,12 @@ describe('PluginLifecycle', () => {
 
   it('the transition table, exactly', () => {
     expect(TRANSITIONS).toEqual({
-      stopped: ['starting', 'failed'],
+      stopped: ['starting', 'failed', 'disconnected'],
       failed: ['starting', 'stopped'],
       starting: ['running', 'stopping', 'stopped'],
-      running: ['stopping', 'unresponsive', 'restarting', 'stopped', 'failed'],
-      unresponsive: ['stopping', 'restarting', 'stopped', 'failed'],
+      running: ['stopping', 'unresponsive', 'restarting', 'stopped', 'failed', 'disconnected'],
+      unresponsive: ['stopping', 'restarting', 'stopped', 'failed', 'disconnected'],
+      disconnected: ['running', 'stopped'],
       restarting: ['restarting', 'running', 'stopping', 'stopped', 'failed'],
       stopping: ['stopped'],
     });

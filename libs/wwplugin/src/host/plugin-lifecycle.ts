@@ -7,14 +7,18 @@ import { ILLEGAL_TRANSITION, NOT_RUNNING } from '../wwplugin.messages.js';
  * Every legal move of a plugin's state, and the only one. Who makes each move:
  * launcher (start → starting, stop → stopping), host server (Hello accepted → running), heartbeat
  * scheduler (→ unresponsive), supervisor (exit → stopped / restarting / failed), host service
- * (stop of a failed plugin → stopped; a boot plugin that could not start → failed).
+ * (stop of a failed plugin → stopped; a boot plugin that could not start → failed), remote listener
+ * (remote plugin connected → running, connection lost → disconnected).
  */
 export const TRANSITIONS: Readonly<Record<PluginState, readonly PluginState[]>> = {
-  stopped: ['starting', 'failed'],
+  // A remote plugin's entry starts disconnected: its orchestrator, not the host, starts it.
+  stopped: ['starting', 'failed', 'disconnected'],
   failed: ['starting', 'stopped'],
   starting: ['running', 'stopping', 'stopped'],
-  running: ['stopping', 'unresponsive', 'restarting', 'stopped', 'failed'],
-  unresponsive: ['stopping', 'restarting', 'stopped', 'failed'],
+  running: ['stopping', 'unresponsive', 'restarting', 'stopped', 'failed', 'disconnected'],
+  unresponsive: ['stopping', 'restarting', 'stopped', 'failed', 'disconnected'],
+  // A remote plugin whose connection was lost: back to running when it reconnects.
+  disconnected: ['running', 'stopped'],
   // restarting → restarting: a restart attempt that died before its handshake is retried.
   restarting: ['restarting', 'running', 'stopping', 'stopped', 'failed'],
   stopping: ['stopped'],

@@ -124,6 +124,24 @@ export class PushOutbox {
     this.outbox.flush();
   }
 
+  /**
+   * Moves every push not yet acknowledged to `to` (another instance's outbox, after this one's
+   * process stopped for good), in order, under `to`'s seq numbers. What was sent and not
+   * acknowledged goes too under at-least-once (the plugin may see it twice), or is reported lost
+   * under at-most-once. Returns how many moved.
+   */
+  handOver(to: PushOutbox, channel: SessionChannel | undefined): number {
+    this.channel = undefined;
+    this.outbox.attach(undefined);
+    const held = this.outbox.takeHeld();
+    const queued = this.outbox.takeQueued();
+    const atLeastOnce = this.options.delivery === 'at-least-once';
+    if (!atLeastOnce && held.length) this.reportLost(held);
+    const moving = atLeastOnce ? [...held, ...queued] : queued;
+    for (const e of moving) to.enqueue(e.frame.push!.topic, e.frame.push!.payload!, channel);
+    return moving.length;
+  }
+
   /** Forgets every push (the plugin is unloaded): what was never acknowledged is reported lost. */
   clear(): void {
     const pending = [...this.outbox.takeHeld(), ...this.outbox.takeQueued()];

@@ -7,6 +7,7 @@ import {
   PluginBusyError,
   PluginCallForbiddenError,
   PluginCrashedError,
+  PluginDisconnectedError,
   PluginFunctionError,
   PluginNotRunningError,
   PluginStartError,
@@ -32,7 +33,7 @@ export function httpStatusOf(err: WwPluginError): HttpMapping {
   if (err instanceof MessageTooLargeError) return { status: HttpStatus.PAYLOAD_TOO_LARGE };
   if (err instanceof PluginCallForbiddenError) return { status: HttpStatus.FORBIDDEN };
   if (err instanceof PluginBusyError) return { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: RETRY_AFTER_SECONDS };
-  if (err instanceof PluginNotRunningError || err instanceof PluginCrashedError || err instanceof PluginStartError) {
+  if (err instanceof PluginNotRunningError || err instanceof PluginCrashedError || err instanceof PluginStartError || err instanceof PluginDisconnectedError) {
     return { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: RETRY_AFTER_SECONDS };
   }
   if (err instanceof DeadlineExceededError) return { status: HttpStatus.GATEWAY_TIMEOUT };

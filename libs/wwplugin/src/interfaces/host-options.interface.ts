@@ -91,6 +91,28 @@ export interface PluginSpec {
    * fast restarts of bundled plugins too; the entry's top-level code runs when the spare warms up).
    */
   spare?: boolean | 'own';
+  /**
+   * Processes of this plugin to run, each supervised on its own; calls by name go to the running
+   * one with the fewest calls in flight. `'auto'`: one per CPU core (`os.availableParallelism()`). Default 1.
+   */
+  instances?: number | 'auto';
+  /** Where a push by name goes when `push()` does not say: every instance (default) or one. */
+  pushTo?: PushTarget;
+}
+
+/** A push by name reaches every instance of the plugin, or one (the running one with the fewest pushes pending). @publicApi */
+export type PushTarget = 'all' | 'one';
+
+/** Options of `push()` and `pushStream()`. @publicApi */
+export interface PushOptions {
+  /** Every instance of the plugin, or one; default: the plugin spec's `pushTo`, else 'all'. */
+  to?: PushTarget;
+}
+
+/** Options of `upgrade()`. @publicApi */
+export interface UpgradeOptions {
+  /** How long the old instances may take to finish their calls in flight before they are stopped (ms). Default: the host's `shutdownGraceMs`. */
+  graceMs?: number;
 }
 
 /** TLS for a TCP listener beyond loopback. @publicApi */
@@ -104,6 +126,28 @@ export interface HostTlsOptions {
   /** For 'manual': the client certificate and key handed to spawned plugins. */
   clientCert?: string | Buffer;
   clientKey?: string | Buffer;
+}
+
+/** A plugin that runs elsewhere and joins over the network (see docs/remote-plugins.md). @publicApi */
+export interface RemotePluginSpec {
+  /** The plugin's name: its client certificate must carry it (common name or a DNS name), and its Hello must say it. */
+  name: string;
+  /** A bearer token the plugin must present as well (its WWPLUGIN_TOKEN); none by default. */
+  token?: string;
+  /** This plugin's push delivery (overrides the host's `pushDelivery`). */
+  pushDelivery?: PushDelivery;
+  /** Replicas connected at once, at most; one more is refused until one leaves. Default 16. */
+  maxReplicas?: number;
+}
+
+/** The network listener for remote plugins: mutual TLS, plugins allowed by name. @publicApi */
+export interface RemotePluginsOptions {
+  /** `host:port` to listen on, e.g. '0.0.0.0:7443' ('[::]:7443' for IPv6); port 0 picks a free one. */
+  listen: string;
+  /** PEM: the CA that signed the plugins' client certificates, and the host's own certificate and key. */
+  tls: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer };
+  /** The remote plugins allowed in; a certificate for any other name is refused. */
+  plugins: RemotePluginSpec[];
 }
 
 /** Options of WwPluginModule.forRoot. @publicApi */
@@ -166,6 +210,8 @@ export interface WwPluginHostOptions {
    * of about 90 MiB RSS while it waits (see BENCHMARKS.md). Default 0.
    */
   spares?: number;
+  /** A second listener, for plugins on other machines that authenticate with client certificates. */
+  remote?: RemotePluginsOptions;
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
   handlerErrorLogLevel?: LogLevel | false;
   /** Sandbox of every plugin whose spec says nothing (see PluginSpec.sandbox). Default false. */
@@ -202,12 +248,27 @@ export interface WwPluginHostAsyncOptions extends Pick<ModuleMetadata, 'imports'
 }
 
 /** A plugin's life cycle state. @publicApi */
-export type PluginState = 'starting' | 'running' | 'unresponsive' | 'restarting' | 'stopping' | 'stopped' | 'failed';
+export type PluginState = 'starting' | 'running' | 'unresponsive' | 'restarting' | 'stopping' | 'stopped' | 'failed' | 'disconnected';
+
+/** Where a remote plugin runs, as its connection shows it. @publicApi */
+export interface RemotePluginLocation {
+  /** The peer address of its connection (`ip:port`), or of its last one while disconnected. */
+  peer: string;
+  /** The replica's own name (its WWPLUGIN_REPLICA, else its host name: the pod name in Kubernetes). */
+  replica: string;
+  /** When its current (or last) connection was accepted. */
+  connectedAt: Date;
+}
 
 /** What list() and get() report about a plugin. @publicApi */
 export interface PluginInfo {
+  /** This instance's id: calls by id go to this instance only. */
   id: string;
   name: string;
+  /** Its index among the plugin's instances (0 for a plugin with one). */
+  instance: number;
+  /** How many instances its set has. */
+  instances: number;
   version: string;
   description: string;
   state: PluginState;
@@ -229,19 +290,24 @@ export interface PluginInfo {
   emitsDropped: number;
   inFlight: number;
   spec: PluginSpec;
+  /** Set for a remote plugin: where it runs. Absent for plugins the host spawned (they have `pid`). */
+  remote?: RemotePluginLocation;
 }
 
 /** A message a plugin emitted. @publicApi */
 export interface PluginMessage<T = unknown> {
   plugin: string;
+  /** The id of the instance that emitted it. */
   pluginId: string;
+  /** The index of that instance among the plugin's instances (0 for a plugin with one). */
+  instance: number;
   topic: string;
   payload: T;
   at: Date;
 }
 
-/** Lifecycle and supervision events. @publicApi */
-export type PluginEvent =
+/** Lifecycle and supervision events; `id` and `instance` name the instance concerned. @publicApi */
+export type PluginEvent = (
   | { type: 'loaded'; plugin: string; id: string }
   | { type: 'ready'; plugin: string; id: string; pid: number }
   | { type: 'stopped'; plugin: string; id: string }
@@ -255,6 +321,13 @@ export type PluginEvent =
   | { type: 'restarting'; plugin: string; id: string; attempt: number; delayMs: number }
   | { type: 'restarted'; plugin: string; id: string; pid: number; attempt: number }
   | { type: 'failed'; plugin: string; id: string; reason: string }
+  | { type: 'connected'; plugin: string; id: string; peer: string; replica: string }
+  | { type: 'disconnected'; plugin: string; id: string; peer: string; reason: string }
   | { type: 'push-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
   | { type: 'push-lost'; plugin: string; id: string; first: number; last: number; count: number; pushesLost: number }
-  | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number };
+  | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
+  | { type: 'upgraded'; plugin: string; id: string; from: string; to: string; ids: string[] }
+) & {
+  /** Index of the instance among the plugin's instances (0 for a plugin with one). */
+  instance?: number;
+};

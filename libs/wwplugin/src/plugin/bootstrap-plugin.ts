@@ -20,6 +20,8 @@ import { PluginSession } from './plugin-session.js';
 import { PluginTransportServer } from './plugin-transport.server.js';
 import { reportUncaughtDenials } from './access-denial.reporter.js';
 import { parkIfSpare } from './spare-park.js';
+import type { RemoteHostOptions } from './remote-connector.js';
+import { ENV_HEALTH_PORT, RemoteHealthServer } from './remote-health.server.js';
 
 /** An enhancer given by class (Nest creates it, with dependency injection) or as an instance. */
 export type EnhancerOf<T> = Type<T> | T;
@@ -42,6 +44,10 @@ export interface BootstrapPluginOptions extends Omit<NestApplicationContextOptio
   pipes?: Array<EnhancerOf<PipeTransform>>;
   interceptors?: Array<EnhancerOf<NestInterceptor>>;
   filters?: Array<EnhancerOf<ExceptionFilter>>;
+  /** Join a remote host over mutual TLS (else the environment's WWPLUGIN_HOST and WWPLUGIN_TLS_* decide; see docs/remote-plugins.md). */
+  remote?: RemoteHostOptions;
+  /** A remote plugin sent SIGTERM finishes its calls in flight within this time (ms) before it exits. Default 20 000. */
+  shutdownGraceMs?: number;
 }
 
 /** The root module bootstrapPlugin makes when global enhancers are given by class. */
@@ -52,6 +58,8 @@ const DEFAULT_GRACE_MS = 5_000;
 /** When the host is gone: time left to calls in flight, and the moment the process exits regardless. */
 const HOST_GONE_DRAIN_MS = 500;
 const HOST_GONE_EXIT_MS = 1_500;
+/** Below Kubernetes' default terminationGracePeriodSeconds (30 s). */
+const REMOTE_GRACE_MS = 20_000;
 
 /**
  * Starts a plugin: creates the Nest microservice with the WWPlugin transport, connects to the host
@@ -61,7 +69,7 @@ const HOST_GONE_EXIT_MS = 1_500;
 export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, options: BootstrapPluginOptions = {}): Promise<INestMicroservice> {
   // A spare of this plugin's own has run the entry's imports and waits here until it is used.
   await parkIfSpare();
-  const { exitOnStop: exitOption, guards, pipes, interceptors, filters, logger: loggerOption, ...nestOptions } = options;
+  const { exitOnStop: exitOption, guards, pipes, interceptors, filters, logger: loggerOption, remote, shutdownGraceMs, ...nestOptions } = options;
   const server = new PluginTransportServer();
   reportUncaughtDenials();
   const debug = process.env.WWPLUGIN_DEBUG === '1';
@@ -71,6 +79,10 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
   const log = new Logger('WwPlugin');
   const enhancers = { guards, pipes, interceptors, filters };
   let app: INestMicroservice;
+  let isRemote: boolean;
+  let probes: RemoteHealthServer | undefined;
+  // Set once the app exists: SIGTERM may come while a remote plugin is still dialling its host.
+  let drainAndStop = async (): Promise<void> => process.exit(0);
   try {
     const root = withGlobalEnhancers(module, enhancers);
     app = await NestFactory.createMicroservice(root, { abortOnError: false, ...nestOptions, strategy: server, logger: pluginLogger ?? levels });
@@ -80,7 +92,18 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     }
     useGlobalInstances(app, enhancers);
     server.attach(app);
-    app.enableShutdownHooks();
+    const session = app.get(PluginSession, { strict: false });
+    if (remote) session.useRemote(remote);
+    isRemote = session.isRemote;
+    // A remote plugin handles SIGTERM itself (below): it finishes its calls in flight first.
+    app.enableShutdownHooks(isRemote ? ['SIGINT', 'SIGHUP', 'SIGQUIT'] : undefined);
+    if (isRemote) process.once('SIGTERM', () => void drainAndStop());
+    // Probes answer while the plugin dials its host: live at once, ready once welcomed.
+    const probePort = process.env[ENV_HEALTH_PORT];
+    if (isRemote && probePort) {
+      probes = new RemoteHealthServer(() => session.isConnected && session.isWelcomed);
+      await probes.listen(Number(probePort));
+    }
     await app.listen();
   } catch (err) {
     log.error(`Plugin failed to start: ${(err as Error)?.message ?? String(err)}`);
@@ -99,6 +122,7 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     // Never outlive the time we were given: the host would terminate us anyway.
     if (exitOnStop) setTimeout(() => process.exit(0), hardStopMs).unref();
     await server.drain(graceMs);
+    probes?.close();
     await app.close().catch((err) => log.error(`Shutdown hooks failed: ${(err as Error)?.message}`));
     if (exitOnStop) process.exit(0);
   };
@@ -108,6 +132,15 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     const graceMs = s.graceMs || DEFAULT_GRACE_MS;
     void stop(graceMs, graceMs + 500);
   });
+  drainAndStop = async () => {
+    const graceMs = shutdownGraceMs ?? REMOTE_GRACE_MS;
+    const session = app.get(PluginSession, { strict: false });
+    log.log(`SIGTERM: finishing ${session.handling} calls in flight (up to ${graceMs} ms), then exiting.`);
+    session.announceDraining(graceMs);
+    await stop(graceMs, graceMs + 2_000);
+  };
+  // A remote plugin outlives its host's sessions (it reconnects): only its orchestrator stops it.
+  if (isRemote) return app;
   // The host is gone (killed, or dropped the session): no one can use our answers. Leave within
   // HOST_GONE_EXIT_MS, giving calls in flight a moment to end cleanly first.
   const hostGone = (why: string) => {

@@ -24,6 +24,7 @@ import type { PushMessage, WwPluginOptions } from '../interfaces/plugin-options.
 import { tlsFromEnv } from '../protocol/tls.js';
 import { idleDeadline } from '../protocol/idle-deadline.js';
 import { EmitOutbox } from './emit-outbox.js';
+import { RemoteConnector, remoteHostFrom, type RemoteHost, type RemoteHostOptions } from './remote-connector.js';
 import { PushAcker } from './push-acker.js';
 import { takeHostSecret } from './host-secret.js';
 
@@ -54,11 +55,14 @@ export class PluginSession {
   private pushesClosed = false;
   private ending = false;
   readonly id: string;
-  private readonly address?: string;
+  private address?: string;
   private readonly token: string;
   private readonly tlsEnv?: string;
   /** Set when the plugin's app registered an OpenTelemetry SDK before it connected. */
   tracer?: Tracer;
+  /** Set when this plugin joins a remote host (WWPLUGIN_HOST or bootstrapPlugin's `remote`). */
+  private remote?: RemoteHost;
+  private connector?: RemoteConnector;
 
   constructor(@Inject(WWPLUGIN_PLUGIN_OPTIONS) readonly options: WwPluginOptions) {
     this.address = process.env[ENV_ADDRESS];
@@ -69,6 +73,32 @@ export class PluginSession {
     this.tlsEnv = process.env[ENV_TLS];
     delete process.env[ENV_TLS];
     this.emits = new EmitOutbox(options);
+    this.remote = remoteHostFrom(undefined, process.env, this.token);
+  }
+
+  /** Joins the remote host `options` names instead of one from the environment (before connect). */
+  useRemote(options: RemoteHostOptions): void {
+    this.remote = remoteHostFrom(options, process.env, this.token);
+  }
+
+  /** True when this plugin joins a remote host (and reconnects by itself) rather than being spawned by one. */
+  get isRemote(): boolean {
+    return !!this.remote;
+  }
+
+  /** Stops reconnecting to a remote host (the plugin is stopping). */
+  stopReconnecting(): void {
+    this.connector?.stop();
+  }
+
+  /**
+   * A remote plugin that is going tells the host first: no new calls come, the calls in flight
+   * finish (bootstrapPlugin drains them), then the session ends.
+   */
+  announceDraining(graceMs: number): void {
+    this.connector?.stop();
+    this.ending = true;
+    if (this.channel && !this.channel.isClosed) this.channel.send({ draining: { graceMs } });
   }
 
   /** Emits dropped so far because the emit buffer was full (emitOverflow). */
@@ -87,6 +117,11 @@ export class PluginSession {
 
   get isConnected(): boolean {
     return !!this.channel && !this.channel.isClosed;
+  }
+
+  /** True once the host welcomed the current session, until the plugin starts to leave. */
+  get isWelcomed(): boolean {
+    return !!this.welcome && !this.ending;
   }
 
   /** Calls the plugin is handling right now. */
@@ -125,27 +160,50 @@ export class PluginSession {
     return this.lost$.asObservable();
   }
 
-  /** Dials the host, registers the functions and resolves once the host welcomed us. */
+  /**
+   * Dials the host, registers the functions and resolves once the host welcomed us. A remote
+   * plugin dials until welcomed, and again whenever the session is lost.
+   */
   async connect(functions: FunctionInfoFrame[], topics: string[], onCall: IncomingCallHandler): Promise<WelcomeFrame> {
+    const remote = this.remote;
+    if (!remote) return this.dial(functions, topics, onCall);
+    this.connector ??= new RemoteConnector(remote, () => this.dial(functions, topics, onCall));
+    return this.connector.connect();
+  }
+
+  private async dial(functions: FunctionInfoFrame[], topics: string[], onCall: IncomingCallHandler): Promise<WelcomeFrame> {
+    const remote = this.remote;
+    if (remote) this.address = remote.address;
     if (!this.address) throw new PluginConfigurationError(NO_HOST_ADDRESS(ENV_ADDRESS));
+    // A new session (a remote plugin's reconnect) starts from a clean slate.
+    this.client?.close();
+    this.welcome = undefined;
+    this.acker = undefined;
+    this.pushesClosed = false;
     this.tracer = registeredTracer();
     const Ctor = pluginHostService();
     const maxBytes = DEFAULT_MAX_MESSAGE_BYTES;
-    const tls = tlsFromEnv(this.tlsEnv);
-    const credentials = tls
-      ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined })
-      : grpc.credentials.createInsecure();
+    const tls = remote ? undefined : tlsFromEnv(this.tlsEnv);
+    const credentials = remote
+      ? // The host's certificate must be signed by our CA and carry the name we dial (or WWPLUGIN_TLS_SERVERNAME).
+        grpc.credentials.createSsl(remote.ca, remote.key, remote.cert)
+      : tls
+        ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined })
+        : grpc.credentials.createInsecure();
     this.client = new Ctor(this.address, credentials, {
       // The host checks what it sends against its own limit (Welcome.maxMessageBytes), which may
       // be above our default: a fixed limit here would end the whole session on one large frame.
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': 10_000,
+      // Over a network a dead link shows only by unanswered pings: notice it within seconds, then reconnect.
+      ...(remote ? { 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 } : {}),
       // The address is an IP, which TLS may not send as the server name (DEP0123): name the host instead.
       ...(tls ? { 'grpc.ssl_target_name_override': tls.servername } : {}),
+      ...(remote && remote.servername !== remote.address.replace(/:\d+$/, '') ? { 'grpc.ssl_target_name_override': remote.servername } : {}),
     });
     const metadata = new grpc.Metadata();
-    metadata.set(META_TOKEN, this.token);
+    metadata.set(META_TOKEN, remote ? remote.token : this.token);
     metadata.set(META_PLUGIN_ID, this.id);
     const stream = (this.client as unknown as { Session(md: grpc.Metadata): grpc.ClientDuplexStream<Frame, Frame> }).Session(metadata);
     this.hostEnded = new Promise<void>((resolve) => {
@@ -216,7 +274,10 @@ export class PluginSession {
         const reason = err ?? new WwPluginError(SESSION_CLOSED('the host'));
         channel.close(reason);
         if (!settled) return finish(reason);
-        if (!this.ending) this.lost$.next(reason);
+        if (this.ending) return;
+        // A remote plugin outlives its host's sessions: it joins again. A spawned one leaves with its host.
+        if (this.connector) this.connector.lost(reason);
+        else this.lost$.next(reason);
       };
       stream.on('error', (err: grpc.ServiceError) => {
         const refused = err.code === grpc.status.UNAUTHENTICATED || err.code === grpc.status.PERMISSION_DENIED;
@@ -238,6 +299,7 @@ export class PluginSession {
           pid: process.pid,
           topics,
           acksPushes: true,
+          ...(remote ? { replica: remote.replica } : {}),
         },
       });
     });
@@ -288,7 +350,9 @@ export class PluginSession {
     // Over the host's limit, the frame would end the whole session: refuse this message alone.
     // Providers may emit during bootstrap, before the host welcomed us: those wait in the same
     // bounded buffer, checked against the default limit until the host tells us its own.
-    if (this.welcome || this.ending) this.requireChannel().checkSize([wire]);
+    // A remote plugin between sessions keeps emitting into the buffer too: it reconnects.
+    const channel = this.channel;
+    if ((this.welcome || this.ending) && !(this.connector && channel?.isClosed)) this.requireChannel().checkSize([wire]);
     else assertMessageSize([wire], DEFAULT_MAX_MESSAGE_BYTES);
     this.emits.emit(topic, wire, this.tracer ? activeTraceFields() : undefined);
   }

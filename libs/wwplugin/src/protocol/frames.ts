@@ -24,6 +24,8 @@ export interface HelloFrame {
   pid?: number;
   topics?: string[];
   acksPushes?: boolean;
+  /** A remote plugin's replica name (a pod name, a host name). */
+  replica?: string;
 }
 export interface WelcomeFrame {
   protocolVersion: number;
@@ -126,6 +128,11 @@ export interface LogFrame {
   stack?: string;
 }
 
+/** A remote plugin is going: no new calls, please (plugin → host). */
+export interface DrainingFrame {
+  graceMs?: number;
+}
+
 /** One frame on the session stream: exactly one member is set, and `kind` names it. */
 export interface Frame {
   kind?: FrameKind;
@@ -148,6 +155,7 @@ export interface Frame {
   ack?: PushAckFrame;
   emitOverflow?: EmitOverflowFrame;
   log?: LogFrame;
+  draining?: DrainingFrame;
 }
 export type FrameKind =
   | 'hello'
@@ -168,4 +176,5 @@ export type FrameKind =
   | 'credit'
   | 'ack'
   | 'emitOverflow'
-  | 'log';
+  | 'log'
+  | 'draining';

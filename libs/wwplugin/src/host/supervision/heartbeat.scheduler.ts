@@ -53,7 +53,7 @@ export class HeartbeatScheduler implements OnApplicationBootstrap, BeforeApplica
       if (hb.outstandingSeq && now - hb.sentAt >= timeoutMs) {
         hb.missed += 1;
         hb.outstandingSeq = 0;
-        const base = { plugin: plugin.name, id: plugin.id, missed: hb.missed };
+        const base = { ...plugin.ref, missed: hb.missed };
         this.events.emit({ type: 'heartbeat-missed', ...base });
         if (hb.missed >= misses) {
           this.logger.warn(`Plugin "${plugin.name}" missed ${hb.missed} heartbeats in a row: killing it (pid ${plugin.pid}).`);

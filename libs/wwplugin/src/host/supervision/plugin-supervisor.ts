@@ -29,7 +29,7 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
 
   private onDenial({ plugin, denial }: PluginAccessDenial): void {
     this.logger.warn(ACCESS_DENIED(plugin.name, denial.permission, denial.resource, denial.during));
-    this.events.emit({ type: 'access-denied', plugin: plugin.name, id: plugin.id, ...denial });
+    this.events.emit({ type: 'access-denied', ...plugin.ref, ...denial });
   }
 
   /** Stops any restart waiting for its backoff (the plugin is being stopped or the host closes). */
@@ -56,7 +56,7 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
   }
 
   private onExit({ plugin, code, signal, expected, outOfMemory }: PluginExit): void {
-    const base = { plugin: plugin.name, id: plugin.id };
+    const base = plugin.ref;
     const how = outOfMemory ? 'out of memory' : (signal ?? (code === null ? 'no process could be started' : `code ${code}`));
     const crashed = { type: 'crashed' as const, ...base, code, signal, ...(outOfMemory ? { reason: 'out-of-memory' as const } : {}) };
     if (outOfMemory && !expected) {
@@ -116,7 +116,7 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn(`Restart #${attempt} of "${plugin.name}" failed: ${(err as Error)?.message ?? String(err)}`);
       return;
     }
-    this.events.emit({ type: 'restarted', plugin: plugin.name, id: plugin.id, pid: plugin.pid ?? 0, attempt });
+    this.events.emit({ type: 'restarted', ...plugin.ref, pid: plugin.pid ?? 0, attempt });
     this.logger.log(`Plugin "${plugin.name}" is back (pid ${plugin.pid}) after restart #${attempt}.`);
   }
 }
