@@ -102,9 +102,9 @@ export class ManagedPlugin {
     return this.lifecycle.state;
   }
 
-  /** How events and messages name this instance. */
-  get ref(): { plugin: string; id: string; instance: number } {
-    return { plugin: this.name, id: this.id, instance: this.instance };
+  /** How events name this instance: `instance` only in a set of several, so a lone plugin's events keep their shape. */
+  get ref(): { plugin: string; id: string; instance?: number } {
+    return this.group && this.group.size > 1 ? { plugin: this.name, id: this.id, instance: this.instance } : { plugin: this.name, id: this.id };
   }
 
   get pid(): number | undefined {

@@ -328,6 +328,6 @@ export type PluginEvent = (
   | { type: 'emit-overflow'; plugin: string; id: string; dropped: number; droppedSinceLastEvent: number }
   | { type: 'upgraded'; plugin: string; id: string; from: string; to: string; ids: string[] }
 ) & {
-  /** Index of the instance among the plugin's instances (0 for a plugin with one). */
+  /** For a plugin with several instances: the index of the instance concerned. */
   instance?: number;
 };
