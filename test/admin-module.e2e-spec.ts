@@ -71,6 +71,18 @@ describe('WwPluginAdminModule', () => {
     expect(first).toMatchObject({ event: 'snapshot', data: { plugins: [expect.objectContaining({ name: 'alpha', state: 'running' })] } });
   });
 
+  it('lists each instance of a plugin with several on a row of its own, with its index', async () => {
+    const { url, host } = await boot(WwPluginAdminModule.forRoot());
+    await host.load({ ...fixture('multi'), instances: 2 });
+    const snapshot = (await (await fetch(`${url}/wwplugin/api/plugins`)).json()) as AdminSnapshot;
+    const rows = snapshot.plugins.filter((p) => p.name === 'multi');
+    expect(rows.map((r) => [r.instance, r.instances, r.state, r.where])).toEqual([
+      [0, 2, 'running', null],
+      [1, 2, 'running', null],
+    ]);
+    expect(new Set(rows.map((r) => r.pid)).size).toBe(2);
+  });
+
   it('streams a plugin event followed by a snapshot taken at once', async () => {
     const { url, host } = await boot(WwPluginAdminModule.forRoot({ updateIntervalMs: 60_000 }));
     const sse = openSse(`${url}/wwplugin/api/events`);

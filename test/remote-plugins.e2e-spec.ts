@@ -262,8 +262,13 @@ describe.skipIf(!!unavailable)('remote plugins over mutual TLS, across two netwo
     const call = host.call('remote-a', 'sleep', { ms: 800 });
     await until(async () => (await host.info('remote-a')).inFlight === 1, 10_000, 'the call in flight');
     const disconnected = host.nextEvent('disconnected', 'remote-a');
+    // Sent by the host just before the signal: it may still be on its way when the plugin starts
+    // draining, and is finished all the same (the host answers Draining after every call it sent).
+    const onItsWay = host.call('remote-a', 'sleep', { ms: 50 });
+    await until(async () => (await host.info('remote-a')).inFlight === 2, 10_000, 'the second call sent');
     child!.kill('SIGTERM');
     expect(await call).toBe('slept 800');
+    expect(await onItsWay).toBe('slept 50');
     expect(await exited(child!)).toEqual({ code: 0, signal: null });
     await disconnected;
     expect((await host.info('remote-a')).state).toBe('disconnected');

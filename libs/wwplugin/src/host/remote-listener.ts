@@ -189,6 +189,8 @@ export class RemoteListener implements OnModuleInit, BeforeApplicationShutdown {
         // New calls go to the other replicas, or wait for the next connection; the calls in flight finish on this one.
         session.cutFor = 'it is shutting down';
         plugin.lifecycle.moveTo('disconnected');
+        // The answer: every call sent on this session came before it, so the plugin knows what to finish.
+        channel.send({ shutdown: { graceMs: 0, reason: 'draining' } });
         this.events.emit({ type: 'disconnected', ...plugin.ref, peer, reason: session.cutFor });
       },
       ended: (plugin, channel, reason) => this.ended(plugin, channel, session, reason),

@@ -28,6 +28,11 @@ export interface AdminPluginRow {
   version: string;
   state: string;
   pid: number | null;
+  /** Where it runs when it has no local process: a remote replica's name and peer address. */
+  where: string | null;
+  /** Its index among the instances of its name, and how many there are (see PluginSpec.instances). */
+  instance: number;
+  instances: number;
   /** Time since it last became running (ms); null when not running. */
   uptimeMs: number | null;
   restarts: number;

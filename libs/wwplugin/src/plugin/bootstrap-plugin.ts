@@ -1,3 +1,4 @@
+import { firstValueFrom, take, timeout } from 'rxjs';
 import {
   Logger,
   Module,
@@ -60,6 +61,8 @@ const HOST_GONE_DRAIN_MS = 500;
 const HOST_GONE_EXIT_MS = 1_500;
 /** Below Kubernetes' default terminationGracePeriodSeconds (30 s). */
 const REMOTE_GRACE_MS = 20_000;
+/** How long a draining remote plugin waits for the host's answer (older hosts send none). */
+const DRAIN_ANSWER_MS = 2_000;
 
 /**
  * Starts a plugin: creates the Nest microservice with the WWPlugin transport, connects to the host
@@ -128,7 +131,10 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
   };
   // Asked by the host: finish the calls in flight within the grace period, run the shutdown hooks,
   // and be gone before the host's SIGTERM (grace + 1 s).
+  let draining = false;
   server.shutdownRequests().subscribe((s) => {
+    // A draining remote plugin gets the host's Shutdown as the answer to its Draining: drainAndStop waits for it.
+    if (draining) return;
     const graceMs = s.graceMs || DEFAULT_GRACE_MS;
     void stop(graceMs, graceMs + 500);
   });
@@ -136,7 +142,12 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     const graceMs = shutdownGraceMs ?? REMOTE_GRACE_MS;
     const session = app.get(PluginSession, { strict: false });
     log.log(`SIGTERM: finishing ${session.handling} calls in flight (up to ${graceMs} ms), then exiting.`);
+    draining = true;
+    // Calls the host sent before it read our Draining are still on their way; its Shutdown answer
+    // comes after them on the one ordered stream. A host that does not answer is not waited for long.
+    const answered = firstValueFrom(server.shutdownRequests().pipe(take(1), timeout(Math.min(graceMs, DRAIN_ANSWER_MS)))).catch(() => undefined);
     session.announceDraining(graceMs);
+    await answered;
     await stop(graceMs, graceMs + 2_000);
   };
   // A remote plugin outlives its host's sessions (it reconnects): only its orchestrator stops it.

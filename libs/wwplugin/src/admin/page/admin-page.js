@@ -34,14 +34,16 @@ function renderRow(p) {
   const strong = document.createElement('strong');
   strong.textContent = p.name;
   const small = document.createElement('small');
-  small.textContent = p.version ? `v${p.version}` : p.id;
+  // Several instances of one name get one row each: the index tells them apart.
+  const label = p.version ? `v${p.version}` : p.id;
+  small.textContent = p.instances > 1 ? `${label} · #${p.instance + 1}/${p.instances}` : label;
   name.append(strong, small);
   const state = cell(tr, '', 'state');
   const badge = document.createElement('span');
   badge.className = `badge ${p.state}`;
   badge.textContent = p.state;
   state.append(badge);
-  cell(tr, p.pid ?? '–', 'pid');
+  cell(tr, p.pid ?? p.where ?? '–', 'pid');
   cell(tr, duration(p.uptimeMs), 'uptime');
   cell(tr, p.restarts, 'restarts');
   cell(tr, lastExit(p.lastExit), 'last-exit');
