@@ -21,7 +21,8 @@ export const VERSIONS = ['22.23.5', '24.22.3', '26.12.1'];
 /**
  * What each Node must pass: calls both ways, streams, pushes, crash detection and restart, mutual
  * TLS, the fixture plugin's whole start-up path, the packed package installed and run, the
- * compile cache each Node gives plugins, and the sandbox (each line spells the permission model's flags its own way).
+ * compile cache each Node gives plugins, the sandbox (each line spells the permission model's flags its own way),
+ * spares (a spare runs its plugin's entry with that Node's own entry runner) and remote plugins over mutual TLS.
  */
 export const SUBSET = [
   'test/foundation-calls.e2e-spec.ts',
@@ -32,6 +33,8 @@ export const SUBSET = [
   'test/security-tls.e2e-spec.ts',
   'test/package-install.e2e-spec.ts',
   'test/sandbox.e2e-spec.ts',
+  'test/spares.e2e-spec.ts',
+  'test/remote-plugins.e2e-spec.ts',
   'libs/wwplugin/src/host/compile-cache.spec.ts',
 ];
 const CACHE = join(ROOT, 'node_modules', '.cache', 'node-matrix');
