@@ -21,7 +21,9 @@ import { assertMessageSize, SessionChannel, type CallOptions, type IncomingCallH
 import { NO_HOST_ADDRESS, PROTOCOL_MISMATCH, SESSION_CLOSED } from '../wwplugin.messages.js';
 import { WWPLUGIN_PLUGIN_OPTIONS } from '../wwplugin.constants.js';
 import type { PushMessage, WwPluginOptions } from '../interfaces/plugin-options.interface.js';
-import { tlsFromEnv } from '../protocol/tls.js';
+import { TLS_SERVER_NAME, tlsFromEnv } from '../protocol/tls.js';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import { idleDeadline } from '../protocol/idle-deadline.js';
 import { EmitOutbox } from './emit-outbox.js';
 import { RemoteConnector, remoteHostFrom, type RemoteHost, type RemoteHostOptions } from './remote-connector.js';
@@ -184,9 +186,16 @@ export class PluginSession {
     const Ctor = pluginHostService();
     const maxBytes = DEFAULT_MAX_MESSAGE_BYTES;
     const tls = remote ? undefined : tlsFromEnv(this.tlsEnv);
+    // Newer Node lines refuse an IP address as the TLS server name: send a name, check the IP ourselves.
+    const dialsIp = !!remote && isIP(remote.servername) !== 0;
     const credentials = remote
       ? // The host's certificate must be signed by our CA and carry the name we dial (or WWPLUGIN_TLS_SERVERNAME).
-        grpc.credentials.createSsl(remote.ca, remote.key, remote.cert)
+        grpc.credentials.createSsl(
+          remote.ca,
+          remote.key,
+          remote.cert,
+          dialsIp ? { checkServerIdentity: (_sni, cert) => checkServerIdentity(remote.servername, cert) } : undefined,
+        )
       : tls
         ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined })
         : grpc.credentials.createInsecure();
@@ -200,7 +209,8 @@ export class PluginSession {
       ...(remote ? { 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 } : {}),
       // The address is an IP, which TLS may not send as the server name (DEP0123): name the host instead.
       ...(tls ? { 'grpc.ssl_target_name_override': tls.servername } : {}),
-      ...(remote && remote.servername !== remote.address.replace(/:\d+$/, '') ? { 'grpc.ssl_target_name_override': remote.servername } : {}),
+      ...(dialsIp ? { 'grpc.ssl_target_name_override': TLS_SERVER_NAME } : {}),
+      ...(remote && !dialsIp && remote.servername !== remote.address.replace(/:\d+$/, '') ? { 'grpc.ssl_target_name_override': remote.servername } : {}),
     });
     const metadata = new grpc.Metadata();
     metadata.set(META_TOKEN, remote ? remote.token : this.token);
