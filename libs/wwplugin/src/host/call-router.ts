@@ -358,17 +358,9 @@ export class CallRouter {
     signal?: AbortSignal,
   ): Promise<{ plugin: ManagedPlugin; slots: CallSlots }> {
     if (signal?.aborted) throw new CallCancelledError(ABORTED_WHILE_WAITING(target.name, fn, 'the plugin'));
-    if (this.observers.active) return this.timedAdmit(target, fn, deadlineAt, timeoutMs, signal);
-    return this.admitNow(target, fn, deadlineAt, timeoutMs, signal);
-  }
-
-  private async admitNow(
-    target: Target,
-    fn: string,
-    deadlineAt: number,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<{ plugin: ManagedPlugin; slots: CallSlots }> {
+    // Observers hear how long a call waited, when it had to wait (for its plugin or for a slot).
+    const picked = this.observers.active ? this.pick(target) : undefined;
+    const waitedSince = this.observers.active && (!picked || this.slotsOf(picked).running >= this.slotsOf(picked).limit) ? performance.now() : undefined;
     const plugin = await this.ready(target, deadlineAt, fn, signal);
     if (!plugin.functions.has(fn)) throw this.unknownFunction(plugin, fn);
     const slots = this.slotsOf(plugin);
@@ -386,23 +378,8 @@ export class CallRouter {
       slots.release();
       throw err;
     }
+    if (waitedSince !== undefined) this.observers.waited(plugin, fn, performance.now() - waitedSince);
     return { plugin, slots };
-  }
-
-  /** admit(), telling observers how long a call that had to wait waited. */
-  private async timedAdmit(
-    target: Target,
-    fn: string,
-    deadlineAt: number,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<{ plugin: ManagedPlugin; slots: CallSlots }> {
-    const picked = this.pick(target);
-    const waits = !picked || this.slotsOf(picked).running >= this.slotsOf(picked).limit;
-    const since = performance.now();
-    const granted = await this.admitNow(target, fn, deadlineAt, timeoutMs, signal);
-    if (waits) this.observers.waited(granted.plugin, fn, performance.now() - since);
-    return granted;
   }
 
   /** Seen by the observers from start to end; `run` makes the call with the trace context they chose for its frame. */

@@ -1,24 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { residentMiB } from './process-sample.js';
 
 const DEFAULT_SAMPLE_MS = 1_000;
-
-/** Resident memory of a process in MiB: /proc on Linux, `ps` elsewhere; undefined when it is gone. */
-export function rssMiBOf(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
-  } catch {
-    if (process.platform === 'linux') return undefined;
-  }
-  try {
-    const kb = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).trim());
-    return Number.isFinite(kb) && kb > 0 ? Math.round(kb / 1024) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Samples one plugin process's resident memory and calls `onOver` once, at the first sample over
@@ -27,6 +9,8 @@ export function rssMiBOf(pid: number): number | undefined {
 export class RssWatchdog {
   private readonly timer: NodeJS.Timeout;
   private fired = false;
+  /** One sample at a time: a slow read is not overtaken by the next tick. */
+  private sampling = false;
 
   constructor(
     private readonly pid: number,
@@ -43,10 +27,14 @@ export class RssWatchdog {
   }
 
   private sample(): void {
-    const rss = rssMiBOf(this.pid);
-    if (rss === undefined || rss <= this.limitMiB || this.fired) return;
-    this.fired = true;
-    this.stop();
-    this.onOver(rss);
+    if (this.sampling || this.fired) return;
+    this.sampling = true;
+    void residentMiB(this.pid).then((rss) => {
+      this.sampling = false;
+      if (rss === undefined || rss <= this.limitMiB || this.fired) return;
+      this.fired = true;
+      this.stop();
+      this.onOver(rss);
+    });
   }
 }

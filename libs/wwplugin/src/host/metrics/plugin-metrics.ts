@@ -8,7 +8,7 @@ import { HostEvents } from '../host-events.js';
 import { HostFunctionRegistry } from '../host-function.registry.js';
 import type { ManagedPlugin } from '../managed-plugin.js';
 import { PluginRegistry } from '../plugin.registry.js';
-import { sampleProcess } from './process-sample.js';
+import { sampleProcess } from '../process-sample.js';
 import { sessionBytes } from './session-bytes.js';
 
 /** Latency buckets (seconds) from a fast local call to a slow handler. */
