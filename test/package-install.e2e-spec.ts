@@ -61,7 +61,7 @@ await bootstrapPlugin(ShopModule);
 const HOST = `import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { HostFunction, PluginHostService, WwPluginModule } from '@wwplugin/nestjs';
+import { HostFunction, PluginHostService, PluginMetrics, WwPluginModule } from '@wwplugin/nestjs';
 import { firstValueFrom, take, timeout, toArray } from 'rxjs';
 
 @Injectable()
@@ -69,8 +69,8 @@ class MathFunctions {
   @HostFunction() sum({ ids }: { ids: number[] }) { return ids.reduce((a, b) => a + b, 0); }
 }
 
-// Mutual TLS ('auto') too: its certificates come from the package's own dependency.
-@Module({ imports: [WwPluginModule.forRoot({ port: 0, tls: { mode: 'auto' } })], providers: [MathFunctions] })
+// Mutual TLS ('auto') too: its certificates come from the package's own dependency; metrics from prom-client, loaded on demand.
+@Module({ imports: [WwPluginModule.forRoot({ port: 0, tls: { mode: 'auto' }, metrics: true })], providers: [MathFunctions] })
 class HostModule {}
 
 const app = await NestFactory.createApplicationContext(HostModule, { logger: ['log', 'warn', 'error'] });
@@ -93,6 +93,13 @@ try {
     const pong = firstValueFrom(host.messages('pong').pipe(take(1), timeout(10_000)));
     out.pushed = host.push('shop', 'ping', { n: 21 });
     out.push = (await pong).payload;
+    // Two sandboxed instances: the read paths worked out for a project outside the repository.
+    await host.unload('shop');
+    await host.load({ path: 'dist/plugin.js', instances: 2, sandbox: true });
+    out.sandboxed = await Promise.all([1, 2, 3, 4].map((n) => host.call('shop', 'total', { ids: [n, n] })));
+    out.instances = host.list().filter((p) => p.name === 'shop').map((p) => [p.instance, p.instances, p.state]);
+    const text = await app.get(PluginMetrics).metrics();
+    out.metered = /wwplugin_calls_total\{[^}]*plugin="shop"[^}]*function="total"[^}]*\} [1-9]/.test(text);
   } else {
     for (const path of entries) {
       const info = await host.load({ path });
@@ -200,14 +207,26 @@ describe('the packed package, installed in a project outside the repository', ()
     }
   });
 
-  it("compiles a host and a plugin with the README's tsconfig, then a call, a stream and a push cross", async () => {
+  it("compiles a host and a plugin with the README's tsconfig, then a call, a stream and a push cross; sandboxed instances serve, metered", async () => {
     writeFileSync(join(project, 'src/plugin.ts'), PLUGIN);
     writeFileSync(join(project, 'src/host.ts'), HOST);
     const build = await tsc();
     expect(build.code, build.out).toBe(0);
     const tour = await sh(process.execPath, ['dist/host.js', 'tour'], project, 60_000);
     expect(tour.code, tour.out).toBe(0);
-    expect(result(tour.out)).toEqual({ call: 6, stream: [1, 2, 3], pulled: 500, pushed: 1, push: { n: 42 } });
+    expect(result(tour.out)).toEqual({
+      call: 6,
+      stream: [1, 2, 3],
+      pulled: 500,
+      pushed: 1,
+      push: { n: 42 },
+      sandboxed: [2, 4, 6, 8],
+      instances: [
+        [0, 2, 'running'],
+        [1, 2, 'running'],
+      ],
+      metered: true,
+    });
     // Over TLS, yet no plugin warns that its TLS server name is an IP address.
     expect(tour.out).not.toMatch(/DEP0123|DeprecationWarning/);
   }, 120_000);
