@@ -99,7 +99,7 @@ try {
     out.sandboxed = await Promise.all([1, 2, 3, 4].map((n) => host.call('shop', 'total', { ids: [n, n] })));
     out.instances = host.list().filter((p) => p.name === 'shop').map((p) => [p.instance, p.instances, p.state]);
     const text = await app.get(PluginMetrics).metrics();
-    out.metered = /wwplugin_calls_total\{[^}]*plugin="shop"[^}]*function="total"[^}]*\} [1-9]/.test(text);
+    out.metered = /wwplugin_calls_total[{][^}]*plugin="shop"[^}]*function="total"[^}]*[}] [1-9]/.test(text);
   } else {
     for (const path of entries) {
       const info = await host.load({ path });
