@@ -1,15 +1,4 @@
-import type {
-  CallFrame,
-  ChunkFrame,
-  ErrorFrame,
-  Frame,
-  FrameKind,
-  FunctionInfoFrame,
-  HelloFrame,
-  PushFrame,
-  EmitFrame,
-  ResultFrame,
-} from './frames.js';
+import type { CallFrame, ChunkFrame, ErrorFrame, Frame, FrameKind, FunctionInfoFrame, HelloFrame, PushFrame, EmitFrame, ResultFrame } from './frames.js';
 import type { WireParameter } from './parameters.js';
 import * as r from './proto-reader.js';
 import * as w from './proto-writer.js';

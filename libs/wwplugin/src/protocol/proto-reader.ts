@@ -14,7 +14,9 @@ let pos = 0;
 let limit = 0;
 
 const readUtf8: (b: FastBuffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as FastBuffer).utf8Slice === 'function' ? (b, start, end) => b.utf8Slice!(start, end) : (b, start, end) => b.toString('utf8', start, end);
+  typeof (Buffer.prototype as FastBuffer).utf8Slice === 'function'
+    ? (b, start, end) => b.utf8Slice!(start, end)
+    : (b, start, end) => b.toString('utf8', start, end);
 
 function truncated(needed: number): ProtoDecodeError {
   return new ProtoDecodeError(`truncated message: ${needed} byte(s) needed at offset ${pos}, ${limit - pos} left`);
@@ -138,9 +140,11 @@ export function skip(tag: number, depth = 0): void {
       if (limit - pos < 8) throw truncated(8);
       pos += 8;
       return;
-    case 2:
-      pos += length();
+    case 2: {
+      const n = length();
+      pos += n;
       return;
+    }
     case 3: {
       // A group (proto2): skip fields up to its end-group tag with the same field number.
       if (depth >= 32) throw new ProtoDecodeError(`groups nested too deep at offset ${pos}`);

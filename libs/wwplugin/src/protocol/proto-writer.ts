@@ -14,7 +14,9 @@ let pos = 0;
 
 // Node's Buffer has utf8Write (what Buffer#write calls); its absence falls back to the public API.
 const writeUtf8: (b: FastBuffer, text: string, at: number, room: number) => number =
-  typeof (Buffer.prototype as FastBuffer).utf8Write === 'function' ? (b, text, at, room) => b.utf8Write!(text, at, room) : (b, text, at, room) => b.write(text, at, room, 'utf8');
+  typeof (Buffer.prototype as FastBuffer).utf8Write === 'function'
+    ? (b, text, at, room) => b.utf8Write!(text, at, room)
+    : (b, text, at, room) => b.write(text, at, room, 'utf8');
 
 function ensure(bytes: number): void {
   if (pos + bytes <= buf.length) return;
