@@ -1,12 +1,16 @@
 // `npm run bench:micro`: the in-process micro-benchmarks behind the "Performance work" table of
-// BENCHMARKS.md — what a per-call allocation the framework removed costs by itself. CPU time per
+// BENCHMARKS.md — what a per-call allocation the framework removed costs by itself, and the session's
+// Frame codec against proto-loader's. CPU time per
 // operation (process.cpuUsage), median of 7 batches, in one process; writes
 // bench/results/micro-<time>.json and .md.
 //
 //   node dist/bench/micro.js
+import * as protoLoader from '@grpc/proto-loader';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { RESULTS_DIR } from './support/paths.js';
+import { pathToFileURL } from 'node:url';
+import type * as FrameCodec from '../libs/wwplugin/src/protocol/frame-codec.js';
+import { RESULTS_DIR, ROOT } from './support/paths.js';
 import { median } from './support/stats.js';
 
 const N = 100_000;
@@ -32,7 +36,27 @@ class InfoWithGetter {
   }
 }
 
+// The session's Frame codec: the library's hand-written one against proto-loader's (what it used
+// before, with the same options), on the frames of a unary call with a 100-byte string.
+const codec = (await import(pathToFileURL(`${ROOT}libs/wwplugin/dist/protocol/frame-codec.js`).href)) as typeof FrameCodec;
+const session = (
+  protoLoader.loadSync(`${ROOT}proto/wwplugin/v1/wwplugin.proto`, { keepCase: false, longs: String, enums: Number, defaults: false, oneofs: true })[
+    'wwplugin.v1.PluginHost'
+  ] as protoLoader.ServiceDefinition
+).Session as protoLoader.MethodDefinition<object, object>;
+const payload = 'x'.repeat(100);
+const callFrame = (i: number) => ({ call: { id: i + 1, function: 'echo', args: [{ name: 'payload', type: 1, stringValue: payload }], timeoutMs: 30_000 } });
+const resultFrame = (i: number) => ({ result: { id: i + 1, value: { name: '', type: 1, stringValue: payload } } });
+const callBytes = codec.encodeFrame(callFrame(0));
+
 const CASES: Array<[string, (i: number) => unknown]> = [
+  ['Call frame encode + decode, proto-loader', (i) => session.requestDeserialize(session.requestSerialize(callFrame(i)))],
+  ['Call frame encode + decode, hand-written codec', (i) => codec.decodeFrame(codec.encodeFrame(callFrame(i)))],
+  ['Result frame encode + decode, proto-loader', (i) => session.requestDeserialize(session.requestSerialize(resultFrame(i)))],
+  ['Result frame encode + decode, hand-written codec', (i) => codec.decodeFrame(codec.encodeFrame(resultFrame(i)))],
+  ['Call frame decode alone, proto-loader', () => session.requestDeserialize(callBytes)],
+  ['Call frame decode alone, hand-written codec', () => codec.decodeFrame(callBytes)],
+
   // incoming-call.ts: a signal is made only when a handler reads ctx.signal.
   ['new AbortController() and its signal', () => new AbortController().signal],
   // one deadline timer per session instead of one per call (watchDeadline).

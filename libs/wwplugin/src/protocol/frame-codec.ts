@@ -1,7 +1,33 @@
 import type { CallFrame, ChunkFrame, ErrorFrame, Frame, FrameKind, FunctionInfoFrame, HelloFrame, PushFrame, EmitFrame, ResultFrame } from './frames.js';
 import type { WireParameter } from './parameters.js';
-import * as r from './proto-reader.js';
-import * as w from './proto-writer.js';
+import {
+  beginRead,
+  endRead,
+  enterMessage,
+  hasMore,
+  leaveMessage,
+  readBytes,
+  readDouble,
+  readSint64String,
+  readString,
+  readTag,
+  readVarint32,
+  skipField,
+  wrongType,
+} from './proto-reader.js';
+import {
+  closeMessage,
+  finishWriter,
+  openMessage,
+  resetWriter,
+  writeBool,
+  writeDouble,
+  writeInt32,
+  writeRawBytes,
+  writeString,
+  writeUint32,
+  writeZigzag64,
+} from './proto-writer.js';
 
 // The Frame message of proto/wwplugin/v1/wwplugin.proto, encoded and decoded by hand: the same
 // bytes and the same objects as @grpc/proto-loader with keepCase false, longs String, enums Number,
@@ -36,8 +62,8 @@ const ENUM_NAMES: Record<string, number> = { NULL: 0, STRING: 1, INT: 2, FLOAT: 
 
 /** An enum field: a number as is, a ParameterType name as its number; anything else is left out. */
 function writeEnum(t: number, v: unknown): void {
-  if (typeof v === 'number') w.int32(t, v);
-  else if (typeof v === 'string' && ENUM_NAMES[v] !== undefined) w.int32(t, ENUM_NAMES[v]);
+  if (typeof v === 'number') writeInt32(t, v);
+  else if (typeof v === 'string' && ENUM_NAMES[v] !== undefined) writeInt32(t, ENUM_NAMES[v]);
 }
 
 const TWO_32 = 0x100000000;
@@ -52,7 +78,7 @@ function writeSint64(t: number, v: unknown): void {
     else return writeBigSint64(t, parseBigInt(v));
   }
   if (typeof v === 'number') {
-    if (v >= -0x40000000 && v < 0x40000000 && Number.isInteger(v)) return w.uint32(t, ((v << 1) ^ (v >> 31)) >>> 0);
+    if (v >= -0x40000000 && v < 0x40000000 && Number.isInteger(v)) return writeUint32(t, ((v << 1) ^ (v >> 31)) >>> 0);
     if (!Number.isSafeInteger(v)) return writeBigSint64(t, numberToBigInt(v));
     const magnitude = Math.abs(v);
     let lo = magnitude >>> 0;
@@ -64,7 +90,7 @@ function writeSint64(t: number, v: unknown): void {
       if (lo === 0) hi = (hi - 1) >>> 0;
       lo = (lo - 1) >>> 0;
     }
-    return w.zigzag64(t, lo, hi);
+    return writeZigzag64(t, lo, hi);
   }
   if (typeof v === 'bigint') return writeBigSint64(t, BigInt.asIntN(64, v));
   if (v && typeof v === 'object') {
@@ -89,83 +115,83 @@ function numberToBigInt(v: number): bigint {
 
 function writeBigSint64(t: number, v: bigint): void {
   const zigzag = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
-  w.zigzag64(t, Number(zigzag & 0xffffffffn), Number(zigzag >> 32n));
+  writeZigzag64(t, Number(zigzag & 0xffffffffn), Number(zigzag >> 32n));
 }
 
-function writeBytes(t: number, v: unknown): void {
-  if (v instanceof Uint8Array) return w.bytes(t, v);
-  if (typeof v === 'string') return w.bytes(t, Buffer.from(v, 'base64'));
-  if (typeof (v as ArrayLike<number>).length === 'number') return w.bytes(t, Buffer.from(v as ArrayLike<number>));
+function writeBytesValue(t: number, v: unknown): void {
+  if (v instanceof Uint8Array) return writeRawBytes(t, v);
+  if (typeof v === 'string') return writeRawBytes(t, Buffer.from(v, 'base64'));
+  if (typeof (v as ArrayLike<number>).length === 'number') return writeRawBytes(t, Buffer.from(v as ArrayLike<number>));
   throw new TypeError('bytes value expected');
 }
 
 function writeParameter(t: number, v: unknown): void {
   const p = objectOf(v, 'Parameter') as unknown as WireParameter;
-  const at = w.open(t);
-  if (p.name != null) w.string(10, str(p.name));
+  const at = openMessage(t);
+  if (p.name != null) writeString(10, str(p.name));
   if (p.type != null) writeEnum(16, p.type);
-  if (p.stringValue != null) w.string(26, str(p.stringValue));
+  if (p.stringValue != null) writeString(26, str(p.stringValue));
   if (p.intValue != null) writeSint64(32, p.intValue);
-  if (p.floatValue != null) w.double(41, num(p.floatValue));
-  if (p.boolValue != null) w.bool(48, !!p.boolValue);
-  if (p.bytesValue != null) writeBytes(58, p.bytesValue);
-  if (p.jsonValue != null) w.string(66, str(p.jsonValue));
-  w.close(at);
+  if (p.floatValue != null) writeDouble(41, num(p.floatValue));
+  if (p.boolValue != null) writeBool(48, !!p.boolValue);
+  if (p.bytesValue != null) writeBytesValue(58, p.bytesValue);
+  if (p.jsonValue != null) writeString(66, str(p.jsonValue));
+  closeMessage(at);
 }
 
 function writeCall(m: CallFrame): void {
-  if (m.id != null) w.uint32(8, m.id);
-  if (m.function != null) w.string(18, str(m.function));
+  if (m.id != null) writeUint32(8, m.id);
+  if (m.function != null) writeString(18, str(m.function));
   const args = listOf(m.args, 'Call.args');
   if (args) for (const p of args) writeParameter(26, p);
-  if (m.timeoutMs != null) w.uint32(32, m.timeoutMs);
-  if (m.target != null) w.string(42, str(m.target));
-  if (m.stream != null) w.bool(48, !!m.stream);
-  if (m.caller != null) w.string(58, str(m.caller));
-  if (m.credit != null) w.uint32(64, m.credit);
-  if (m.traceparent != null) w.string(74, str(m.traceparent));
-  if (m.tracestate != null) w.string(82, str(m.tracestate));
+  if (m.timeoutMs != null) writeUint32(32, m.timeoutMs);
+  if (m.target != null) writeString(42, str(m.target));
+  if (m.stream != null) writeBool(48, !!m.stream);
+  if (m.caller != null) writeString(58, str(m.caller));
+  if (m.credit != null) writeUint32(64, m.credit);
+  if (m.traceparent != null) writeString(74, str(m.traceparent));
+  if (m.tracestate != null) writeString(82, str(m.tracestate));
 }
 
 /** Result and StreamItem: an id and a value. */
 function writeResult(m: ResultFrame): void {
-  if (m.id != null) w.uint32(8, m.id);
+  if (m.id != null) writeUint32(8, m.id);
   if (m.value != null) writeParameter(18, m.value);
 }
 
 function writeError(m: ErrorFrame): void {
-  if (m.id != null) w.uint32(8, m.id);
-  if (m.code != null) w.string(18, str(m.code));
-  if (m.message != null) w.string(26, str(m.message));
-  if (m.name != null) w.string(34, str(m.name));
-  if (m.detailsJson != null) w.string(42, str(m.detailsJson));
+  if (m.id != null) writeUint32(8, m.id);
+  if (m.code != null) writeString(18, str(m.code));
+  if (m.message != null) writeString(26, str(m.message));
+  if (m.name != null) writeString(34, str(m.name));
+  if (m.detailsJson != null) writeString(42, str(m.detailsJson));
 }
 
 function writePush(m: PushFrame): void {
-  if (m.topic != null) w.string(10, str(m.topic));
+  if (m.topic != null) writeString(10, str(m.topic));
   if (m.payload != null) writeParameter(18, m.payload);
-  if (m.seq != null) w.uint32(24, m.seq);
-  if (m.traceparent != null) w.string(34, str(m.traceparent));
-  if (m.tracestate != null) w.string(42, str(m.tracestate));
+  if (m.seq != null) writeUint32(24, m.seq);
+  if (m.traceparent != null) writeString(34, str(m.traceparent));
+  if (m.tracestate != null) writeString(42, str(m.tracestate));
 }
 
 function writeEmit(m: EmitFrame): void {
-  if (m.topic != null) w.string(10, str(m.topic));
+  if (m.topic != null) writeString(10, str(m.topic));
   if (m.payload != null) writeParameter(18, m.payload);
-  if (m.traceparent != null) w.string(26, str(m.traceparent));
-  if (m.tracestate != null) w.string(34, str(m.tracestate));
+  if (m.traceparent != null) writeString(26, str(m.traceparent));
+  if (m.tracestate != null) writeString(34, str(m.tracestate));
 }
 
 function writeChunk(m: ChunkFrame): void {
-  if (m.id != null) w.uint32(8, m.id);
-  if (m.data != null) writeBytes(18, m.data);
-  if (m.last != null) w.bool(24, !!m.last);
+  if (m.id != null) writeUint32(8, m.id);
+  if (m.data != null) writeBytesValue(18, m.data);
+  if (m.last != null) writeBool(24, !!m.last);
 }
 
 /** A message of one uint32 field 1 (Ping, Pong, PushAck, StreamEnd, Draining): `key` names it. */
 function writeSingle(m: Fields, key: string): void {
   const v = m[key];
-  if (v != null) w.uint32(8, v as number);
+  if (v != null) writeUint32(8, v as number);
 }
 
 /** Messages of scalar fields only, off the call path, written from a table: [tag, key, kind]. */
@@ -176,11 +202,11 @@ function writeScalars(m: Fields, fields: readonly ScalarField[], where: string):
   for (const [t, key, kind] of fields) {
     const v = m[key];
     if (v == null) continue;
-    if (kind === 'u32') w.uint32(t, v as number);
-    else if (kind === 'str') w.string(t, str(v));
-    else if (kind === 'bool') w.bool(t, !!v);
+    if (kind === 'u32') writeUint32(t, v as number);
+    else if (kind === 'str') writeString(t, str(v));
+    else if (kind === 'bool') writeBool(t, !!v);
     else if (kind === 'enum') writeEnum(t, v);
-    else for (const s of listOf(v, `${where}.${key}`) ?? []) w.string(t, str(s));
+    else for (const s of listOf(v, `${where}.${key}`) ?? []) writeString(t, str(s));
   }
 }
 
@@ -245,16 +271,16 @@ function writeHello(m: HelloFrame): void {
   writeScalars(m as unknown as Fields, HELLO_HEAD, 'Hello');
   for (const v of listOf(m.functions, 'Hello.functions') ?? []) {
     const fn = objectOf(v, 'FunctionInfo') as unknown as FunctionInfoFrame;
-    const at = w.open(50);
-    if (fn.name != null) w.string(10, str(fn.name));
-    if (fn.description != null) w.string(18, str(fn.description));
+    const at = openMessage(50);
+    if (fn.name != null) writeString(10, str(fn.name));
+    if (fn.description != null) writeString(18, str(fn.description));
     for (const spec of listOf(fn.params, 'FunctionInfo.params') ?? []) {
-      const specAt = w.open(26);
+      const specAt = openMessage(26);
       writeScalars(objectOf(spec, 'ParameterSpec'), PARAMETER_SPEC, 'ParameterSpec');
-      w.close(specAt);
+      closeMessage(specAt);
     }
-    if (fn.stream != null) w.bool(32, !!fn.stream);
-    w.close(at);
+    if (fn.stream != null) writeBool(32, !!fn.stream);
+    closeMessage(at);
   }
   writeScalars(m as unknown as Fields, HELLO_TAIL, 'Hello');
 }
@@ -286,15 +312,15 @@ const MEMBER_ORDER = Object.keys(MEMBERS) as FrameKind[];
 
 function writeMember(key: FrameKind, value: unknown): void {
   const [t, write] = MEMBERS[key];
-  const at = w.open(t);
+  const at = openMessage(t);
   write(objectOf(value, `Frame.${key}`));
-  w.close(at);
+  closeMessage(at);
 }
 
 /** Encodes a Frame object to the bytes of one protobuf Frame message. */
 export function encodeFrame(frame: Frame): Buffer {
   const f = objectOf(frame, 'Frame');
-  w.reset();
+  resetWriter();
   try {
     // A frame has one member, almost always: write it without looking at the other nineteen.
     let only: FrameKind | undefined;
@@ -308,10 +334,10 @@ export function encodeFrame(frame: Frame): Buffer {
     if (count === 1) writeMember(only!, f[only!]);
     else if (count > 1) for (const key of MEMBER_ORDER) if (f[key] != null) writeMember(key, f[key]);
   } catch (err) {
-    w.reset();
+    resetWriter();
     throw err;
   }
-  return w.finish();
+  return finishWriter();
 }
 
 // ---------- decoding ----------
@@ -319,54 +345,54 @@ export function encodeFrame(frame: Frame): Buffer {
 /** A field this message does not know is skipped; a known one with another wire type is an error. */
 function other(t: number, known: number, where: string): void {
   const field = t >>> 3;
-  if (field < 32 && known & (1 << field)) throw r.wrongType(t, where);
-  r.skip(t);
+  if (field < 32 && known & (1 << field)) throw wrongType(t, where);
+  skipField(t);
 }
 const fields = (...numbers: number[]) => numbers.reduce((mask, n) => mask | (1 << n), 0);
 
 const PARAMETER_FIELDS = fields(1, 2, 3, 4, 5, 6, 7, 8);
 
 function readParameter(): WireParameter {
-  const outer = r.enter();
+  const outer = enterMessage();
   const p = {} as WireParameter & { value?: string };
-  while (r.more()) {
-    const t = r.tag();
+  while (hasMore()) {
+    const t = readTag();
     switch (t) {
       case 10:
-        p.name = r.string();
+        p.name = readString();
         break;
       case 16:
-        p.type = r.varint32() | 0;
+        p.type = readVarint32() | 0;
         break;
       case 26:
-        p.stringValue = r.string();
+        p.stringValue = readString();
         member(p, 'stringValue');
         break;
       case 32:
-        p.intValue = r.sint64String();
+        p.intValue = readSint64String();
         member(p, 'intValue');
         break;
       case 41:
-        p.floatValue = r.double();
+        p.floatValue = readDouble();
         member(p, 'floatValue');
         break;
       case 48:
-        p.boolValue = r.varint32() !== 0;
+        p.boolValue = readVarint32() !== 0;
         member(p, 'boolValue');
         break;
       case 58:
-        p.bytesValue = r.bytes();
+        p.bytesValue = readBytes();
         member(p, 'bytesValue');
         break;
       case 66:
-        p.jsonValue = r.string();
+        p.jsonValue = readString();
         member(p, 'jsonValue');
         break;
       default:
         other(t, PARAMETER_FIELDS, 'Parameter');
     }
   }
-  r.leave(outer);
+  leaveMessage(outer);
   return p;
 }
 
@@ -380,38 +406,38 @@ const CALL_FIELDS = fields(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
 
 function readCall(): CallFrame {
   const m = {} as CallFrame;
-  while (r.more()) {
-    const t = r.tag();
+  while (hasMore()) {
+    const t = readTag();
     switch (t) {
       case 8:
-        m.id = r.varint32();
+        m.id = readVarint32();
         break;
       case 18:
-        m.function = r.string();
+        m.function = readString();
         break;
       case 26:
         (m.args ??= []).push(readParameter());
         break;
       case 32:
-        m.timeoutMs = r.varint32();
+        m.timeoutMs = readVarint32();
         break;
       case 42:
-        m.target = r.string();
+        m.target = readString();
         break;
       case 48:
-        m.stream = r.varint32() !== 0;
+        m.stream = readVarint32() !== 0;
         break;
       case 58:
-        m.caller = r.string();
+        m.caller = readString();
         break;
       case 64:
-        m.credit = r.varint32();
+        m.credit = readVarint32();
         break;
       case 74:
-        m.traceparent = r.string();
+        m.traceparent = readString();
         break;
       case 82:
-        m.tracestate = r.string();
+        m.tracestate = readString();
         break;
       default:
         other(t, CALL_FIELDS, 'Call');
@@ -424,9 +450,9 @@ const RESULT_FIELDS = fields(1, 2);
 
 function readResult(): ResultFrame {
   const m = {} as ResultFrame;
-  while (r.more()) {
-    const t = r.tag();
-    if (t === 8) m.id = r.varint32();
+  while (hasMore()) {
+    const t = readTag();
+    if (t === 8) m.id = readVarint32();
     else if (t === 18) m.value = readParameter();
     else other(t, RESULT_FIELDS, 'Result');
   }
@@ -437,23 +463,23 @@ const ERROR_FIELDS = fields(1, 2, 3, 4, 5);
 
 function readError(): ErrorFrame {
   const m = {} as ErrorFrame;
-  while (r.more()) {
-    const t = r.tag();
+  while (hasMore()) {
+    const t = readTag();
     switch (t) {
       case 8:
-        m.id = r.varint32();
+        m.id = readVarint32();
         break;
       case 18:
-        m.code = r.string();
+        m.code = readString();
         break;
       case 26:
-        m.message = r.string();
+        m.message = readString();
         break;
       case 34:
-        m.name = r.string();
+        m.name = readString();
         break;
       case 42:
-        m.detailsJson = r.string();
+        m.detailsJson = readString();
         break;
       default:
         other(t, ERROR_FIELDS, 'Error');
@@ -466,23 +492,23 @@ const PUSH_FIELDS = fields(1, 2, 3, 4, 5);
 
 function readPush(): PushFrame {
   const m = {} as PushFrame;
-  while (r.more()) {
-    const t = r.tag();
+  while (hasMore()) {
+    const t = readTag();
     switch (t) {
       case 10:
-        m.topic = r.string();
+        m.topic = readString();
         break;
       case 18:
         m.payload = readParameter();
         break;
       case 24:
-        m.seq = r.varint32();
+        m.seq = readVarint32();
         break;
       case 34:
-        m.traceparent = r.string();
+        m.traceparent = readString();
         break;
       case 42:
-        m.tracestate = r.string();
+        m.tracestate = readString();
         break;
       default:
         other(t, PUSH_FIELDS, 'Push');
@@ -495,20 +521,20 @@ const EMIT_FIELDS = fields(1, 2, 3, 4);
 
 function readEmit(): EmitFrame {
   const m = {} as EmitFrame;
-  while (r.more()) {
-    const t = r.tag();
+  while (hasMore()) {
+    const t = readTag();
     switch (t) {
       case 10:
-        m.topic = r.string();
+        m.topic = readString();
         break;
       case 18:
         m.payload = readParameter();
         break;
       case 26:
-        m.traceparent = r.string();
+        m.traceparent = readString();
         break;
       case 34:
-        m.tracestate = r.string();
+        m.tracestate = readString();
         break;
       default:
         other(t, EMIT_FIELDS, 'Emit');
@@ -521,11 +547,11 @@ const CHUNK_FIELDS = fields(1, 2, 3);
 
 function readChunk(): ChunkFrame {
   const m = {} as ChunkFrame;
-  while (r.more()) {
-    const t = r.tag();
-    if (t === 8) m.id = r.varint32();
-    else if (t === 18) m.data = r.bytes();
-    else if (t === 24) m.last = r.varint32() !== 0;
+  while (hasMore()) {
+    const t = readTag();
+    if (t === 8) m.id = readVarint32();
+    else if (t === 18) m.data = readBytes();
+    else if (t === 24) m.last = readVarint32() !== 0;
     else other(t, CHUNK_FIELDS, 'Chunk');
   }
   return m;
@@ -534,9 +560,9 @@ function readChunk(): ChunkFrame {
 /** A message of one uint32 field 1, named `key`. */
 function readSingle(key: string, where: string): Fields {
   const m: Fields = {};
-  while (r.more()) {
-    const t = r.tag();
-    if (t === 8) m[key] = r.varint32();
+  while (hasMore()) {
+    const t = readTag();
+    if (t === 8) m[key] = readVarint32();
     else other(t, 2, where);
   }
   return m;
@@ -545,21 +571,21 @@ function readSingle(key: string, where: string): Fields {
 /** Scalar-only messages, read by the same tables they are written from; `extra` reads other tags. */
 function readScalars(table: readonly ScalarField[], where: string, extra?: (m: Fields, t: number) => boolean, extraFields = 0): Fields {
   const m: Fields = {};
-  while (r.more()) {
-    const t = r.tag();
+  while (hasMore()) {
+    const t = readTag();
     const field = fieldByTag(table, t);
     if (!field) {
       if (!extra?.(m, t)) other(t, knownOf(table) | extraFields, where);
       continue;
     }
     const [, key, kind] = field;
-    if (kind === 'u32') m[key] = r.varint32();
-    else if (kind === 'str') m[key] = r.string();
-    else if (kind === 'bool') m[key] = r.varint32() !== 0;
-    else if (kind === 'enum') m[key] = r.varint32() | 0;
+    if (kind === 'u32') m[key] = readVarint32();
+    else if (kind === 'str') m[key] = readString();
+    else if (kind === 'bool') m[key] = readVarint32() !== 0;
+    else if (kind === 'enum') m[key] = readVarint32() | 0;
     else {
       const list = (m[key] as string[] | undefined) ?? [];
-      list.push(r.string());
+      list.push(readString());
       m[key] = list;
     }
   }
@@ -583,55 +609,56 @@ const FUNCTION_INFO_FIELDS = fields(1, 2, 3, 4);
 
 function readHelloFunctions(m: Fields, t: number): boolean {
   if (t !== 50) return false;
-  const outer = r.enter();
+  const outer = enterMessage();
   const list = (m.functions as FunctionInfoFrame[] | undefined) ?? [];
   list.push(readFunctionInfo());
   m.functions = list;
-  r.leave(outer);
+  leaveMessage(outer);
   return true;
 }
 
 function readFunctionInfo(): FunctionInfoFrame {
   const m = {} as FunctionInfoFrame;
-  while (r.more()) {
-    const t = r.tag();
-    if (t === 10) m.name = r.string();
-    else if (t === 18) m.description = r.string();
+  while (hasMore()) {
+    const t = readTag();
+    if (t === 10) m.name = readString();
+    else if (t === 18) m.description = readString();
     else if (t === 26) {
-      const outer = r.enter();
+      const outer = enterMessage();
       (m.params ??= []).push(readScalars(PARAMETER_SPEC, 'ParameterSpec') as never);
-      r.leave(outer);
-    } else if (t === 32) m.stream = r.varint32() !== 0;
+      leaveMessage(outer);
+    } else if (t === 32) m.stream = readVarint32() !== 0;
     else other(t, FUNCTION_INFO_FIELDS, 'FunctionInfo');
   }
   return m;
 }
 
-/** Frame members by tag: their key, and how their message is read. */
-const READERS: Array<readonly [FrameKind, () => unknown] | undefined> = [];
-const readerFor: Record<FrameKind, () => unknown> = {
-  hello: () => readScalars(HELLO_SCALARS, 'Hello', readHelloFunctions, 1 << 6),
-  welcome: () => readScalars(WELCOME, 'Welcome'),
-  refuse: () => readScalars(REFUSE, 'Refuse'),
-  call: readCall,
-  result: readResult,
-  item: readResult,
-  end: () => readSingle('id', 'StreamEnd'),
-  error: readError,
-  cancel: () => readScalars(CANCEL, 'Cancel'),
-  push: readPush,
-  emit: readEmit,
-  ping: () => readSingle('seq', 'Ping'),
-  pong: () => readSingle('seq', 'Pong'),
-  shutdown: () => readScalars(SHUTDOWN, 'Shutdown'),
-  chunk: readChunk,
-  credit: () => readScalars(CREDIT, 'Credit'),
-  ack: () => readSingle('seq', 'PushAck'),
-  emitOverflow: () => readScalars(EMIT_OVERFLOW, 'EmitOverflow'),
-  log: () => readScalars(LOG, 'Log'),
-  draining: () => readSingle('graceMs', 'Draining'),
+/** How each Frame member is read, giving the whole frame: one object shape per kind. */
+const readerFor: Record<FrameKind, () => Frame> = {
+  hello: () => ({ hello: readScalars(HELLO_SCALARS, 'Hello', readHelloFunctions, 1 << 6) as unknown as HelloFrame, kind: 'hello' }),
+  welcome: () => ({ welcome: readScalars(WELCOME, 'Welcome') as never, kind: 'welcome' }),
+  refuse: () => ({ refuse: readScalars(REFUSE, 'Refuse') as never, kind: 'refuse' }),
+  call: () => ({ call: readCall(), kind: 'call' }),
+  result: () => ({ result: readResult(), kind: 'result' }),
+  item: () => ({ item: readResult(), kind: 'item' }),
+  end: () => ({ end: readSingle('id', 'StreamEnd') as never, kind: 'end' }),
+  error: () => ({ error: readError(), kind: 'error' }),
+  cancel: () => ({ cancel: readScalars(CANCEL, 'Cancel') as never, kind: 'cancel' }),
+  push: () => ({ push: readPush(), kind: 'push' }),
+  emit: () => ({ emit: readEmit(), kind: 'emit' }),
+  ping: () => ({ ping: readSingle('seq', 'Ping') as never, kind: 'ping' }),
+  pong: () => ({ pong: readSingle('seq', 'Pong') as never, kind: 'pong' }),
+  shutdown: () => ({ shutdown: readScalars(SHUTDOWN, 'Shutdown') as never, kind: 'shutdown' }),
+  chunk: () => ({ chunk: readChunk(), kind: 'chunk' }),
+  credit: () => ({ credit: readScalars(CREDIT, 'Credit') as never, kind: 'credit' }),
+  ack: () => ({ ack: readSingle('seq', 'PushAck') as never, kind: 'ack' }),
+  emitOverflow: () => ({ emitOverflow: readScalars(EMIT_OVERFLOW, 'EmitOverflow') as never, kind: 'emitOverflow' }),
+  log: () => ({ log: readScalars(LOG, 'Log') as never, kind: 'log' }),
+  draining: () => ({ draining: readSingle('graceMs', 'Draining') as never, kind: 'draining' }),
 };
-for (const key of MEMBER_ORDER) READERS[MEMBERS[key][0]] = [key, readerFor[key]];
+/** Frame members by tag (a dense table: the largest tag is 21 << 3 | 2). */
+const READERS: Array<(() => Frame) | undefined> = new Array<(() => Frame) | undefined>(256).fill(undefined);
+for (const key of MEMBER_ORDER) READERS[MEMBERS[key][0]] = readerFor[key];
 const FRAME_FIELDS = MEMBER_ORDER.reduce((mask, key) => mask | (1 << (MEMBERS[key][0] >>> 3)), 0);
 
 /**
@@ -639,27 +666,23 @@ const FRAME_FIELDS = MEMBER_ORDER.reduce((mask, key) => mask | (1 << (MEMBERS[ke
  * for bytes that are not one: truncated, a length past its message, a field of the wrong type.
  */
 export function decodeFrame(bytes: Uint8Array): Frame {
-  r.begin(bytes);
+  beginRead(bytes);
   try {
-    let kind: FrameKind | undefined;
-    let value: unknown;
-    while (r.more()) {
-      const t = r.tag();
-      const reader = READERS[t];
+    let frame: Frame | undefined;
+    while (hasMore()) {
+      const t = readTag();
+      const reader = t < 256 ? READERS[t] : undefined;
       if (!reader) {
         other(t, FRAME_FIELDS, 'Frame');
         continue;
       }
-      const outer = r.enter();
-      value = reader[1]();
-      r.leave(outer);
-      kind = reader[0];
+      const outer = enterMessage();
+      frame = reader();
+      leaveMessage(outer);
     }
-    if (kind === undefined) return {};
-    const frame: Fields = { [kind]: value, kind };
-    return frame as Frame;
+    return frame ?? {};
   } finally {
-    r.end();
+    endRead();
   }
 }
 

@@ -8,7 +8,8 @@ export class ProtoDecodeError extends Error {
   override name = 'ProtoDecodeError';
 }
 
-let buf: FastBuffer = Buffer.alloc(0);
+const EMPTY: FastBuffer = Buffer.alloc(0);
+let buf: FastBuffer = EMPTY;
 let pos = 0;
 /** End of the message being read (an embedded message's end while inside it). */
 let limit = 0;
@@ -23,25 +24,25 @@ function truncated(needed: number): ProtoDecodeError {
 }
 
 /** Starts reading `bytes` as one message. */
-export function begin(bytes: Uint8Array): void {
+export function beginRead(bytes: Uint8Array): void {
   buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   pos = 0;
   limit = buf.length;
 }
 
 /** True while the current message has bytes left. */
-export function more(): boolean {
+export function hasMore(): boolean {
   return pos < limit;
 }
 
 /** Releases the input so the scratch state does not keep it alive. */
-export function end(): void {
-  buf = Buffer.alloc(0);
+export function endRead(): void {
+  buf = EMPTY;
   pos = limit = 0;
 }
 
 /** A varint's low 32 bits (uint32, enum, bool, tags); longer varints are read whole, up to 10 bytes. */
-export function varint32(): number {
+export function readVarint32(): number {
   let b = pos < limit ? buf[pos++] : -1;
   if (b < 128) {
     if (b < 0) throw truncated(1);
@@ -58,7 +59,7 @@ export function varint32(): number {
 }
 
 /** A sint64 field as its decimal text (int64 travels as a string, as proto-loader's longs: String). */
-export function sint64String(): string {
+export function readSint64String(): string {
   let lo = 0;
   let hi = 0;
   for (let shift = 0; ; shift += 7) {
@@ -87,7 +88,7 @@ export function sint64String(): string {
   return (negative ? -magnitude - 1n : magnitude).toString();
 }
 
-export function double(): number {
+export function readDouble(): number {
   if (limit - pos < 8) throw truncated(8);
   const value = buf.readDoubleLE(pos);
   pos += 8;
@@ -96,12 +97,12 @@ export function double(): number {
 
 /** The length of a length-delimited field, checked against what is left of the message. */
 function length(): number {
-  const n = varint32();
+  const n = readVarint32();
   if (n > limit - pos) throw truncated(n);
   return n;
 }
 
-export function string(): string {
+export function readString(): string {
   const n = length();
   const start = pos;
   pos += n;
@@ -110,7 +111,7 @@ export function string(): string {
 }
 
 /** A bytes field: a view of the input (no copy), as protobufjs gives it. */
-export function bytes(): Buffer {
+export function readBytes(): Buffer {
   const n = length();
   const start = pos;
   pos += n;
@@ -118,23 +119,23 @@ export function bytes(): Buffer {
 }
 
 /** Enters an embedded message; pass what it returns to leave() once its fields are read. */
-export function enter(): number {
+export function enterMessage(): number {
   const n = length();
   const outer = limit;
   limit = pos + n;
   return outer;
 }
 
-export function leave(outer: number): void {
+export function leaveMessage(outer: number): void {
   if (pos !== limit) throw new ProtoDecodeError(`embedded message overrun at offset ${pos}`);
   limit = outer;
 }
 
 /** Skips a field this decoder does not know (a newer peer's): forward compatibility. */
-export function skip(tag: number, depth = 0): void {
+export function skipField(tag: number, depth = 0): void {
   switch (tag & 7) {
     case 0:
-      varint32();
+      readVarint32();
       return;
     case 1:
       if (limit - pos < 8) throw truncated(8);
@@ -149,13 +150,13 @@ export function skip(tag: number, depth = 0): void {
       // A group (proto2): skip fields up to its end-group tag with the same field number.
       if (depth >= 32) throw new ProtoDecodeError(`groups nested too deep at offset ${pos}`);
       for (;;) {
-        const inner = varint32();
+        const inner = readVarint32();
         if ((inner & 7) === 4) {
           if (inner >>> 3 !== tag >>> 3) throw new ProtoDecodeError(`mismatched end of group ${tag >>> 3} at offset ${pos}`);
           return;
         }
         if (inner >>> 3 === 0) throw new ProtoDecodeError(`invalid field number 0 at offset ${pos}`);
-        skip(inner, depth + 1);
+        skipField(inner, depth + 1);
       }
     }
     case 5:
@@ -168,8 +169,8 @@ export function skip(tag: number, depth = 0): void {
 }
 
 /** Reads the next tag; field number 0 is invalid in every message. */
-export function tag(): number {
-  const t = varint32();
+export function readTag(): number {
+  const t = readVarint32();
   if (t >>> 3 === 0) throw new ProtoDecodeError(`invalid field number 0 at offset ${pos}`);
   return t;
 }
