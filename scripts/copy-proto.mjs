@@ -1,4 +1,5 @@
-// The library loads its .proto and the admin page's files at run time: ship them inside the package's dist.
+// The package ships its .proto (the contract for plugins in other languages) and the admin page's files
+// (loaded at run time) inside its dist.
 // Only files that differ are written: `npm pack` (its prepack builds) may run while tests read them.
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
