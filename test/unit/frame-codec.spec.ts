@@ -247,7 +247,7 @@ describe('frame codec (hand-written) against proto-loader', () => {
     const frame: Frame = { error: { id: 0, code: '', message: '' } };
     expect(encodeFrame(frame)).toEqual(pbEncode(frame));
     expect(decodeFrame(encodeFrame(frame))).toEqual({ kind: 'error', error: { id: 0, code: '', message: '' } });
-    expect(decodeFrame(encodeFrame({ ping: {} }))).toEqual({ kind: 'ping', ping: {} });
+    expect(decodeFrame(encodeFrame({ ping: {} } as Frame))).toEqual({ kind: 'ping', ping: {} });
     expect(decodeFrame(Buffer.alloc(0))).toEqual({});
   });
 
@@ -314,7 +314,7 @@ describe('frame codec (hand-written) against proto-loader', () => {
       RUNS,
     );
     // A proto2 group of an unknown field is skipped too.
-    const call = encodeFrame({ call: { id: 3 } });
+    const call = encodeFrame({ call: { id: 3 } } as Frame);
     expect(decodeFrame(Buffer.concat([Buffer.from([0xb3, 0x01, 0x08, 0x01, 0xb4, 0x01]), call]))).toEqual({ kind: 'call', call: { id: 3 } });
   });
 
@@ -331,7 +331,7 @@ describe('frame codec (hand-written) against proto-loader', () => {
   });
 
   it('keeps the last of several oneof members on the wire (protobuf semantics)', () => {
-    const two = Buffer.concat([encodeFrame({ ping: { seq: 1 } }), encodeFrame({ call: { id: 2 } })]);
+    const two = Buffer.concat([encodeFrame({ ping: { seq: 1 } }), encodeFrame({ call: { id: 2 } } as Frame)]);
     expect(decodeFrame(two)).toEqual({ kind: 'call', call: { id: 2 } });
     const param = encodeFrame({ result: { id: 1, value: { name: 'x', stringValue: 'a', boolValue: true } as never } });
     expect(encodeFrame({ result: { id: 1, value: { name: 'x', stringValue: 'a', boolValue: true } as never } })).toEqual(
