@@ -311,9 +311,11 @@ const MEMBERS: Record<FrameKind, readonly [number, (m: Fields) => void]> = {
 const MEMBER_ORDER = Object.keys(MEMBERS) as FrameKind[];
 
 function writeMember(key: FrameKind, value: unknown): void {
+  // The message names the member only when it is needed: no string built per frame.
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`Frame.${key}: object expected`);
   const [t, write] = MEMBERS[key];
   const at = openMessage(t);
-  write(objectOf(value, `Frame.${key}`));
+  write(value as Fields);
   closeMessage(at);
 }
 
