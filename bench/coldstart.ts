@@ -4,9 +4,10 @@
 // which neighbours on a shared machine move far less than the wall clock. Ratios are per round,
 // with their spread.
 //
-//   node dist/bench/coldstart.js [--rounds N] [--plugin label=path/to/built/main.js ...]
+//   node dist/bench/coldstart.js [--rounds N] [--plugin label=path/to/built/main.js ...] [--nest-grpc]
 //
 // --plugin adds entries (e.g. another build of the bench plugin, to compare before and after).
+// --nest-grpc adds bench/nest-grpc-child.ts: the same call made with @nestjs/microservices' gRPC client.
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { PluginHostService, WwPluginModule } from '@wwplugin/nestjs';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   const bundleDir = `${DIST_BENCH}coldstart-${process.pid}`;
   const plugins: Record<string, string> = { unbundled: `${DIST_BENCH}plugin/main.js` };
   const bares: Record<string, string> = { unbundled: `${DIST_BENCH}bare-nest-child.js` };
+  // Informational, in no ratio: the same call the way Nest's documentation makes gRPC calls.
+  if (process.argv.includes('--nest-grpc')) bares['nest-grpc'] = `${DIST_BENCH}nest-grpc-child.js`;
   for (const extra of argValues('--plugin')) {
     const [label, path] = extra.split('=');
     plugins[label] = path;
