@@ -31,7 +31,9 @@ function argValues(name: string): string[] {
 async function main(): Promise<void> {
   const rounds = Number(argValues('--rounds')[0] ?? 7);
   const server = fork(`${DIST_BENCH}raw/raw-server.js`, [JSON.stringify({ transport: 'unix' })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const address = await new Promise<string>((resolve) => server.on('message', (m: { type?: string; address?: string }) => m.type === 'listening' && resolve(m.address!)));
+  const address = await new Promise<string>((resolve) =>
+    server.on('message', (m: { type?: string; address?: string }) => m.type === 'listening' && resolve(m.address!)),
+  );
   const bundleDir = `${DIST_BENCH}coldstart-${process.pid}`;
   const plugins: Record<string, string> = { unbundled: `${DIST_BENCH}plugin/main.js` };
   const bares: Record<string, string> = { unbundled: `${DIST_BENCH}bare-nest-child.js` };
@@ -74,7 +76,11 @@ async function main(): Promise<void> {
         if (round) add(`plugin ${label}`, { ms, cpuMs });
       }
     }
-    const lines = [`Cold start, ${rounds} rounds, Node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end.`];
+    const lines = [
+      `Cold start, ${rounds} rounds, Node ${process.version}, load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')} at the end.`,
+    ];
     lines.push('', '| start | wall ms (median) | CPU ms (median) | wall ratio: median [min–max] | CPU ratio: median [min–max] |', '|---|---:|---:|---|---|');
     const ratios = (a: Sample[], b: Sample[], key: keyof Sample) => a.map((s, i) => s[key] / b[i][key]).sort((x, y) => x - y);
     const span = (r: number[]) => `${median(r).toFixed(2)}x [${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)}]`;

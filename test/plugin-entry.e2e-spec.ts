@@ -54,7 +54,7 @@ export async function load(url, context, next) {
     expect(hostSide(loaded)).toEqual([]);
   }, 30_000);
 
-  it("a plugin importing the main entry point loads them (what the check above would see)", async () => {
+  it('a plugin importing the main entry point loads them (what the check above would see)', async () => {
     const { answer, loaded } = await loadWatched('fixture', FIXTURE_PLUGIN, 'echo', { value: 1 }, { FIXTURE_NAME: 'fixture', FIXTURE_MODE: '' });
     expect(answer).toBe(1);
     expect(hostSide(loaded).length).toBeGreaterThan(0);

@@ -17,7 +17,11 @@ async function pluginStartEnv(): Promise<Record<string, string>> {
  * (same Node, no flags, and the same compile cache environment), and times spawn → the line it
  * prints after its gRPC reply. Its RSS and CPU time (µs, all its threads) are what it reports then.
  */
-export async function bareOnce(address: string, payload: string, file = `${DIST_BENCH}bare-nest-child.js`): Promise<{ ms: number; rss: number; cpuUs: number }> {
+export async function bareOnce(
+  address: string,
+  payload: string,
+  file = `${DIST_BENCH}bare-nest-child.js`,
+): Promise<{ ms: number; rss: number; cpuUs: number }> {
   const env = { ...process.env, ...(await pluginStartEnv()), WWBENCH_ADDRESS: address, WWBENCH_PAYLOAD: payload };
   const t0 = performance.now();
   const child = spawn(process.execPath, [file], {

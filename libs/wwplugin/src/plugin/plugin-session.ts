@@ -269,7 +269,8 @@ export class PluginSession {
               const p = frame.push!;
               if (this.pushesClosed) return;
               const message = { topic: p.topic, payload: decodeValue(p.payload), seq: p.seq ?? 0 };
-              if (this.tracing && p.traceparent) this.tracing.api.consumeMessage(this.tracing.tracer, 'push', this.name, p.topic, p, () => this.pushes$.next(message));
+              if (this.tracing && p.traceparent)
+                this.tracing.api.consumeMessage(this.tracing.tracer, 'push', this.name, p.topic, p, () => this.pushes$.next(message));
               else this.pushes$.next(message);
               // Acknowledged once its subscribers have run: a process killed after the ack has seen it.
               return this.acker?.received(p.seq ?? 0);
@@ -336,7 +337,8 @@ export class PluginSession {
    */
   stream(fn: string, args?: unknown, opts: CallOptions & { idleTimeoutMs?: number } = {}): Observable<unknown> {
     const tracing = this.tracing;
-    if (tracing && !opts.trace) return defer(() => tracing.api.callTraced(tracing.tracer, this.traced(fn, opts), (trace) => this.stream(fn, args, { ...opts, trace })));
+    if (tracing && !opts.trace)
+      return defer(() => tracing.api.callTraced(tracing.tracer, this.traced(fn, opts), (trace) => this.stream(fn, args, { ...opts, trace })));
     const { idleTimeoutMs = this.welcome?.streamIdleTimeoutMs, ...callOpts } = opts;
     return this.requireChannel()
       .stream(fn, args, callOpts)
