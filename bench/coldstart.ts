@@ -12,11 +12,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { PluginHostService, WwPluginModule } from '@wwplugin/nestjs';
 import { fork } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { bareOnce } from './support/bare-reference.js';
 import { bundlePlugin } from './bundle-plugin.js';
-import { DIST_BENCH } from './support/paths.js';
+import { DIST_BENCH, RESULTS_DIR } from './support/paths.js';
 import { median } from './support/stats.js';
 
 interface Sample {
@@ -91,6 +91,12 @@ async function main(): Promise<void> {
       lines.push(`| ${label} | ${wall} | ${cpu} | ${ref ? span(ratios(s, ref, 'ms')) : ''} | ${ref ? span(ratios(s, ref, 'cpuMs')) : ''} |`);
     }
     console.log(lines.join('\n'));
+    // A table BENCHMARKS.md cites comes from a committed file: this run's, with every sample.
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(`${RESULTS_DIR}coldstart-${stamp}.md`, `${lines.join('\n')}\n`);
+    writeFileSync(`${RESULTS_DIR}coldstart-${stamp}.json`, `${JSON.stringify({ when: new Date().toISOString(), rounds, plugins, bares, samples }, null, 2)}\n`);
+    console.log(`\nwritten: bench/results/coldstart-${stamp}.md and .json`);
   } finally {
     await app.close();
     server.kill('SIGTERM');
