@@ -180,6 +180,8 @@ export class PluginSession {
   }
 
   private async dial(functions: FunctionInfoFrame[], topics: string[], onCall: IncomingCallHandler): Promise<WelcomeFrame> {
+    // Awaited before the session's state is touched: from the clean slate to the new stream, nothing else runs.
+    const tracing = await loadTracing();
     const remote = this.remote;
     if (remote) this.address = remote.address;
     if (!this.address) throw new PluginConfigurationError(NO_HOST_ADDRESS(ENV_ADDRESS));
@@ -188,7 +190,7 @@ export class PluginSession {
     this.welcome = undefined;
     this.acker = undefined;
     this.pushesClosed = false;
-    this.tracing = await loadTracing();
+    this.tracing = tracing;
     const Ctor = pluginHostService();
     const maxBytes = DEFAULT_MAX_MESSAGE_BYTES;
     const tls = remote ? undefined : tlsFromEnv(this.tlsEnv);
