@@ -18,7 +18,8 @@ client.Unary({ id: 1, payload: process.env.WWBENCH_PAYLOAD ?? '' }, (err) => {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
-  process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss })}\n`);
+  const { user, system } = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ rss: process.memoryUsage().rss, cpuUs: user + system })}\n`);
   client.close();
   void app.close().then(() => process.exit(0));
 });

@@ -40,7 +40,7 @@ function readmeBlock(lang: string): string {
 /** A host and a plugin as a user writes them, in their own project. */
 const PLUGIN = `import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
-import { bootstrapPlugin, OnPush, PluginContext, PluginFunction, WwPluginModule } from '@wwplugin/nestjs';
+import { bootstrapPlugin, OnPush, PluginContext, PluginFunction, WwPluginModule } from '@wwplugin/nestjs/plugin';
 import { interval, map, take } from 'rxjs';
 
 @Injectable()
@@ -165,6 +165,8 @@ describe('the packed package, installed in a project outside the repository', ()
       'dist/index.js',
       'dist/index.d.ts',
       'dist/health/index.js',
+      'dist/plugin/index.js',
+      'dist/plugin/index.d.ts',
       'dist/proto/wwplugin/v1/wwplugin.proto',
       // The plugins page's files, read at run time by WwPluginAdminModule.
       'dist/admin/page/index.html',

@@ -163,13 +163,15 @@ async function lifecycle({ config, host, payload, spec }: Ctx) {
   const spareRss: number[] = [];
   for (let i = 0; i < warmups + runs; i++) {
     for (const [label, file] of Object.entries(bareEntries)) {
+      // Like the plugin's cold start below: no spare warming up beside it.
+      await readySpare(host);
       const b = await bareOnce(String(config.rawAddress), payload, file);
       if (i < warmups) continue;
       bare[label].ms.push(b.ms);
       bare[label].rss.push(b.rss);
     }
     for (const [label, entry] of Object.entries(entries)) {
-      const r = await lifecycleOnce(host, payload, { ...spec(`${label}${i}`, {}, entry), spare: false });
+      const r = await lifecycleOnce(host, payload, { ...spec(`${label}${i}`, {}, entry), spare: false }, () => readySpare(host));
       const spareRssBytes = rssOf((await readySpare(host)).pid);
       const s = await lifecycleOnce(host, payload, spec(`${label}${i}-spare`, {}, entry), () => readySpare(host));
       // spare: 'own': the restart runs in a spare that has imported this plugin's entry already.

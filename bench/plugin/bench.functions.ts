@@ -1,5 +1,5 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { PluginContext, PluginFunction } from '@wwplugin/nestjs';
+import { PluginContext, PluginFunction } from '@wwplugin/nestjs/plugin';
 import { sequential } from '../support/stats.js';
 
 /** Spins for `us` microseconds: a deliberately slow reader that keeps its event loop busy. */

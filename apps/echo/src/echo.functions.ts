@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PluginContext, PluginFunction, ParameterType, type WwPluginCallContext } from '@wwplugin/nestjs';
+import { PluginContext, PluginFunction, ParameterType, type WwPluginCallContext } from '@wwplugin/nestjs/plugin';
 
 /** The echo plugin's API, as callers see it (used with host.plugin<EchoApi>('echo')). */
 export interface EchoApi {

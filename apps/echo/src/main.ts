@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { bootstrapPlugin } from '@wwplugin/nestjs';
+import { bootstrapPlugin } from '@wwplugin/nestjs/plugin';
 import { EchoModule } from './echo.module.js';
 
 await bootstrapPlugin(EchoModule);

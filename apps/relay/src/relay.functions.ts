@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PluginContext, PluginFunction, ParameterType, type RemoteApi } from '@wwplugin/nestjs';
+import { PluginContext, PluginFunction, ParameterType, type RemoteApi } from '@wwplugin/nestjs/plugin';
 import type { EchoApi } from '../../echo/src/echo.functions.js';
 
 /** The relay plugin's API, as callers see it (host.plugin<RelayApi>('relay')). */

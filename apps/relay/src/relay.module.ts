@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { WwPluginModule } from '@wwplugin/nestjs';
+import { WwPluginModule } from '@wwplugin/nestjs/plugin';
 import { RelayFunctions } from './relay.functions.js';
 
 @Module({

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { bootstrapPlugin } from '@wwplugin/nestjs';
+import { bootstrapPlugin } from '@wwplugin/nestjs/plugin';
 import { TickerModule } from './ticker.module.js';
 
 await bootstrapPlugin(TickerModule);

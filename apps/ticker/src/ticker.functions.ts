@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { interval, map, Observable, Subscription, take } from 'rxjs';
-import { OnPush, PluginContext, PluginFunction } from '@wwplugin/nestjs';
+import { OnPush, PluginContext, PluginFunction } from '@wwplugin/nestjs/plugin';
 
 /** One tick, as streamed and as emitted. */
 export interface Tick {

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { WwPluginModule } from '@wwplugin/nestjs';
+import { WwPluginModule } from '@wwplugin/nestjs/plugin';
 import { TickerFunctions } from './ticker.functions.js';
 
 @Module({

@@ -102,14 +102,14 @@ export function pluginFiles(name, description, { dir = `apps/${name}/src`, testR
   const desc = description || `The ${name} plugin`;
   const files = {
     [`${dir}/main.ts`]: `import 'reflect-metadata';
-import { bootstrapPlugin } from '@wwplugin/nestjs';
+import { bootstrapPlugin } from '@wwplugin/nestjs/plugin';
 import { ${Name}Module } from './${name}.module.js';
 
 // Started by a host (PluginHostService.load), never by hand: the host passes its address and secret.
 await bootstrapPlugin(${Name}Module);
 `,
     [`${dir}/${name}.module.ts`]: `import { Module } from '@nestjs/common';
-import { WwPluginModule } from '@wwplugin/nestjs';
+import { WwPluginModule } from '@wwplugin/nestjs/plugin';
 import { ${Name}Functions } from './${name}.functions.js';
 
 @Module({
@@ -119,7 +119,7 @@ import { ${Name}Functions } from './${name}.functions.js';
 export class ${Name}Module {}
 `,
     [`${dir}/${name}.functions.ts`]: `import { Injectable } from '@nestjs/common';
-import { ParameterType, PluginFunction } from '@wwplugin/nestjs';
+import { ParameterType, PluginFunction } from '@wwplugin/nestjs/plugin';
 
 /** The ${name} plugin's API as callers see it: \`host.plugin<${Name}Api>(${quote(name)}).hello({ name })\`. */
 export interface ${Name}Api {

@@ -2,61 +2,15 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { MethodExplorer } from './discovery/method-explorer.js';
 import { WwPluginMetadataAccessor } from './discovery/wwplugin-metadata.accessor.js';
-import { CallObservers } from './host/call-observers.js';
-import { CallRouter } from './host/call-router.js';
-import { CallTracer } from './host/call-tracer.js';
-import { PluginMetrics } from './host/metrics/plugin-metrics.js';
-import { HostEvents } from './host/host-events.js';
-import { HostFunctionRegistry } from './host/host-function.registry.js';
-import { HostFunctionsExplorer } from './host/host-functions.explorer.js';
-import { HostServer } from './host/host-server.js';
-import { HostTls } from './host/host-tls.js';
-import { PluginClientProxy } from './host/plugin-client.proxy.js';
-import { PluginHostService } from './host/plugin-host.service.js';
-import { PluginLauncher } from './host/plugin-launcher.js';
-import { SparePool } from './host/spare-pool.js';
-import { PluginLogRelay } from './host/plugin-log.relay.js';
-import { PluginRegistry } from './host/plugin.registry.js';
-import { RemoteListener } from './host/remote-listener.js';
-import { HeartbeatScheduler } from './host/supervision/heartbeat.scheduler.js';
-import { PluginSupervisor } from './host/supervision/plugin-supervisor.js';
 import type { WwPluginHostAsyncOptions, WwPluginHostOptions } from './interfaces/host-options.interface.js';
 import type { WwPluginAsyncOptions, WwPluginOptions } from './interfaces/plugin-options.interface.js';
 import { PluginFunctionRegistry } from './plugin/plugin-function.registry.js';
 import { PluginFunctionsExplorer } from './plugin/plugin-functions.explorer.js';
 import { PluginSession } from './plugin/plugin-session.js';
 import { PluginContext } from './plugin/plugin.context.js';
-import { WWPLUGIN_CLIENT, WWPLUGIN_HOST_OPTIONS, WWPLUGIN_PLUGIN_OPTIONS } from './wwplugin.constants.js';
+import { WWPLUGIN_HOST_OPTIONS, WWPLUGIN_PLUGIN_OPTIONS } from './wwplugin.constants.js';
 import { HostOptionsModule, PluginOptionsModule } from './wwplugin.module-definition.js';
 import { validateHostOptions, validatePluginOptions } from './wwplugin.options-validator.js';
-
-const HOST_PROVIDERS: Provider[] = [
-  WwPluginMetadataAccessor,
-  MethodExplorer,
-  HostEvents,
-  HostTls,
-  PluginRegistry,
-  HostFunctionRegistry,
-  HostFunctionsExplorer,
-  CallObservers,
-  CallTracer,
-  PluginMetrics,
-  CallRouter,
-  PluginLogRelay,
-  HostServer,
-  SparePool,
-  PluginLauncher,
-  PluginSupervisor,
-  HeartbeatScheduler,
-  RemoteListener,
-  PluginHostService,
-  PluginClientProxy,
-  { provide: WWPLUGIN_CLIENT, useExisting: PluginClientProxy },
-];
-// What a host app injects; each is exported by the package too (the rest is internal).
-const HOST_EXPORTS = [PluginHostService, PluginClientProxy, WWPLUGIN_CLIENT, CallObservers, PluginMetrics];
-// What the library's own optional modules (WwPluginAdminModule) inject; not in the package's exports.
-const LIBRARY_EXPORTS = [PluginLogRelay];
 
 /** The options as given, before validation (the validated ones are under the public tokens). */
 const RAW_HOST_OPTIONS = Symbol('WWPLUGIN_RAW_HOST_OPTIONS');
@@ -96,13 +50,14 @@ export class WwPluginModule {
     return WwPluginModule.plugin(PluginOptionsModule.forPluginAsync(options));
   }
 
+  // The host's providers are imported when a host module is made: a plugin process, which loads
+  // this module too, never evaluates the host's code (and what it imports).
   private static host(options: DynamicModule): DynamicModule {
+    const providers = validated(options.providers, WWPLUGIN_HOST_OPTIONS, RAW_HOST_OPTIONS, validateHostOptions);
     return {
       module: WwPluginModule,
       global: true,
-      imports: [DiscoveryModule, ...(options.imports ?? [])],
-      providers: [...validated(options.providers, WWPLUGIN_HOST_OPTIONS, RAW_HOST_OPTIONS, validateHostOptions), ...HOST_PROVIDERS],
-      exports: [...HOST_EXPORTS, ...LIBRARY_EXPORTS],
+      imports: [import('./host/wwplugin-host.module.js').then((m) => m.WwPluginHostModule.of(options.imports ?? [], providers))],
     };
   }
 

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { defer, filter, Observable, Subject } from 'rxjs';
 import type { Tracer } from '@opentelemetry/api';
-import { activeTraceFields, callTraced, consumeMessage, registeredTracer, type TracedCall } from '../protocol/call-tracing.js';
+import type { TracedCall } from '../protocol/call-tracing.js';
 import { HandshakeRefusedError, PluginConfigurationError, ProtocolError, WwPluginError } from '../errors/wwplugin.errors.js';
 import type { FunctionInfoFrame, Frame, LogFrame, ShutdownFrame, WelcomeFrame } from '../protocol/frames.js';
 import { decodeValue, encodeValue } from '../protocol/parameters.js';
@@ -29,6 +29,7 @@ import { EmitOutbox } from './emit-outbox.js';
 import { RemoteConnector, remoteHostFrom, type RemoteHost, type RemoteHostOptions } from './remote-connector.js';
 import { PushAcker } from './push-acker.js';
 import { takeHostSecret } from './host-secret.js';
+import { loadTracing, type PluginTracing } from './plugin-tracing.js';
 
 /** Bytes of messages (emits, logs) that may wait behind a full transport before log records go to stdout/stderr. */
 const MAX_QUEUED_LOG_BYTES = 4 * 1024 * 1024;
@@ -61,7 +62,7 @@ export class PluginSession {
   private readonly token: string;
   private readonly tlsEnv?: string;
   /** Set when the plugin's app registered an OpenTelemetry SDK before it connected. */
-  tracer?: Tracer;
+  tracing?: PluginTracing;
   /** Set when this plugin joins a remote host (WWPLUGIN_HOST or bootstrapPlugin's `remote`). */
   private remote?: RemoteHost;
   private connector?: RemoteConnector;
@@ -122,6 +123,11 @@ export class PluginSession {
   }
 
   /** True once the host welcomed the current session, until the plugin starts to leave. */
+  /** The tracer of the app's OpenTelemetry SDK, when it registered one before this plugin connected. */
+  get tracer(): Tracer | undefined {
+    return this.tracing?.tracer;
+  }
+
   get isWelcomed(): boolean {
     return !!this.welcome && !this.ending;
   }
@@ -174,6 +180,8 @@ export class PluginSession {
   }
 
   private async dial(functions: FunctionInfoFrame[], topics: string[], onCall: IncomingCallHandler): Promise<WelcomeFrame> {
+    // Awaited before the session's state is touched: from the clean slate to the new stream, nothing else runs.
+    const tracing = await loadTracing();
     const remote = this.remote;
     if (remote) this.address = remote.address;
     if (!this.address) throw new PluginConfigurationError(NO_HOST_ADDRESS(ENV_ADDRESS));
@@ -182,7 +190,7 @@ export class PluginSession {
     this.welcome = undefined;
     this.acker = undefined;
     this.pushesClosed = false;
-    this.tracer = registeredTracer();
+    this.tracing = tracing;
     const Ctor = pluginHostService();
     const maxBytes = DEFAULT_MAX_MESSAGE_BYTES;
     const tls = remote ? undefined : tlsFromEnv(this.tlsEnv);
@@ -263,7 +271,8 @@ export class PluginSession {
               const p = frame.push!;
               if (this.pushesClosed) return;
               const message = { topic: p.topic, payload: decodeValue(p.payload), seq: p.seq ?? 0 };
-              if (this.tracer && p.traceparent) consumeMessage(this.tracer, 'push', this.name, p.topic, p, () => this.pushes$.next(message));
+              if (this.tracing && p.traceparent)
+                this.tracing.api.consumeMessage(this.tracing.tracer, 'push', this.name, p.topic, p, () => this.pushes$.next(message));
               else this.pushes$.next(message);
               // Acknowledged once its subscribers have run: a process killed after the ack has seen it.
               return this.acker?.received(p.seq ?? 0);
@@ -317,7 +326,8 @@ export class PluginSession {
 
   /** Calls a host function, or (with opts.target) another plugin's function through the host. */
   call(fn: string, args?: unknown, opts?: CallOptions): Promise<unknown> {
-    if (this.tracer && !opts?.trace) return callTraced(this.tracer, this.traced(fn, opts), (trace) => this.call(fn, args, { ...opts, trace }));
+    const tracing = this.tracing;
+    if (tracing && !opts?.trace) return tracing.api.callTraced(tracing.tracer, this.traced(fn, opts), (trace) => this.call(fn, args, { ...opts, trace }));
     // Without a deadline of its own, a call gets the host's default, as host→plugin calls do.
     const timeoutMs = opts?.timeoutMs ?? this.welcome?.defaultTimeoutMs;
     return this.requireChannel().call(fn, args, timeoutMs === opts?.timeoutMs ? opts : { ...opts, timeoutMs });
@@ -328,8 +338,9 @@ export class PluginSession {
    * host's (Welcome); the host gives a stream of a function that is not streaming its whole-call default.
    */
   stream(fn: string, args?: unknown, opts: CallOptions & { idleTimeoutMs?: number } = {}): Observable<unknown> {
-    const tracer = this.tracer;
-    if (tracer && !opts.trace) return defer(() => callTraced(tracer, this.traced(fn, opts), (trace) => this.stream(fn, args, { ...opts, trace })));
+    const tracing = this.tracing;
+    if (tracing && !opts.trace)
+      return defer(() => tracing.api.callTraced(tracing.tracer, this.traced(fn, opts), (trace) => this.stream(fn, args, { ...opts, trace })));
     const { idleTimeoutMs = this.welcome?.streamIdleTimeoutMs, ...callOpts } = opts;
     return this.requireChannel()
       .stream(fn, args, callOpts)
@@ -338,12 +349,12 @@ export class PluginSession {
 
   /** Pulls a host or plugin function's values (see PluginHostService.iterate). */
   iterate(fn: string, args?: unknown, opts?: CallOptions): AsyncIterable<unknown> {
-    const tracer = this.tracer;
-    if (tracer && !opts?.trace) {
+    const tracing = this.tracing;
+    if (tracing && !opts?.trace) {
       const channel = this.requireChannel();
       return {
         [Symbol.asyncIterator]: () =>
-          callTraced(tracer, this.traced(fn, opts), (trace) => channel.iterate(fn, args, { ...opts, trace }))[Symbol.asyncIterator](),
+          tracing.api.callTraced(tracing.tracer, this.traced(fn, opts), (trace) => channel.iterate(fn, args, { ...opts, trace }))[Symbol.asyncIterator](),
       };
     }
     return this.requireChannel().iterate(fn, args, opts);
@@ -364,7 +375,7 @@ export class PluginSession {
     const channel = this.channel;
     if ((this.welcome || this.ending) && !(this.connector && channel?.isClosed)) this.requireChannel().checkSize([wire]);
     else assertMessageSize([wire], DEFAULT_MAX_MESSAGE_BYTES);
-    this.emits.emit(topic, wire, this.tracer ? activeTraceFields() : undefined);
+    this.emits.emit(topic, wire, this.tracing?.api.activeTraceFields());
   }
 
   /**

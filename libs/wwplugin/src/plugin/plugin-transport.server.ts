@@ -2,7 +2,6 @@ import { ForbiddenException, type INestApplicationContext } from '@nestjs/common
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { firstValueFrom, isObservable, timer, filter, race } from 'rxjs';
 import { WwPluginCallContext } from '../protocol/call-context.js';
-import { serveTraced } from '../protocol/call-tracing.js';
 import type { CallFrame, ShutdownFrame } from '../protocol/frames.js';
 import { type IncomingCall } from '../protocol/session-channel.js';
 import { PUSH_REFUSED, UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
@@ -49,10 +48,10 @@ export class PluginTransportServer extends Server implements CustomTransportStra
   }
 
   private dispatch(registry: PluginFunctionRegistry, plugin: WwPluginCallContext['plugin'], call: CallFrame, incoming: IncomingCall): unknown {
-    const tracer = this.session?.tracer;
-    if (tracer) {
+    const tracing = this.session?.tracing;
+    if (tracing) {
       const traced = { plugin: plugin.name, fn: call.function, kind: call.caller ? 'relay' : 'call', caller: call.caller || 'host' };
-      return serveTraced(tracer, traced, call, () => this.invoke(registry, plugin, call, incoming));
+      return tracing.api.serveTraced(tracing.tracer, traced, call, () => this.invoke(registry, plugin, call, incoming));
     }
     return this.invoke(registry, plugin, call, incoming);
   }
