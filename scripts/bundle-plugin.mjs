@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 // Bundles a built plugin entry into one ES module file. A plugin process spends most of its cold
 // start having Node resolve, read and link several hundred module files (@nestjs/*, grpc-js,
-// protobufjs, rxjs); one file cuts that to a fraction (BENCHMARKS.md: about half the start time).
+// rxjs); one file cuts that to a fraction (BENCHMARKS.md: about half the start time).
 //
 //   npm run bundle-plugin -- dist/apps/echo/src/main.js dist/bundles/echo/main.mjs
 //
 // Then load the bundle like any entry: host.load('dist/bundles/echo/main.mjs').
-import { cpSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Bundles `entry` to `outFile` with rolldown. Packages a plugin process never loads (Nest's HTTP
@@ -36,8 +34,6 @@ export async function bundlePlugin(entry, outFile) {
       if (log.code !== 'UNRESOLVED_IMPORT') next(level, log);
     },
   });
-  // The library reads its .proto at run time from ../proto beside its module, which is now the bundle.
-  cpSync(`${ROOT}proto`, `${dirname(dirname(resolve(outFile)))}/proto`, { recursive: true });
   return { ok: true, ms: performance.now() - t0 };
 }
 
