@@ -9,7 +9,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-
 /**
  * Bundles `entry` to `outFile` with rolldown. Packages a plugin process never loads (Nest's HTTP
  * platforms and websockets, @peculiar/x509 for the host's certificates) stay out; Nest's optional
