@@ -2,7 +2,8 @@
 // build's heartbeat scheduler against another build of it (e.g. main's, compiled), in the same
 // process, on the same idle plugins, window by window in turn (A B A B...): on a shared machine
 // the neighbours' load drifts, and only same-run ratios hold. The host itself runs with heartbeats
-// off; each window starts one scheduler with the default settings and stops it at the end.
+// off; each window starts one scheduler with the default settings and stops it at the end, and a
+// third window in each turn runs none (what the idle host costs without heartbeats).
 //
 //   node --expose-gc dist/bench/heartbeat-ab.js <scheduler.js> [--plugins N] [--pairs N] [--seconds S]
 import 'reflect-metadata';
@@ -58,9 +59,10 @@ async function main(): Promise<void> {
   (globalThis as { gc?: () => void }).gc?.();
   await sleep(10_000);
 
-  const window = async (Ctor: SchedulerCtor) => {
-    const s = make(Ctor);
-    s.onApplicationBootstrap();
+  // No scheduler (Ctor undefined): what the idle host costs without heartbeats, for reference.
+  const window = async (Ctor?: SchedulerCtor) => {
+    const s = Ctor && make(Ctor);
+    s?.onApplicationBootstrap();
     // The first round goes out one interval after the start: measure whole rounds only.
     await sleep(1_000);
     const w0 = wakeUps();
@@ -70,12 +72,14 @@ async function main(): Promise<void> {
     const c = process.cpuUsage(c0);
     const ms = performance.now() - t0;
     const wakes = ((wakeUps() - w0) * 1000) / ms;
-    s.beforeApplicationShutdown();
+    s?.beforeApplicationShutdown();
     return { usPerS: ((c.user + c.system) * 1000) / ms, wakes };
   };
   const a: Array<{ usPerS: number; wakes: number }> = [];
   const b: typeof a = [];
+  const none: typeof a = [];
   for (let i = 0; i < PAIRS; i++) {
+    none.push(await window());
     // Alternate which goes first, so that neither always follows the other.
     if (i % 2) {
       b.push(await window(other));
@@ -90,6 +94,11 @@ async function main(): Promise<void> {
   console.log(`${PLUGINS} idle plugins, ${PAIRS} pairs of ${SECONDS}-s windows; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`this build: host CPU ${median(a.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(a.map((x) => x.usPerS))}], ${median(a.map((x) => x.wakes)).toFixed(1)} wake-ups/s`);
   console.log(`other:      host CPU ${median(b.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(b.map((x) => x.usPerS))}], ${median(b.map((x) => x.wakes)).toFixed(1)} wake-ups/s`);
+  console.log(`no heartbeats: host CPU ${median(none.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(none.map((x) => x.usPerS))}], ${median(none.map((x) => x.wakes)).toFixed(1)} wake-ups/s`);
+  const beats = PLUGINS;
+  console.log(
+    `host CPU per heartbeat (median window − median no-heartbeat window, ${beats} heartbeats/s): this build ${((median(a.map((x) => x.usPerS)) - median(none.map((x) => x.usPerS))) / beats).toFixed(0)} µs, other ${((median(b.map((x) => x.usPerS)) - median(none.map((x) => x.usPerS))) / beats).toFixed(0)} µs`,
+  );
   console.log(`ratio this/other per pair: median ${median(ratios).toFixed(2)} [${ratios.map((r) => r.toFixed(2)).join(' ')}]`);
   await app.close();
 }

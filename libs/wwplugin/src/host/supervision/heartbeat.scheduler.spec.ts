@@ -71,11 +71,11 @@ describe('HeartbeatScheduler', () => {
     vi.useRealTimers();
   });
 
-  it('pings every running plugin in the same round, once per interval, with one timer for all', async () => {
+  it('pings each running plugin once per interval from its first ping, with one timer for all', async () => {
     start();
     const a = plugin('a');
     await vi.advanceTimersByTimeAsync(1_300);
-    // Started between two rounds: its first ping waits for the next round of the others.
+    // Started between two ticks (every 500 ms with the defaults): pinged at the next tick.
     const b = plugin('b');
     const c = plugin('c');
     c.state = 'starting';
@@ -83,8 +83,9 @@ describe('HeartbeatScheduler', () => {
     c.state = 'running';
     await vi.advanceTimersByTimeAsync(2_000);
     expect(a.pings).toEqual([1_000, 2_000, 3_000, 4_000]);
-    expect(b.pings).toEqual([2_000, 3_000, 4_000]);
-    expect(c.pings).toEqual([3_000, 4_000]);
+    expect(b.pings).toEqual([1_500, 2_500, 3_500]);
+    // Running only after the tick at 2 s: first pinged at the next one.
+    expect(c.pings).toEqual([2_500, 3_500]);
     expect(vi.getTimerCount()).toBe(1);
     expect(events).toEqual([]);
   });
@@ -111,7 +112,7 @@ describe('HeartbeatScheduler', () => {
     expect(events.some((e) => e.plugin === 'fine')).toBe(false);
   });
 
-  it('counts a timeout shorter than the interval when it passes, and the next ping keeps the interval', async () => {
+  it('counts a timeout shorter than the interval at the first tick past it, and the next ping keeps the interval', async () => {
     start({ intervalMs: 1_000, timeoutMs: 300, misses: 2 });
     const p = plugin('p', false);
     const missedAt: number[] = [];
@@ -120,9 +121,10 @@ describe('HeartbeatScheduler', () => {
       missedAt.push(Date.now());
       return emit(...e);
     };
+    // Ticks every 150 ms (half the timeout): the first ping at the first tick past the interval.
     await vi.advanceTimersByTimeAsync(2_500);
-    expect(p.pings).toEqual([1_000, 2_000]);
-    expect(missedAt).toEqual([1_300, 2_300, 2_300]);
+    expect(p.pings).toEqual([1_050, 2_100]);
+    expect(missedAt).toEqual([1_350, 2_400, 2_400]);
     expect(events.map((e) => e.type)).toEqual(['heartbeat-missed', 'heartbeat-missed', 'unresponsive']);
   });
 

@@ -3,14 +3,14 @@ import { PluginCrashedError, type PluginEvent } from '@wwplugin/nestjs';
 import { ReplaySubject } from 'rxjs';
 import { fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
 
-// Heartbeats go out in rounds (every running plugin pinged by one timer in the same round): with
-// the default settings, several plugins loaded at different times, one whose event loop blocks is
-// still given up after 3 missed beats, and the others never miss one.
-describe('supervision: heartbeat rounds with the default settings', () => {
+// The default heartbeat settings (the other heartbeat tests use short ones): of several plugins
+// loaded at different times, one whose event loop blocks is given up after 3 missed beats, and the
+// others, idle, never miss one.
+describe('supervision: heartbeats with the default settings', () => {
   let t: TestHost;
   const log: PluginEvent[] = [];
   const events = new ReplaySubject<PluginEvent>();
-  const names = ['round-a', 'round-b', 'round-c'];
+  const names = ['hbd-a', 'hbd-b', 'hbd-c'];
 
   beforeAll(async () => {
     t = await startHost({ restart: { initialBackoffMs: 20, maxBackoffMs: 200 } });
@@ -18,7 +18,7 @@ describe('supervision: heartbeat rounds with the default settings', () => {
       log.push(e);
       events.next(e);
     });
-    // One after the other: each starts at its own time, between the scheduler's rounds.
+    // One after the other: each starts at its own time, between the scheduler's ticks.
     for (const name of names) await t.host.load(fixture(name, 'supervision'));
   }, 60_000);
 
@@ -35,22 +35,22 @@ describe('supervision: heartbeat rounds with the default settings', () => {
 
   it('a blocked event loop is detected by 3 missed beats, killed and replaced; the other plugins miss none', async () => {
     const mark = log.length;
-    const pid = t.host.get('round-b')!.pid!;
-    const blocking = t.host.call('round-b', 'supBlock', { ms: 60_000 }, { timeoutMs: 90_000 }).catch((e: unknown) => e);
-    const unresponsive = await waitFor(events, (e) => log.indexOf(e) >= mark && e.type === 'unresponsive' && e.plugin === 'round-b', 20_000);
+    const pid = t.host.get('hbd-b')!.pid!;
+    const blocking = t.host.call('hbd-b', 'supBlock', { ms: 60_000 }, { timeoutMs: 90_000 }).catch((e: unknown) => e);
+    const unresponsive = await waitFor(events, (e) => log.indexOf(e) >= mark && e.type === 'unresponsive' && e.plugin === 'hbd-b', 20_000);
     expect(unresponsive).toMatchObject({ missed: 3 });
     const missed = log.slice(mark).filter((e) => e.type === 'heartbeat-missed');
     expect(missed.map((e) => [e.plugin, (e as { missed: number }).missed])).toEqual([
-      ['round-b', 1],
-      ['round-b', 2],
-      ['round-b', 3],
+      ['hbd-b', 1],
+      ['hbd-b', 2],
+      ['hbd-b', 3],
     ]);
     const err = await blocking;
     expect(err).toBeInstanceOf(PluginCrashedError);
     expect((err as PluginCrashedError).details).toMatchObject({ signal: 'SIGKILL' });
-    await waitFor(events, (e) => log.indexOf(e) >= mark && e.type === 'restarted' && e.plugin === 'round-b', 20_000);
-    expect(await t.host.call('round-b', 'echo', { value: 2 })).toBe(2);
+    await waitFor(events, (e) => log.indexOf(e) >= mark && e.type === 'restarted' && e.plugin === 'hbd-b', 20_000);
+    expect(await t.host.call('hbd-b', 'echo', { value: 2 })).toBe(2);
     expect(isAlive(pid)).toBe(false);
-    for (const n of ['round-a', 'round-c']) expect(t.host.get(n)).toMatchObject({ state: 'running', restarts: 0 });
+    for (const n of ['hbd-a', 'hbd-c']) expect(t.host.get(n)).toMatchObject({ state: 'running', restarts: 0 });
   }, 30_000);
 });
