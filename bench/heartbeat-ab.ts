@@ -5,6 +5,9 @@
 // off; each window starts one scheduler with the default settings and stops it at the end, and a
 // third window in each turn runs none (what the idle host costs without heartbeats).
 //
+// The other scheduler is a compiled heartbeat.scheduler.js of another branch, copied next to this
+// build's (libs/wwplugin/dist/host/supervision/, under another name): it imports its neighbours.
+//
 //   node --expose-gc dist/bench/heartbeat-ab.js <scheduler.js> [--plugins N] [--pairs N] [--seconds S]
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';

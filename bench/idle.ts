@@ -1,8 +1,9 @@
 // `npm run bench:idle`: what a host does with N idle plugins loaded. The host runs in this process,
 // loads N bench plugins, lets the one-off work of loading settle (V8's memory reducer: a forced
-// full collection, then a settle window), and measures its own CPU time over an idle window, with
-// heartbeats on and then, in a second host, off: the difference divided by the heartbeats sent is
-// the host's CPU per heartbeat. With --profile, a CPU profile of the idle window (heartbeats on)
+// full collection, then a settle window), and measures its own CPU time and its main thread's
+// wake-ups over consecutive idle windows (the median one is reported), with heartbeats on and then,
+// in a second host, off: the difference divided by the heartbeats sent is the host's CPU per
+// heartbeat. With --profile, a CPU profile of the idle window (heartbeats on)
 // is taken in process (node:inspector) and its self time summed per function and per file.
 //
 //   node --expose-gc dist/bench/idle.js [--plugins N] [--windows N] [--seconds S] [--settle S] [--profile] [--only on|off]
