@@ -212,9 +212,10 @@ export class PluginSession {
       // be above our default: a fixed limit here would end the whole session on one large frame.
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
-      'grpc.keepalive_time_ms': 10_000,
-      // Over a network a dead link shows only by unanswered pings: notice it within seconds, then reconnect.
-      ...(remote ? { 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 } : {}),
+      // Over a network a dead link shows only by unanswered pings: notice it within seconds, then
+      // reconnect. A spawned plugin sends none: the end of its stream and of stdin say the host is
+      // gone, and every ping would wake the host (with many plugins, an idle host's main cost).
+      ...(remote ? { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 } : {}),
       // The address is an IP, which TLS may not send as the server name (DEP0123): name the host instead.
       ...(tls ? { 'grpc.ssl_target_name_override': tls.servername } : {}),
       ...(dialsIp ? { 'grpc.ssl_target_name_override': TLS_SERVER_NAME } : {}),
