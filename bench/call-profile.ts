@@ -1,7 +1,10 @@
 // `npm run bench:call-profile`: sequential host→plugin calls only, with both processes profiled
 // (--cpu-prof), and the CPU per call of each side. What the framework's call path costs, by
-// function and by file: summarise the profiles with `node bench/profile-summary.mjs <dir>`.
+// function and by file: summarise each profile with `node bench/profile-summary.mjs FILE`.
 //   node --cpu-prof --cpu-prof-dir=DIR dist/bench/call-profile.js [--calls N] [--no-profile] [--dir DIR]
+// (`npm run bench:call-profile` does this into bench/results/profiles/calls; then, e.g.
+//  node bench/profile-summary.mjs FILE --after sequential --calls 20000 for the host,
+//  --after echo --calls N for the plugin, N counting the 1.5 s of warm-up calls it also served)
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { PluginHostService } from '@wwplugin/nestjs';
