@@ -22,25 +22,43 @@ async function side(root, name) {
   return { root, app, host, name, call: () => host.call(name, 'echo', { payload }), cpu: () => host.call(name, 'cpu'), hostUs: 0, pluginUs: 0, n: 0, lat: [] };
 }
 const sides = [await side(A, 'a'), await side(B, 'b')];
-const cpu = (t) => { const c = process.cpuUsage(t); return c.user + c.system; };
-// warm up
-for (const s of sides) { const until = performance.now() + 2000; while (performance.now() < until) await s.call(); }
-const ratios = { host: [], plugin: [], both: [] };
+const cpu = (t) => {
+  const c = process.cpuUsage(t);
+  return c.user + c.system;
+};
+// Warm-up: both paths compiled before anything is counted.
+for (const s of sides) {
+  const until = performance.now() + 2000;
+  while (performance.now() < until) await s.call();
+}
 for (let r = 0; r < rounds; r++) {
   const order = r % 2 ? [sides[1], sides[0]] : sides;
-  const per = [];
   for (const s of order) {
     const p0 = await s.cpu();
     const t0 = process.cpuUsage();
-    for (let i = 0; i < batch; i++) { const a = performance.now(); await s.call(); s.lat.push(performance.now() - a); }
+    for (let i = 0; i < batch; i++) {
+      const a = performance.now();
+      await s.call();
+      s.lat.push(performance.now() - a);
+    }
     const h = cpu(t0);
     const p = (await s.cpu()) - p0;
-    s.hostUs += h; s.pluginUs += p; s.n += batch;
+    s.hostUs += h;
+    s.pluginUs += p;
+    s.n += batch;
   }
 }
-const med = (xs) => { const v = [...xs].sort((a, b) => a - b); return v[Math.floor(v.length / 2)]; };
-for (const s of sides) console.log(`${s.root}: host ${(s.hostUs / s.n).toFixed(1)} µs/call, plugin ${(s.pluginUs / s.n).toFixed(1)}, both ${((s.hostUs + s.pluginUs) / s.n).toFixed(1)}; p50 ${(med(s.lat) * 1000).toFixed(1)} µs`);
+const med = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)];
+};
+for (const s of sides)
+  console.log(
+    `${s.root}: host ${(s.hostUs / s.n).toFixed(1)} µs/call, plugin ${(s.pluginUs / s.n).toFixed(1)}, both ${((s.hostUs + s.pluginUs) / s.n).toFixed(1)}; p50 ${(med(s.lat) * 1000).toFixed(1)} µs`,
+  );
 const [a, b] = sides;
-console.log(`ratio new/base: host ${(b.hostUs / a.hostUs).toFixed(3)}, plugin ${(b.pluginUs / a.pluginUs).toFixed(3)}, both ${((b.hostUs + b.pluginUs) / (a.hostUs + a.pluginUs)).toFixed(3)}, p50 ${(med(b.lat) / med(a.lat)).toFixed(3)}`);
+console.log(
+  `ratio new/base: host ${(b.hostUs / a.hostUs).toFixed(3)}, plugin ${(b.pluginUs / a.pluginUs).toFixed(3)}, both ${((b.hostUs + b.pluginUs) / (a.hostUs + a.pluginUs)).toFixed(3)}, p50 ${(med(b.lat) / med(a.lat)).toFixed(3)}`,
+);
 for (const s of sides) await s.app.close();
 process.exit(0);
