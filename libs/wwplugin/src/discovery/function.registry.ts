@@ -3,7 +3,7 @@ import type { FunctionOptions } from '../interfaces/function-options.interface.j
 import { validateArgs } from '../protocol/argument-validator.js';
 import { WwPluginCallContext, type CallInfo } from '../protocol/call-context.js';
 import type { CallFrame, FunctionInfoFrame, ParameterSpecFrame } from '../protocol/frames.js';
-import { decodeArgs } from '../protocol/parameters.js';
+import { decodeArgValues } from '../protocol/parameters.js';
 import { IncomingCallInfo, type IncomingCall } from '../protocol/session-channel.js';
 
 /** A function one side serves: its handler takes (named args, call context). */
@@ -49,9 +49,12 @@ export class FunctionRegistry {
       const available = this.names();
       throw new UnknownFunctionError(unknown(call.function, available), { available });
     }
-    const { named, parameters } = decodeArgs(call.args);
-    validateArgs(call.function, fn.params, parameters);
-    return fn.handler(named, new WwPluginCallContext(new IncomingCallInfo(call.function, who.caller, parameters, who.plugin, incoming)));
+    const wire = call.args ?? [];
+    const { named, values } = decodeArgValues(wire);
+    // The Parameter list is made once, and only when declared parameters or the handler read it.
+    const info = new IncomingCallInfo(call.function, who.caller, wire, values, who.plugin, incoming);
+    if (fn.params.length) validateArgs(call.function, fn.params, info.parameters);
+    return fn.handler(named, new WwPluginCallContext(info));
   }
 
   names(): string[] {

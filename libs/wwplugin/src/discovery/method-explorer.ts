@@ -1,7 +1,7 @@
 import { Injectable, Logger, type LogLevel } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModulesContainer } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { catchError, isObservable, of } from 'rxjs';
+import { catchError, isObservable, of, type Observable } from 'rxjs';
 import { PARAM_ARGS_METADATA } from '@nestjs/microservices/constants.js';
 import { RpcParamsFactory } from '@nestjs/microservices/factories/rpc-params-factory.js';
 import { HANDLER_THREW } from '../wwplugin.messages.js';
@@ -15,13 +15,26 @@ export interface FoundMethod<M> {
   label: string;
 }
 
-/** How a discovered method is called: Nest's guards, interceptors, pipes and filters run around it. */
-export type ContextualHandler = (data: unknown, ctx: unknown) => Promise<unknown>;
+/**
+ * How a discovered method is called: Nest's guards, interceptors, pipes and filters run around it.
+ * Returns the method's value, or a Promise of it (an Observable comes back as it is).
+ */
+export type ContextualHandler = (data: unknown, ctx: unknown) => unknown;
 
 /** Where a handler's error goes when no exception filter of the app handles it. */
 interface ExceptionsHandlerLike {
   next(exception: unknown, host: unknown): unknown;
   invokeCustomFilters(exception: unknown, host: unknown): unknown;
+}
+
+/** What Nest found around the method being wrapped: enough to tell whether a call needs Nest's pipeline. */
+interface Wrapping {
+  guards: number;
+  interceptors: number;
+  /** Parameters read by decorators (@Payload(), @Ctx()...): only they go through pipes. */
+  params: number;
+  /** The method's exception filters, and the error path that applies them. */
+  filtered?: (err: unknown, args: unknown[]) => unknown;
 }
 
 /**
@@ -36,6 +49,8 @@ export class MethodExplorer {
   private readonly contextCreator: ExternalContextCreator;
   /** Level at which a handler's error, returned to its caller, is logged (false: not at all). */
   private errorLogLevel: LogLevel | false = 'debug';
+  /** Filled while Nest wraps one method (createHandler). */
+  private wrapping?: Wrapping;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -43,9 +58,41 @@ export class MethodExplorer {
     externalContextCreator: ExternalContextCreator,
     modules: ModulesContainer,
   ) {
-    const filters = (externalContextCreator as unknown as { filtersContextCreator: { create(...args: unknown[]): ExceptionsHandlerLike } })
-      .filtersContextCreator;
+    const creator = externalContextCreator as unknown as {
+      filtersContextCreator: { create(...args: unknown[]): ExceptionsHandlerLike };
+      interceptorsContextCreator: { create(...args: unknown[]): unknown[] };
+      createGuardsFn(guards: unknown[], ...rest: unknown[]): unknown;
+      createPipesFn(pipes: unknown[], params: unknown[]): unknown;
+    };
+    const filters = creator.filtersContextCreator;
+    const interceptors = creator.interceptorsContextCreator;
+    // Counted while Nest wraps a method: a method with no guard, interceptor or decorated
+    // parameter is called directly (see createHandler), without Nest's promise chain around it.
+    const wrapping = () => this.wrapping ?? { guards: 0, interceptors: 0, params: 0 };
     this.contextCreator = Object.create(externalContextCreator, {
+      createGuardsFn: {
+        value(this: typeof creator, guards: unknown[], ...rest: unknown[]) {
+          wrapping().guards = guards.length;
+          return creator.createGuardsFn.call(this, guards, ...rest);
+        },
+      },
+      createPipesFn: {
+        value(this: typeof creator, pipes: unknown[], params: unknown[]) {
+          wrapping().params = params.length;
+          return creator.createPipesFn.call(this, pipes, params);
+        },
+      },
+      interceptorsContextCreator: {
+        value: Object.create(interceptors, {
+          create: {
+            value(this: typeof interceptors, ...args: unknown[]) {
+              const found = interceptors.create.call(this, ...args);
+              wrapping().interceptors = found.length;
+              return found;
+            },
+          },
+        }),
+      },
       // ExternalContextCreator resolves Observables to their last value; streaming functions need
       // the Observable itself, so this view of the creator hands results back untouched (and at
       // once: the handler is async already, another async step would only cost a microtask).
@@ -71,6 +118,7 @@ export class MethodExplorer {
               host.setType(type);
               return handler.next(err, host);
             };
+            wrapping().filtered = filtered;
             return async (...args: unknown[]) => {
               try {
                 const result = await target(...args);
@@ -154,17 +202,60 @@ export class MethodExplorer {
   /** Wraps a found method so that calling it runs the Nest enhancers; args are (data, ctx). */
   createHandler(found: FoundMethod<unknown>): ContextualHandler {
     const { instance, methodName } = found;
-    const callback = (instance as Record<string, Function>)[methodName];
-    return this.contextCreator.create(
-      instance,
-      callback as (...args: unknown[]) => unknown,
-      methodName,
-      PARAM_ARGS_METADATA,
-      new RpcParamsFactory() as ConstructorParameters<typeof Object>[0],
-      undefined,
-      undefined,
-      { guards: true, interceptors: true, filters: true },
-      'rpc',
-    ) as ContextualHandler;
+    const callback = (instance as Record<string, Function>)[methodName] as (...args: unknown[]) => unknown;
+    const wrapping: Wrapping = (this.wrapping = { guards: 0, interceptors: 0, params: 0 });
+    let handler: ContextualHandler;
+    try {
+      handler = this.contextCreator.create(
+        instance,
+        callback,
+        methodName,
+        PARAM_ARGS_METADATA,
+        new RpcParamsFactory() as ConstructorParameters<typeof Object>[0],
+        undefined,
+        undefined,
+        { guards: true, interceptors: true, filters: true },
+        'rpc',
+      ) as ContextualHandler;
+    } finally {
+      this.wrapping = undefined;
+    }
+    const { filtered } = wrapping;
+    if (wrapping.guards || wrapping.interceptors || wrapping.params || !filtered) return handler;
+    return direct(instance, callback, filtered);
   }
+}
+
+/**
+ * A method with nothing of Nest's to run before it: called at once, its value handed back as it
+ * is (Nest's pipeline would add three async steps for the same result). Its errors, thrown, as a
+ * rejected Promise or through its Observable, still go through its exception filters.
+ */
+function direct(instance: object, callback: (...args: unknown[]) => unknown, filtered: (err: unknown, args: unknown[]) => unknown): ContextualHandler {
+  const filterObservable = (result: Observable<unknown>, args: unknown[]) =>
+    result.pipe(
+      catchError((err: unknown) => {
+        const out = filtered(err, args);
+        return isObservable(out) ? out : of(out);
+      }),
+    );
+  const settled = (value: unknown, args: unknown[]) => (isObservable(value) ? filterObservable(value, args) : value);
+  return (data: unknown, ctx: unknown) => {
+    const args = [data, ctx];
+    let result: unknown;
+    try {
+      result = callback.call(instance, data, ctx);
+    } catch (err) {
+      // As Nest's pipeline would: the filters' answer, or their error, as a settled Promise.
+      return new Promise((resolve) => resolve(filtered(err, args)));
+    }
+    if (isObservable(result)) return filterObservable(result, args);
+    if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
+      return Promise.resolve(result).then(
+        (value) => settled(value, args),
+        (err: unknown) => filtered(err, args),
+      );
+    }
+    return result;
+  };
 }

@@ -91,7 +91,8 @@ export class CallRouter {
     // The fast path stays synchronous: no await unless the plugin is away or busy.
     if (plugin?.functions.has(fn)) {
       const slots = this.slotsOf(plugin);
-      if (slots.tryAcquire()) return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace }));
+      // The channel gives the slot back as the call settles (no Promise chained to it for that).
+      if (slots.tryAcquire()) return plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace, settled: slots.releaser });
     }
     return this.callSlow(target, fn, args, timeoutMs, opts.signal, opts.trace);
   }

@@ -24,6 +24,9 @@ export class CallSlots {
   private readonly line = new Set<Waiter>();
   private idlers: Array<() => void> = [];
 
+  /** release(), bound: handed to a call as the thing to run once it settles. */
+  readonly releaser = (): void => this.release();
+
   constructor(
     readonly limit: number,
     readonly maxQueued: number,
@@ -84,8 +87,8 @@ export class CallSlots {
 
   /** Gives a slot back: the first waiter in line takes it over. */
   release(): void {
-    const next = this.line.values().next();
-    if (next.done) {
+    const next = this.line.size ? this.line.values().next() : undefined;
+    if (!next || next.done) {
       if (this.active > 0) this.active--;
       if (this.active === 0 && this.idlers.length) {
         const idlers = this.idlers;

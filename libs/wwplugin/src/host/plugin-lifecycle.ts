@@ -34,6 +34,8 @@ const SETTLED: ReadonlySet<PluginState> = new Set(['running', 'stopped', 'failed
  */
 export class PluginLifecycle {
   private readonly state$ = new BehaviorSubject<PluginState>('stopped');
+  // Read on every call (is it running?): a plain field, not the subject's checked getter.
+  private current: PluginState = 'stopped';
 
   constructor(
     private readonly pluginName: () => string,
@@ -41,7 +43,7 @@ export class PluginLifecycle {
   ) {}
 
   get state(): PluginState {
-    return this.state$.value;
+    return this.current;
   }
 
   /** Every state from now on, starting with the current one. */
@@ -62,7 +64,10 @@ export class PluginLifecycle {
       this.onIllegal(new IllegalTransitionError(ILLEGAL_TRANSITION(name, from, next, [...TRANSITIONS[from]]), { plugin: name, from, to: next }));
       return false;
     }
-    if (from !== next) this.state$.next(next);
+    if (from !== next) {
+      this.current = next;
+      this.state$.next(next);
+    }
     return true;
   }
 

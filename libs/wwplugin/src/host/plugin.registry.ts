@@ -15,6 +15,8 @@ import { PluginGroup } from './plugin-group.js';
 export class PluginRegistry {
   private readonly plugins = new Map<string, ManagedPlugin>();
   private readonly groups = new Set<PluginGroup>();
+  // Every call by name looks its set up: the last set found for a name, checked before it is used.
+  private readonly byName = new Map<string, PluginGroup>();
 
   /** Adds a plugin as the only instance of a new set; DuplicatePluginError when its name is held by another set. */
   add(plugin: ManagedPlugin): PluginGroup {
@@ -98,7 +100,15 @@ export class PluginRegistry {
 
   /** The set serving `name`, if any. */
   group(name: string): PluginGroup | undefined {
-    for (const g of this.groups) if (g.name === name) return g;
+    const known = this.byName.get(name);
+    // Still holding the name: the scan below would find it (a name is held by one set at most).
+    if (known && known.name === name && this.groups.has(known)) return known;
+    for (const g of this.groups) {
+      if (g.name !== name) continue;
+      this.byName.set(name, g);
+      return g;
+    }
+    if (known) this.byName.delete(name);
     return undefined;
   }
 

@@ -5,6 +5,9 @@ import { ENV_REPORT_DENIALS } from '../protocol/protocol.constants.js';
 // Read once: the host decides at spawn whether it wants denials reported.
 const enabled = process.env[ENV_REPORT_DENIALS] === '1';
 
+/** False unless the host asked for denials: callers then skip reportingDenials' wrapper altogether. */
+export const reportsDenials = enabled;
+
 /** Tells the host, on stderr, of an ERR_ACCESS_DENIED the sandbox raised; the error itself goes on unchanged. */
 export function reportAccessDenial(err: unknown, during: string): void {
   const denial = enabled ? accessDenialOf(err, during) : undefined;

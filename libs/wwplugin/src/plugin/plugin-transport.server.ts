@@ -7,7 +7,7 @@ import { type IncomingCall } from '../protocol/session-channel.js';
 import { PUSH_REFUSED, UNKNOWN_FUNCTION } from '../wwplugin.messages.js';
 import { PluginFunctionRegistry } from './plugin-function.registry.js';
 import { PluginSession } from './plugin-session.js';
-import { reportingDenials } from './access-denial.reporter.js';
+import { reportingDenials, reportsDenials } from './access-denial.reporter.js';
 import { WWPLUGIN_TRANSPORT } from './wwplugin-transport.js';
 
 // A push cannot be cancelled: one signal that never fires serves them all, made on first use.
@@ -40,26 +40,31 @@ export class PluginTransportServer extends Server implements CustomTransportStra
       const info = { id: session.id, name: session.name, version: session.options.version };
       const topics = [...new Set(registry.pushHandlers.map((h) => h.topic))];
       this.routePushes(registry, session, info);
-      await session.connect(registry.infos(), topics, (call, incoming) => this.dispatch(registry, info, call, incoming));
+      // Made once: a call to a function of the plugin allocates none of this.
+      const fromHost = { caller: 'host', plugin: info };
+      const unknown = (fn: string, available: string[]) => UNKNOWN_FUNCTION(info.name, fn, available);
+      const invoke = (call: CallFrame, incoming: IncomingCall) =>
+        registry.invoke(call, incoming, call.caller ? { caller: call.caller, plugin: info } : fromHost, unknown);
+      const run = reportsDenials ? (call: CallFrame, incoming: IncomingCall) => reportingDenials(call.function, () => invoke(call, incoming)) : invoke;
+      await session.connect(registry.infos(), topics, (call, incoming) => this.dispatch(info, call, incoming, run));
       callback();
     } catch (err) {
       callback(err);
     }
   }
 
-  private dispatch(registry: PluginFunctionRegistry, plugin: WwPluginCallContext['plugin'], call: CallFrame, incoming: IncomingCall): unknown {
+  private dispatch(
+    plugin: WwPluginCallContext['plugin'],
+    call: CallFrame,
+    incoming: IncomingCall,
+    run: (call: CallFrame, incoming: IncomingCall) => unknown,
+  ): unknown {
     const tracing = this.session?.tracing;
     if (tracing) {
       const traced = { plugin: plugin.name, fn: call.function, kind: call.caller ? 'relay' : 'call', caller: call.caller || 'host' };
-      return tracing.api.serveTraced(tracing.tracer, traced, call, () => this.invoke(registry, plugin, call, incoming));
+      return tracing.api.serveTraced(tracing.tracer, traced, call, () => run(call, incoming));
     }
-    return this.invoke(registry, plugin, call, incoming);
-  }
-
-  private invoke(registry: PluginFunctionRegistry, plugin: WwPluginCallContext['plugin'], call: CallFrame, incoming: IncomingCall): unknown {
-    return reportingDenials(call.function, () =>
-      registry.invoke(call, incoming, { caller: call.caller || 'host', plugin }, (fn, available) => UNKNOWN_FUNCTION(plugin.name, fn, available)),
-    );
+    return run(call, incoming);
   }
 
   /** Pushes go to @OnPush methods and to @EventPattern handlers of the same topic. */

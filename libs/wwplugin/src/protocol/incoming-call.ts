@@ -1,5 +1,5 @@
 import type { CallInfo } from './call-context.js';
-import type { Parameter } from './parameters.js';
+import { toParameters, type Parameter, type WireParameter } from './parameters.js';
 
 /**
  * Cancellation of one call the peer made. Its AbortSignal is made only when someone reads it:
@@ -39,15 +39,22 @@ export class IncomingCall {
   }
 }
 
-/** The CallInfo of an incoming call, for its handler's context: the signal is made when read. */
+/** The CallInfo of an incoming call, for its handler's context: the signal and the Parameter list are made when read. */
 export class IncomingCallInfo implements CallInfo {
+  private list?: Parameter[];
+
   constructor(
     readonly fn: string,
     readonly caller: string,
-    readonly parameters: Parameter[],
+    private readonly wire: readonly WireParameter[],
+    private readonly values: readonly unknown[],
     readonly plugin: CallInfo['plugin'],
     private readonly incoming: IncomingCall,
   ) {}
+
+  get parameters(): Parameter[] {
+    return (this.list ??= toParameters(this.wire, this.values));
+  }
 
   get signal(): AbortSignal {
     return this.incoming.signal;

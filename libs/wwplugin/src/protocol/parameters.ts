@@ -146,9 +146,17 @@ export function encodeArgs(args: unknown): WireParameter[] {
 
 /** Decodes wire arguments to named values and to the seed's Parameter list. */
 export function decodeArgs(wire: WireParameter[] | undefined): { named: Record<string, unknown>; parameters: Parameter[] } {
+  const args = wire ?? [];
+  const { named, values } = decodeArgValues(args);
+  return { named, parameters: toParameters(args, values) };
+}
+
+/** Decodes wire arguments to named values, and each argument's value in order (for toParameters, when asked). */
+export function decodeArgValues(wire: readonly WireParameter[]): { named: Record<string, unknown>; values: unknown[] } {
   const named: Record<string, unknown> = {};
-  const parameters: Parameter[] = [];
-  for (const p of wire ?? []) {
+  const values = new Array<unknown>(wire.length);
+  for (let i = 0; i < wire.length; i++) {
+    const p = wire[i];
     let value: unknown;
     try {
       value = decodeValue(p);
@@ -157,9 +165,14 @@ export function decodeArgs(wire: WireParameter[] | undefined): { named: Record<s
       throw new InvalidArgumentError(UNDECODABLE_ARGUMENT(p.name, (err as Error).message), { argument: p.name });
     }
     named[p.name] = value;
-    parameters.push({ name: p.name, type: p.type ?? ParameterType.NULL, value });
+    values[i] = value;
   }
-  return { named, parameters };
+  return { named, values };
+}
+
+/** The seed's Parameter list of decoded arguments. */
+export function toParameters(wire: readonly WireParameter[], values: readonly unknown[]): Parameter[] {
+  return wire.map((p, i) => ({ name: p.name, type: p.type ?? ParameterType.NULL, value: values[i] }));
 }
 
 function isParameter(p: unknown): p is Parameter {
