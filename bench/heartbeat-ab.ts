@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   const names = Array.from({ length: PLUGINS }, (_, i) => `ab${i}`);
   await Promise.all(
     [0, 1].map(async (lane) => {
-      for (let i = lane; i < names.length; i += 2) await host.load({ path: `${DIST_BENCH}plugin/main.js`, name: names[i], env: { BENCH_PLUGIN_NAME: names[i] } });
+      for (let i = lane; i < names.length; i += 2)
+        await host.load({ path: `${DIST_BENCH}plugin/main.js`, name: names[i], env: { BENCH_PLUGIN_NAME: names[i] } });
     }),
   );
   const deps = [app.get(PluginRegistry), app.get(PluginLauncher), app.get(HostEvents)] as const;
@@ -94,10 +95,20 @@ async function main(): Promise<void> {
   }
   const ratios = a.map((x, i) => x.usPerS / b[i].usPerS);
   const f = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
-  console.log(`${PLUGINS} idle plugins, ${PAIRS} pairs of ${SECONDS}-s windows; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`this build: host CPU ${median(a.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(a.map((x) => x.usPerS))}], ${median(a.map((x) => x.wakes)).toFixed(1)} wake-ups/s`);
-  console.log(`other:      host CPU ${median(b.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(b.map((x) => x.usPerS))}], ${median(b.map((x) => x.wakes)).toFixed(1)} wake-ups/s`);
-  console.log(`no heartbeats: host CPU ${median(none.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(none.map((x) => x.usPerS))}], ${median(none.map((x) => x.wakes)).toFixed(1)} wake-ups/s`);
+  console.log(
+    `${PLUGINS} idle plugins, ${PAIRS} pairs of ${SECONDS}-s windows; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `this build: host CPU ${median(a.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(a.map((x) => x.usPerS))}], ${median(a.map((x) => x.wakes)).toFixed(1)} wake-ups/s`,
+  );
+  console.log(
+    `other:      host CPU ${median(b.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(b.map((x) => x.usPerS))}], ${median(b.map((x) => x.wakes)).toFixed(1)} wake-ups/s`,
+  );
+  console.log(
+    `no heartbeats: host CPU ${median(none.map((x) => x.usPerS)).toFixed(0)} µs/s [${f(none.map((x) => x.usPerS))}], ${median(none.map((x) => x.wakes)).toFixed(1)} wake-ups/s`,
+  );
   const beats = PLUGINS;
   console.log(
     `host CPU per heartbeat (median window − median no-heartbeat window, ${beats} heartbeats/s): this build ${((median(a.map((x) => x.usPerS)) - median(none.map((x) => x.usPerS))) / beats).toFixed(0)} µs, other ${((median(b.map((x) => x.usPerS)) - median(none.map((x) => x.usPerS))) / beats).toFixed(0)} µs`,

@@ -93,9 +93,17 @@ async function main(): Promise<void> {
     pp.push(await cpuPer(pingPong));
     so.push(await cpuPer(sendOnly));
     // The cost of the loop's own turn of the event loop, for reference.
-    idle.push(await cpuPer(async () => { for (let i = 0; i < N; i++) await new Promise((res) => setImmediate(res)); }));
+    idle.push(
+      await cpuPer(async () => {
+        for (let i = 0; i < N; i++) await new Promise((res) => setImmediate(res));
+      }),
+    );
   }
-  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${N} frames × ${ROUNDS} rounds; host CPU per frame (µs), median [rounds]`);
+  console.log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; ${N} frames × ${ROUNDS} rounds; host CPU per frame (µs), median [rounds]`,
+  );
   console.log(`  heartbeat (ping sent, pong received): ${median(pp).toFixed(1)}  [${pp.map((x) => x.toFixed(1)).join(', ')}]`);
   console.log(`  send only (frame the plugin ignores):  ${median(so).toFixed(1)}  [${so.map((x) => x.toFixed(1)).join(', ')}]`);
   console.log(`  an empty turn of the event loop:       ${median(idle).toFixed(1)}`);

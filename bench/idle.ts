@@ -77,7 +77,8 @@ async function idleRun(heartbeat: boolean, profile: boolean) {
     const names = Array.from({ length: PLUGINS }, (_, i) => `i${i}`);
     await Promise.all(
       [0, 1].map(async (lane) => {
-        for (let i = lane; i < names.length; i += 2) await host.load({ path: `${DIST_BENCH}plugin/main.js`, name: names[i], env: { BENCH_PLUGIN_NAME: names[i] } });
+        for (let i = lane; i < names.length; i += 2)
+          await host.load({ path: `${DIST_BENCH}plugin/main.js`, name: names[i], env: { BENCH_PLUGIN_NAME: names[i] } });
       }),
     );
     (globalThis as { gc?: () => void }).gc?.();
@@ -132,11 +133,17 @@ async function idleRun(heartbeat: boolean, profile: boolean) {
 }
 
 async function main(): Promise<void> {
-  const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load0 = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const runs = [];
   if (ONLY !== 'off') runs.push(await idleRun(true, PROFILE));
   if (ONLY !== 'on') runs.push(await idleRun(false, false));
-  console.log(`${PLUGINS} plugins, ${WINDOWS} idle windows of ${SECONDS} s after ${SETTLE} s settling; load average ${load0} → ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `${PLUGINS} plugins, ${WINDOWS} idle windows of ${SECONDS} s after ${SETTLE} s settling; load average ${load0} → ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   for (const r of runs) {
     console.log(
       `heartbeat ${r.heartbeat ? 'on ' : 'off'}: host CPU ${r.cpuMs.toFixed(1)} ms (user ${r.userMs.toFixed(1)}, system ${r.systemMs.toFixed(1)}) over ${(r.windowMs / 1000).toFixed(1)} s = ${r.pct.toFixed(3)} %; ${((r.cpuMs * 1000) / (r.windowMs / 1000)).toFixed(0)} µs per idle second (median of ${WINDOWS} windows of ${SECONDS} s: ${r.all} %); ${((r.wakes * 1000) / r.windowMs).toFixed(1)} wake-ups/s of the main thread; session bytes in ${r.bytes.in}, out ${r.bytes.out}`,

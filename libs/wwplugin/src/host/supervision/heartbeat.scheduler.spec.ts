@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HeartbeatOptions } from '../../interfaces/host-options.interface.js';
-import type { PluginEvent } from '../host-events.js';
+import type { HeartbeatOptions, PluginEvent } from '../../interfaces/host-options.interface.js';
 import type { HostEvents } from '../host-events.js';
 import type { ManagedPlugin } from '../managed-plugin.js';
 import type { PluginLauncher } from '../plugin-launcher.js';
