@@ -77,9 +77,13 @@ export class CallRouter {
   }
 
   /** host → plugin: resolves with the function's result (a streaming function's last value). */
-  call(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions & Observed = {}): Promise<unknown> {
-    if (this.observers.active && !opts.observed)
-      return this.observed('call', idOrName, fn, (trace) => this.call(idOrName, fn, args, { ...opts, observed: true, trace }));
+  call(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions = {}): Promise<unknown> {
+    if (this.observers.active) return this.observed('call', idOrName, fn, (trace) => this.send(idOrName, fn, args, opts, trace));
+    return this.send(idOrName, fn, args, opts, undefined);
+  }
+
+  /** call() once observed: `trace` is what the frame carries. */
+  private send(idOrName: string, fn: string, args: unknown, opts: RemoteCallOptions, trace: TraceFields | undefined): Promise<unknown> {
     let target: Target;
     try {
       target = this.registry.target(idOrName);
@@ -91,9 +95,9 @@ export class CallRouter {
     // The fast path stays synchronous: no await unless the plugin is away or busy.
     if (plugin?.functions.has(fn)) {
       const slots = this.slotsOf(plugin);
-      if (slots.tryAcquire()) return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace }));
+      if (slots.tryAcquire()) return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace }));
     }
-    return this.callSlow(target, fn, args, timeoutMs, opts.signal, opts.trace);
+    return this.callSlow(target, fn, args, timeoutMs, opts.signal, trace);
   }
 
   private async callSlow(target: Target, fn: string, args: unknown, timeoutMs: number, signal?: AbortSignal, trace?: TraceFields): Promise<unknown> {

@@ -1,6 +1,8 @@
 import {
   context,
   createTraceState,
+  INVALID_SPANID,
+  INVALID_TRACEID,
   isSpanContextValid,
   ProxyTracerProvider,
   ROOT_CONTEXT,
@@ -48,8 +50,9 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /** The W3C trace context of `span` as frames carry it. */
 export function traceFieldsOf(span: Span): TraceFields {
   const sc = span.spanContext();
-  const flags = (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
-  return { traceparent: `00-${sc.traceId}-${sc.spanId}-${flags}`, tracestate: sc.traceState?.serialize() ?? '' };
+  // Sampled or not: the two flags spans have, spelled without number formatting.
+  const flags = sc.traceFlags === 1 ? '01' : sc.traceFlags === 0 ? '00' : (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
+  return { traceparent: `00-${sc.traceId}-${sc.spanId}-${flags}`, tracestate: sc.traceState ? sc.traceState.serialize() : '' };
 }
 
 /** The trace context of the active span, for a push or an emit (no span of its own). */
@@ -61,15 +64,16 @@ export function activeTraceFields(): TraceFields | undefined {
 /** A context whose parent is the remote span a frame names; ROOT_CONTEXT if it names none (or a malformed one). */
 export function contextFromFields(fields: TraceFields | undefined): Context {
   const m = fields?.traceparent ? TRACEPARENT.exec(fields.traceparent) : null;
-  if (!m) return ROOT_CONTEXT;
+  // The pattern checked the form; what is left of validity is that neither id is all zeros.
+  if (!m || m[1] === INVALID_TRACEID || m[2] === INVALID_SPANID) return ROOT_CONTEXT;
   const spanContext = {
     traceId: m[1],
     spanId: m[2],
-    traceFlags: parseInt(m[3], 16),
+    traceFlags: m[3] === '01' ? 1 : parseInt(m[3], 16),
     isRemote: true,
     traceState: fields?.tracestate ? createTraceState(fields.tracestate) : undefined,
   };
-  return isSpanContextValid(spanContext) ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, spanContext);
 }
 
 /** What a traced call is: the plugin that serves it (or the calling plugin, for a host function) and the function. */
@@ -94,14 +98,23 @@ export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKi
   return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes }, parent);
 }
 
-/** Ends a call's span with its outcome; an error code marks the span as failed. */
-export function endCallSpan(span: Span, outcome: CallOutcome): void {
+/** Ends a call's span with its outcome (at `endTime`, a performance.now(), if given); an error code marks the span as failed. */
+export function endCallSpan(span: Span, outcome: CallOutcome, endTime?: number): void {
   span.setAttribute(TRACE_ATTRIBUTES.outcome, outcome === 'ok' ? 'ok' : 'error');
   if (outcome !== 'ok') {
     span.setAttribute(TRACE_ATTRIBUTES.errorCode, outcome);
     span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
   }
-  span.end();
+  span.end(endTime);
+}
+
+/**
+ * Ends a call's span as endCallSpan() does, with the time it is called as the end, but in a
+ * microtask: whoever awaits the call (the caller, or the code that sends the reply) goes on first.
+ */
+export function endCallSpanSoon(span: Span, outcome: CallOutcome): void {
+  const endTime = performance.now();
+  queueMicrotask(() => endCallSpan(span, outcome, endTime));
 }
 
 /**
@@ -139,7 +152,7 @@ export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFi
     endCallSpan(span, outcomeOf(err));
     throw err;
   }
-  return observeResult(bindToContext(out, ctx), (outcome) => endCallSpan(span, outcome));
+  return observeResult(bindToContext(out, ctx), (outcome) => endCallSpanSoon(span, outcome));
 }
 
 /** Makes a call in a CLIENT span under the active one; `run` sends the span's trace context in the frame. */
@@ -152,7 +165,7 @@ export function callTraced<T>(tracer: Tracer, call: TracedCall, run: (fields: Tr
     endCallSpan(span, outcomeOf(err));
     throw err;
   }
-  return observeResult(out, (outcome) => endCallSpan(span, outcome));
+  return observeResult(out, (outcome) => endCallSpanSoon(span, outcome));
 }
 
 /** Records a push or an emit as it is received: a CONSUMER span under the sender's span, around its dispatch. */
