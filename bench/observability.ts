@@ -7,6 +7,7 @@
 //
 // --profile DIR: one process per mode, whose host and plugins write CPU profiles of the sequential
 // calls only (no start-up) to DIR/<mode>/; sum their self time per function to see what costs.
+// (SIGWINCH switches the profiles on and off: plugins, as Nest apps, end on SIGUSR2.)
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -57,7 +58,7 @@ async function child(mode: Mode, quick: boolean): Promise<void> {
   const pluginCpu0 = (await host.call('bench-a', 'cpu')) as number;
   // --profile: the host and its plugins profile just the sequential calls.
   const profiled = process.env.BENCH_PROFILE_DIR ? [process.pid, ...host.list().map((p) => p.pid!)] : [];
-  const toggleProfiles = () => profiled.forEach((pid) => process.kill(pid, 'SIGUSR2'));
+  const toggleProfiles = () => profiled.forEach((pid) => process.kill(pid, 'SIGWINCH'));
   toggleProfiles();
   const hostCpu0 = process.cpuUsage();
   const seq = await sequential(n, 0, call);

@@ -1,5 +1,5 @@
 // Loaded with --import by `bench:observability --profile` into the bench's host and plugin
-// processes: SIGUSR2 starts a CPU profile and the next one writes it, so that only the measured
+// processes: SIGWINCH starts a CPU profile and the next one writes it, so that only the measured
 // calls are in it (not start-up). The host child sends the signals around its sequential calls.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -9,7 +9,7 @@ const dir = process.env.BENCH_PROFILE_DIR!;
 const session = new Session();
 session.connect();
 let running = false;
-process.on('SIGUSR2', () => {
+process.on('SIGWINCH', () => {
   if (!running) {
     running = true;
     session.post('Profiler.enable');
