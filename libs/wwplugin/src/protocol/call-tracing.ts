@@ -84,8 +84,8 @@ export interface TracedCall {
   caller?: string;
 }
 
-/** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served. */
-export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context): Span {
+/** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served; `startTime` a performance.now(). */
+export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context, startTime?: number): Span {
   const attributes: Attributes = {
     'rpc.system': 'wwplugin',
     'rpc.service': call.plugin,
@@ -95,7 +95,7 @@ export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKi
     [TRACE_ATTRIBUTES.kind]: call.kind,
   };
   if (call.caller) attributes[TRACE_ATTRIBUTES.caller] = call.caller;
-  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes }, parent);
+  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes, startTime }, parent);
 }
 
 /** Ends a call's span with its outcome (at `endTime`, a performance.now(), if given); an error code marks the span as failed. */
@@ -140,19 +140,64 @@ export function bindToContext<T>(result: T, ctx: Context): T {
   return result;
 }
 
-/** Serves a call in a SERVER span under the caller's span (from the frame); ends it when the result settles. */
+// The key the api keeps a context's span under, asked of the api itself.
+const SPAN_KEY: symbol = (() => {
+  let key: symbol | undefined;
+  trace.getSpan({ getValue: (k: symbol) => void (key = k) } as Context);
+  return key!;
+})();
+
+/**
+ * The context a served call runs in. Its SERVER span is made, with the call's start time, when
+ * something first asks for it (a call the handler makes, the app's own instrumentation) or else
+ * once the call is over: a handler that asks for nothing does not wait for the span.
+ */
+export class ServedCallContext implements Context {
+  private made?: Span;
+
+  constructor(
+    private readonly parent: Context,
+    private readonly make: () => Span,
+  ) {}
+
+  /** The call's span, made now if nothing asked for it before. */
+  span(): Span {
+    return (this.made ??= this.make());
+  }
+
+  getValue(key: symbol): unknown {
+    return key === SPAN_KEY ? this.span() : this.parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return trace.setSpan(this.parent, this.span()).setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return trace.setSpan(this.parent, this.span()).deleteValue(key);
+  }
+}
+
+/**
+ * Serves a call in a SERVER span under the caller's span (from the frame). The span runs from the
+ * call's start to its end, but is made (if nothing asked for it sooner) and ended in a microtask
+ * after the result settled: the reply does not wait for it.
+ */
 export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFields, run: () => T): T {
+  const startTime = performance.now();
   const parent = contextFromFields(fields);
-  const span = startCallSpan(tracer, call, SpanKind.SERVER, parent);
-  const ctx = trace.setSpan(parent, span);
+  const ctx = new ServedCallContext(parent, () => startCallSpan(tracer, call, SpanKind.SERVER, parent, startTime));
   let out: T;
   try {
     out = context.with(ctx, run);
   } catch (err) {
-    endCallSpan(span, outcomeOf(err));
+    endCallSpan(ctx.span(), outcomeOf(err));
     throw err;
   }
-  return observeResult(bindToContext(out, ctx), (outcome) => endCallSpanSoon(span, outcome));
+  return observeResult(bindToContext(out, ctx), (outcome) => {
+    const endTime = performance.now();
+    queueMicrotask(() => endCallSpan(ctx.span(), outcome, endTime));
+  });
 }
 
 /** Makes a call in a CLIENT span under the active one; `run` sends the span's trace context in the frame. */
