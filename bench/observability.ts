@@ -90,9 +90,7 @@ function runChild(mode: Mode, quick: boolean, retries = 1): Figures {
 function runChildOnce(mode: Mode, quick: boolean, profileDir?: string): Figures {
   const out = execFileSync(process.execPath, [SELF, '--child', mode, ...(quick ? ['--quick'] : [])], {
     encoding: 'utf8',
-    env: profileDir
-      ? { ...process.env, BENCH_PROFILE_DIR: profileDir, NODE_OPTIONS: `--import ${DIST_BENCH}observability/window-profiler.js` }
-      : process.env,
+    env: profileDir ? { ...process.env, BENCH_PROFILE_DIR: profileDir, NODE_OPTIONS: `--import ${DIST_BENCH}observability/window-profiler.js` } : process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return JSON.parse(out.trim().split('\n').pop()!) as Figures;
