@@ -129,14 +129,19 @@ describe('spans of served and made calls, off the reply path', () => {
     await provider.shutdown();
   });
 
-  it('a context derived from the served call’s keeps its span and the caller’s values', () => {
+  it('a context derived from the served call’s keeps its span, made once under the caller’s', () => {
     const log: string[] = [];
+    let parentSeen: string | undefined;
+    const ctx = new ServedCallContext(FIELDS, (parent) => {
+      parentSeen = trace.getSpanContext(parent)?.spanId;
+      return recordingTracer(log).startSpan('s', {});
+    });
     const key = Symbol('k');
-    const parent = ROOT_CONTEXT.setValue(key, 'kept');
-    const ctx = new ServedCallContext(parent, () => recordingTracer(log).startSpan('s', {}));
-    const derived = ctx.setValue(Symbol('other'), 1);
-    expect(derived.getValue(key)).toBe('kept');
+    const derived = ctx.setValue(key, 'mine');
+    expect(derived.getValue(key)).toBe('mine');
     expect(trace.getSpan(derived)).toBe(ctx.span());
+    expect(trace.getSpan(ctx.deleteValue(key))).toBe(ctx.span());
+    expect(parentSeen).toBe(SPAN_ID);
     expect(log).toEqual(['start s at undefined']);
   });
 });

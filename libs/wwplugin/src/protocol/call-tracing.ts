@@ -150,31 +150,38 @@ const SPAN_KEY: symbol = (() => {
 /**
  * The context a served call runs in. Its SERVER span is made, with the call's start time, when
  * something first asks for it (a call the handler makes, the app's own instrumentation) or else
- * once the call is over: a handler that asks for nothing does not wait for the span.
+ * once the call is over; the caller's trace context is read from the frame then too. A handler
+ * that asks for nothing does not wait for either.
  */
 export class ServedCallContext implements Context {
   private made?: Span;
+  private parentContext?: Context;
 
   constructor(
-    private readonly parent: Context,
-    private readonly make: () => Span,
+    private readonly fields: TraceFields,
+    private readonly make: (parent: Context) => Span,
   ) {}
+
+  /** The caller's span, as the frame named it. */
+  parent(): Context {
+    return (this.parentContext ??= contextFromFields(this.fields));
+  }
 
   /** The call's span, made now if nothing asked for it before. */
   span(): Span {
-    return (this.made ??= this.make());
+    return (this.made ??= this.make(this.parent()));
   }
 
   getValue(key: symbol): unknown {
-    return key === SPAN_KEY ? this.span() : this.parent.getValue(key);
+    return key === SPAN_KEY ? this.span() : this.parent().getValue(key);
   }
 
   setValue(key: symbol, value: unknown): Context {
-    return trace.setSpan(this.parent, this.span()).setValue(key, value);
+    return trace.setSpan(this.parent(), this.span()).setValue(key, value);
   }
 
   deleteValue(key: symbol): Context {
-    return trace.setSpan(this.parent, this.span()).deleteValue(key);
+    return trace.setSpan(this.parent(), this.span()).deleteValue(key);
   }
 }
 
@@ -185,8 +192,7 @@ export class ServedCallContext implements Context {
  */
 export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFields, run: () => T): T {
   const startTime = performance.now();
-  const parent = contextFromFields(fields);
-  const ctx = new ServedCallContext(parent, () => startCallSpan(tracer, call, SpanKind.SERVER, parent, startTime));
+  const ctx = new ServedCallContext(fields, (parent) => startCallSpan(tracer, call, SpanKind.SERVER, parent, startTime));
   let out: T;
   try {
     out = context.with(ctx, run);
