@@ -3,7 +3,11 @@
 // OpenTelemetry SDK registered, without exporter, in the host and in its plugins), and compares
 // the median of their sequential host→plugin call p50 (also plugin→plugin through the host).
 //
-//   node dist/bench/observability.js [--rounds N] [--quick]
+//   node dist/bench/observability.js [--rounds N] [--quick] [--breakdown] [--profile DIR]
+//
+// --profile DIR: one process per mode, whose host and plugins write CPU profiles of the sequential
+// calls only (no start-up) to DIR/<mode>/; sum their self time per function to see what costs.
+// (SIGWINCH switches the profiles on and off: plugins, as Nest apps, end on SIGUSR2.)
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,6 +16,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { PluginHostService, PluginMetrics, WwPluginModule } from '@wwplugin/nestjs';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIST_BENCH } from './support/paths.js';
 import { makePayload, median, sequential } from './support/stats.js';
@@ -50,9 +56,14 @@ async function child(mode: Mode, quick: boolean): Promise<void> {
   const call = () => host.call('bench-a', 'echo', { payload });
   await sequential(1, warmupMs, call);
   const pluginCpu0 = (await host.call('bench-a', 'cpu')) as number;
+  // --profile: the host and its plugins profile just the sequential calls.
+  const profiled = process.env.BENCH_PROFILE_DIR ? [process.pid, ...host.list().map((p) => p.pid!)] : [];
+  const toggleProfiles = () => profiled.forEach((pid) => process.kill(pid, 'SIGWINCH'));
+  toggleProfiles();
   const hostCpu0 = process.cpuUsage();
   const seq = await sequential(n, 0, call);
   const hostCpu = process.cpuUsage(hostCpu0);
+  toggleProfiles();
   const callCpu = (hostCpu.user + hostCpu.system + ((await host.call('bench-a', 'cpu')) as number) - pluginCpu0) / n;
   // Fewer relays: each is two calls, and a loaded machine makes them slow.
   const relayArgs = { target: 'bench-b', n: Math.ceil(n / 5), warmupMs, payload };
@@ -76,18 +87,31 @@ function runChild(mode: Mode, quick: boolean, retries = 1): Figures {
   }
 }
 
-function runChildOnce(mode: Mode, quick: boolean): Figures {
+function runChildOnce(mode: Mode, quick: boolean, profileDir?: string): Figures {
   const out = execFileSync(process.execPath, [SELF, '--child', mode, ...(quick ? ['--quick'] : [])], {
     encoding: 'utf8',
+    env: profileDir ? { ...process.env, BENCH_PROFILE_DIR: profileDir, NODE_OPTIONS: `--import ${DIST_BENCH}observability/window-profiler.js` } : process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return JSON.parse(out.trim().split('\n').pop()!) as Figures;
+}
+
+/** One process per mode whose host and plugins write CPU profiles of the sequential calls to `dir`/<mode>/. */
+function profile(dir: string, quick: boolean): void {
+  for (const mode of ['off', 'metrics', 'tracing', 'both'] as const) {
+    const at = resolvePath(dir, mode);
+    mkdirSync(at, { recursive: true });
+    const f = runChildOnce(mode, quick, at);
+    console.log(`${mode}: call p50 ${f.callP50.toFixed(1)} µs, CPU ${f.callCpu.toFixed(1)} µs per call; profiles in ${at}`);
+  }
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   if (args[0] === '--child') return child(args[1] as Mode, quick);
+  const profileAt = args.indexOf('--profile');
+  if (profileAt >= 0) return profile(args[profileAt + 1], quick);
   const roundsAt = args.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : quick ? 1 : 3;
   // --breakdown adds a host with metrics only and one with tracing only.

@@ -72,7 +72,10 @@ export class CallObservers {
       const f = o.start(call);
       if (f) finishes.push(f);
     }
-    return finishes.length ? (outcome) => finishes.forEach((f) => f(outcome)) : NOTHING;
+    if (finishes.length < 2) return finishes[0] ?? NOTHING;
+    return (outcome) => {
+      for (const f of finishes) f(outcome);
+    };
   }
 
   waited(plugin: { name: string; id: string }, fn: string, ms: number): void {

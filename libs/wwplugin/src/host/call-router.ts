@@ -77,9 +77,13 @@ export class CallRouter {
   }
 
   /** host → plugin: resolves with the function's result (a streaming function's last value). */
-  call(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions & Observed = {}): Promise<unknown> {
-    if (this.observers.active && !opts.observed)
-      return this.observed('call', idOrName, fn, (trace) => this.call(idOrName, fn, args, { ...opts, observed: true, trace }));
+  call(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions = {}): Promise<unknown> {
+    if (this.observers.active) return this.observed('call', idOrName, fn, (trace) => this.send(idOrName, fn, args, opts, trace));
+    return this.send(idOrName, fn, args, opts, undefined);
+  }
+
+  /** call() once observed: `trace` is what the frame carries. */
+  private send(idOrName: string, fn: string, args: unknown, opts: RemoteCallOptions, trace: TraceFields | undefined): Promise<unknown> {
     let target: Target;
     try {
       target = this.registry.target(idOrName);
@@ -92,9 +96,9 @@ export class CallRouter {
     if (plugin?.functions.has(fn)) {
       const slots = this.slotsOf(plugin);
       // The channel gives the slot back as the call settles (no Promise chained to it for that).
-      if (slots.tryAcquire()) return plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace: opts.trace, settled: slots.releaser });
+      if (slots.tryAcquire()) return plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace, settled: slots.releaser });
     }
-    return this.callSlow(target, fn, args, timeoutMs, opts.signal, opts.trace);
+    return this.callSlow(target, fn, args, timeoutMs, opts.signal, trace);
   }
 
   private async callSlow(target: Target, fn: string, args: unknown, timeoutMs: number, signal?: AbortSignal, trace?: TraceFields): Promise<unknown> {

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { context, trace, type Tracer } from '@opentelemetry/api';
-import { contextFromFields, endCallSpan, registeredTracer, SpanKind, startCallSpan, traceFieldsOf } from '../protocol/call-tracing.js';
+import { contextFromFields, endCallSpanSoon, registeredTracer, SpanKind, startCallSpan, traceFieldsOf } from '../protocol/call-tracing.js';
 import { CallObservers, type CallFinish, type CallObserver, type ObservedCall } from './call-observers.js';
 
 /**
@@ -34,6 +34,6 @@ export class CallTracer implements CallObserver, OnModuleInit, OnModuleDestroy {
     const span = startCallSpan(this.tracer!, traced, served ? SpanKind.SERVER : SpanKind.CLIENT, parent);
     call.outgoing = traceFieldsOf(span);
     if (call.kind === 'host') call.context = trace.setSpan(parent, span);
-    return (outcome) => endCallSpan(span, outcome);
+    return (outcome) => endCallSpanSoon(span, outcome);
   }
 }

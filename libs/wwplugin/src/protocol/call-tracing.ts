@@ -1,6 +1,8 @@
 import {
   context,
   createTraceState,
+  INVALID_SPANID,
+  INVALID_TRACEID,
   isSpanContextValid,
   ProxyTracerProvider,
   ROOT_CONTEXT,
@@ -48,8 +50,9 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /** The W3C trace context of `span` as frames carry it. */
 export function traceFieldsOf(span: Span): TraceFields {
   const sc = span.spanContext();
-  const flags = (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
-  return { traceparent: `00-${sc.traceId}-${sc.spanId}-${flags}`, tracestate: sc.traceState?.serialize() ?? '' };
+  // Sampled or not: the two flags spans have, spelled without number formatting.
+  const flags = sc.traceFlags === 1 ? '01' : sc.traceFlags === 0 ? '00' : (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
+  return { traceparent: `00-${sc.traceId}-${sc.spanId}-${flags}`, tracestate: sc.traceState ? sc.traceState.serialize() : '' };
 }
 
 /** The trace context of the active span, for a push or an emit (no span of its own). */
@@ -61,15 +64,16 @@ export function activeTraceFields(): TraceFields | undefined {
 /** A context whose parent is the remote span a frame names; ROOT_CONTEXT if it names none (or a malformed one). */
 export function contextFromFields(fields: TraceFields | undefined): Context {
   const m = fields?.traceparent ? TRACEPARENT.exec(fields.traceparent) : null;
-  if (!m) return ROOT_CONTEXT;
+  // The pattern checked the form; what is left of validity is that neither id is all zeros.
+  if (!m || m[1] === INVALID_TRACEID || m[2] === INVALID_SPANID) return ROOT_CONTEXT;
   const spanContext = {
     traceId: m[1],
     spanId: m[2],
-    traceFlags: parseInt(m[3], 16),
+    traceFlags: m[3] === '01' ? 1 : parseInt(m[3], 16),
     isRemote: true,
     traceState: fields?.tracestate ? createTraceState(fields.tracestate) : undefined,
   };
-  return isSpanContextValid(spanContext) ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, spanContext);
 }
 
 /** What a traced call is: the plugin that serves it (or the calling plugin, for a host function) and the function. */
@@ -80,8 +84,8 @@ export interface TracedCall {
   caller?: string;
 }
 
-/** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served. */
-export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context): Span {
+/** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served; `startTime` a performance.now(). */
+export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context, startTime?: number): Span {
   const attributes: Attributes = {
     'rpc.system': 'wwplugin',
     'rpc.service': call.plugin,
@@ -91,17 +95,26 @@ export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKi
     [TRACE_ATTRIBUTES.kind]: call.kind,
   };
   if (call.caller) attributes[TRACE_ATTRIBUTES.caller] = call.caller;
-  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes }, parent);
+  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes, startTime }, parent);
 }
 
-/** Ends a call's span with its outcome; an error code marks the span as failed. */
-export function endCallSpan(span: Span, outcome: CallOutcome): void {
+/** Ends a call's span with its outcome (at `endTime`, a performance.now(), if given); an error code marks the span as failed. */
+export function endCallSpan(span: Span, outcome: CallOutcome, endTime?: number): void {
   span.setAttribute(TRACE_ATTRIBUTES.outcome, outcome === 'ok' ? 'ok' : 'error');
   if (outcome !== 'ok') {
     span.setAttribute(TRACE_ATTRIBUTES.errorCode, outcome);
     span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
   }
-  span.end();
+  span.end(endTime);
+}
+
+/**
+ * Ends a call's span as endCallSpan() does, with the time it is called as the end, but in a
+ * microtask: whoever awaits the call (the caller, or the code that sends the reply) goes on first.
+ */
+export function endCallSpanSoon(span: Span, outcome: CallOutcome): void {
+  const endTime = performance.now();
+  queueMicrotask(() => endCallSpan(span, outcome, endTime));
 }
 
 /**
@@ -127,19 +140,70 @@ export function bindToContext<T>(result: T, ctx: Context): T {
   return result;
 }
 
-/** Serves a call in a SERVER span under the caller's span (from the frame); ends it when the result settles. */
+// The key the api keeps a context's span under, asked of the api itself.
+const SPAN_KEY: symbol = (() => {
+  let key: symbol | undefined;
+  trace.getSpan({ getValue: (k: symbol) => void (key = k) } as Context);
+  return key!;
+})();
+
+/**
+ * The context a served call runs in. Its SERVER span is made, with the call's start time, when
+ * something first asks for it (a call the handler makes, the app's own instrumentation) or else
+ * once the call is over; the caller's trace context is read from the frame then too. A handler
+ * that asks for nothing does not wait for either.
+ */
+export class ServedCallContext implements Context {
+  private made?: Span;
+  private parentContext?: Context;
+
+  constructor(
+    private readonly fields: TraceFields,
+    private readonly make: (parent: Context) => Span,
+  ) {}
+
+  /** The caller's span, as the frame named it. */
+  parent(): Context {
+    return (this.parentContext ??= contextFromFields(this.fields));
+  }
+
+  /** The call's span, made now if nothing asked for it before. */
+  span(): Span {
+    return (this.made ??= this.make(this.parent()));
+  }
+
+  getValue(key: symbol): unknown {
+    return key === SPAN_KEY ? this.span() : this.parent().getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return trace.setSpan(this.parent(), this.span()).setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return trace.setSpan(this.parent(), this.span()).deleteValue(key);
+  }
+}
+
+/**
+ * Serves a call in a SERVER span under the caller's span (from the frame). The span runs from the
+ * call's start to its end, but is made (if nothing asked for it sooner) and ended in a microtask
+ * after the result settled: the reply does not wait for it.
+ */
 export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFields, run: () => T): T {
-  const parent = contextFromFields(fields);
-  const span = startCallSpan(tracer, call, SpanKind.SERVER, parent);
-  const ctx = trace.setSpan(parent, span);
+  const startTime = performance.now();
+  const ctx = new ServedCallContext(fields, (parent) => startCallSpan(tracer, call, SpanKind.SERVER, parent, startTime));
   let out: T;
   try {
     out = context.with(ctx, run);
   } catch (err) {
-    endCallSpan(span, outcomeOf(err));
+    endCallSpan(ctx.span(), outcomeOf(err));
     throw err;
   }
-  return observeResult(bindToContext(out, ctx), (outcome) => endCallSpan(span, outcome));
+  return observeResult(bindToContext(out, ctx), (outcome) => {
+    const endTime = performance.now();
+    queueMicrotask(() => endCallSpan(ctx.span(), outcome, endTime));
+  });
 }
 
 /** Makes a call in a CLIENT span under the active one; `run` sends the span's trace context in the frame. */
@@ -152,7 +216,7 @@ export function callTraced<T>(tracer: Tracer, call: TracedCall, run: (fields: Tr
     endCallSpan(span, outcomeOf(err));
     throw err;
   }
-  return observeResult(out, (outcome) => endCallSpan(span, outcome));
+  return observeResult(out, (outcome) => endCallSpanSoon(span, outcome));
 }
 
 /** Records a push or an emit as it is received: a CONSUMER span under the sender's span, around its dispatch. */

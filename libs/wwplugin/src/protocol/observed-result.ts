@@ -20,6 +20,14 @@ export function outcomeOf(err: unknown): CallOutcome {
  */
 export function observeResult<T>(result: T, finish: (outcome: CallOutcome) => void): T {
   const out: unknown = result;
+  // The usual case first: a promise settles once, so it needs neither the shape checks nor the guard.
+  if (out instanceof Promise) {
+    out.then(
+      () => finish('ok'),
+      (err: unknown) => finish(outcomeOf(err)),
+    );
+    return result;
+  }
   let done = false;
   const end = (outcome: CallOutcome) => {
     if (done) return;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { WwPluginHostOptions, WwPluginMetricsOptions } from '../../interfaces/host-options.interface.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../../wwplugin.constants.js';
@@ -9,6 +9,7 @@ import { HostFunctionRegistry } from '../host-function.registry.js';
 import type { ManagedPlugin } from '../managed-plugin.js';
 import { PluginRegistry } from '../plugin.registry.js';
 import { sampleProcess } from '../process-sample.js';
+import { CallStatistics, type CallLabels } from './call-statistics.js';
 import { sessionBytes } from './session-bytes.js';
 
 /** Latency buckets (seconds) from a fast local call to a slow handler. */
@@ -16,14 +17,6 @@ const DEFAULT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 
 /** Label of a plugin or function that does not exist: names a caller made up must not grow the series without bound. */
 const UNKNOWN = '(unknown)';
-
-/** The labelled series of one (plugin, function, kind): looked up once, then used per call. */
-interface CallSeries {
-  labels: { plugin: string; function: string; kind: string };
-  calls: Counter.Internal;
-  duration: Histogram.Internal<string>;
-  inFlight: Gauge.Internal<string>;
-}
 
 /**
  * The host's Prometheus metrics (prom-client, loaded only when `metrics` is on): calls, errors,
@@ -36,13 +29,11 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
   private readonly settings?: WwPluginMetricsOptions;
   private registryInUse?: Registry;
   private contentTypeInUse = 'text/plain; version=0.0.4; charset=utf-8';
-  private readonly series = new Map<string, CallSeries>();
+  /** Every call series by `plugin\0function\0kind`; what prom-client reads at scrape. */
+  private readonly series = new Map<string, CallStatistics>();
+  private bounds: readonly number[] = DEFAULT_BUCKETS;
   private remove?: () => void;
   private subscriptions: Subscription[] = [];
-  private calls?: Counter;
-  private errors?: Counter;
-  private duration?: Histogram;
-  private inFlight?: Gauge;
   private queueWait?: Histogram;
 
   constructor(
@@ -84,21 +75,67 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
     const p = this.settings.prefix ?? 'wwplugin_';
     const registers = [registry];
     const callLabels = ['plugin', 'function', 'kind'] as const;
-    this.calls = new prom.Counter({ name: `${p}calls_total`, help: 'Calls that ended, by plugin, function and kind.', labelNames: callLabels, registers });
-    this.errors = new prom.Counter({
+    const bounds = (this.bounds = this.settings.buckets ?? DEFAULT_BUCKETS);
+    const series = () => this.series.values();
+    // Calls are counted in plain numbers (CallStatistics); these read them when Prometheus scrapes.
+    new prom.Counter({
+      name: `${p}calls_total`,
+      help: 'Calls that ended, by plugin, function and kind.',
+      labelNames: callLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of series()) if (s.calls) this.inc(s.labels, s.calls);
+      },
+    });
+    new prom.Counter({
       name: `${p}call_errors_total`,
       help: 'Calls that failed, by error code (a handler’s own code when it set one).',
       labelNames: [...callLabels, 'code'],
       registers,
+      collect() {
+        this.reset();
+        for (const s of series()) for (const [code, n] of s.errors) this.inc({ ...s.labels, code }, n);
+      },
     });
-    this.duration = new prom.Histogram({
+    new prom.Gauge({
+      name: `${p}calls_in_flight`,
+      help: 'Calls started and not yet ended.',
+      labelNames: callLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of series()) this.set(s.labels, s.inFlight);
+      },
+    });
+    // A histogram whose buckets are the series' own counts: prom-client's registry renders what
+    // getForPromString() gives (its Histogram's own get() splays the same values for JSON).
+    class CallDuration extends prom.Histogram {
+      async getForPromString() {
+        const self = this as unknown as { name: string; help: string; aggregator: string };
+        const bucket = `${self.name}_bucket`;
+        const values = [];
+        for (const s of series()) {
+          if (!s.calls) continue;
+          let acc = 0;
+          for (let i = 0; i < bounds.length; i++) {
+            acc += s.buckets[i];
+            values.push({ labels: { le: bounds[i] }, sharedLabels: s.labels, value: acc, metricName: bucket });
+          }
+          values.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.calls, metricName: bucket });
+          values.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${self.name}_sum` });
+          values.push({ labels: {}, sharedLabels: s.labels, value: s.calls, metricName: `${self.name}_count` });
+        }
+        return { name: self.name, help: self.help, type: 'histogram', values, aggregator: self.aggregator };
+      }
+    }
+    new CallDuration({
       name: `${p}call_duration_seconds`,
       help: 'Call latency from the call to its end, waits included.',
       labelNames: callLabels,
-      buckets: this.settings.buckets ?? DEFAULT_BUCKETS,
+      buckets: [...bounds],
       registers,
     });
-    this.inFlight = new prom.Gauge({ name: `${p}calls_in_flight`, help: 'Calls started and not yet ended.', labelNames: callLabels, registers });
     this.queueWait = new prom.Histogram({
       name: `${p}call_queue_wait_seconds`,
       help: 'How long host calls waited for a free slot or for their plugin to run (only calls that waited).',
@@ -131,28 +168,22 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
   }
 
   start(call: ObservedCall): CallFinish {
-    const key = `${call.plugin}\0${call.fn}\0${call.kind}`;
-    const series = this.series.get(key) ?? this.newSeries(call, key);
-    series.inFlight.inc();
+    const series = this.series.get(`${call.plugin}\0${call.fn}\0${call.kind}`) ?? this.newSeries(call);
+    series.inFlight++;
     const since = performance.now();
-    return (outcome) => {
-      series.inFlight.dec();
-      series.calls.inc();
-      series.duration.observe((performance.now() - since) / 1000);
-      if (outcome !== 'ok') this.errors!.inc({ ...series.labels, code: outcome });
-    };
+    return (outcome) => series.ended((performance.now() - since) / 1000, outcome);
   }
 
   /** The series of a call not seen before; calls to functions or plugins that do not exist share one. */
-  private newSeries(call: ObservedCall, key: string): CallSeries {
+  private newSeries(call: ObservedCall): CallStatistics {
+    const key = `${call.plugin}\0${call.fn}\0${call.kind}`;
     const plugin = call.kind === 'host' || this.registry.find(call.plugin) ? call.plugin : UNKNOWN;
     const known = call.kind === 'host' ? !!this.hostFunctions.get(call.fn) : !!this.registry.find(call.plugin)?.functions.has(call.fn);
-    const labels = { plugin, function: known ? call.fn : UNKNOWN, kind: call.kind };
+    const labels: CallLabels = { plugin, function: known ? call.fn : UNKNOWN, kind: call.kind };
     const unknownKey = `${labels.plugin}\0${labels.function}\0${labels.kind}`;
     const existing = this.series.get(unknownKey);
     if (existing) return existing;
-    const values = [labels.plugin, labels.function, labels.kind];
-    const series = { labels, calls: this.calls!.labels(...values), duration: this.duration!.labels(...values), inFlight: this.inFlight!.labels(...values) };
+    const series = new CallStatistics(labels, this.bounds);
     // Only real names are remembered by their own key: made-up ones would fill the map instead.
     this.series.set(known && plugin !== UNKNOWN ? key : unknownKey, series);
     return series;
