@@ -7,8 +7,13 @@ export type RestartMode = 'never' | 'on-failure' | 'always';
 /** Restart policy, per plugin or as the host's default. @publicApi */
 export interface RestartPolicy {
   mode?: RestartMode;
-  /** First backoff delay (ms); doubles each restart up to maxBackoffMs, with ±jitter. */
+  /** Backoff delay (ms): restart n within windowMs waits initialBackoffMs × 2^(n−1), up to maxBackoffMs, with ±jitter. */
   initialBackoffMs?: number;
+  /**
+   * Delay (ms) of the first restart after a healthy run (no restart within windowMs). Default 0 (a
+   * crash is restarted at once; only a crash loop backs off), or initialBackoffMs where that is set.
+   */
+  firstBackoffMs?: number;
   maxBackoffMs?: number;
   /** Fraction of random spread on each delay (0..1). */
   jitter?: number;
