@@ -163,7 +163,8 @@ export class PluginLauncher {
       cwd: resolvePath(spec.cwd ?? process.cwd()),
       env: { ...env, [ENV_TOKEN]: plugin.token },
     };
-    const own = spareable && spec.spare === 'own' ? this.spares.takeOwn(plugin.id, launch.flags, env) : undefined;
+    const ownSpare = spec.spare === 'own' || (spec.spare !== false && this.spares.wantsOwn(plugin.id));
+    const own = spareable && ownSpare ? this.spares.takeOwn(plugin.id, launch.flags, env) : undefined;
     if (own) plugin.token = own.token;
     const spare = own?.child ?? (spareable ? this.spares.take(launch.flags, assignment) : undefined);
     const child =
@@ -222,7 +223,8 @@ export class PluginLauncher {
     clearTimeout(timer);
     // The spare taken is replaced once this start no longer competes with it for the CPU.
     if (spare) this.spares.fill();
-    if (outcome === 'ready' && !spec.command && spec.spare === 'own') this.spares.warmOwn(plugin.id, launch.flags, assignment);
+    // A bundle found out in a shared spare gets its own from now on (the word comes before its Hello).
+    if (outcome === 'ready' && spareable && (spec.spare === 'own' || this.spares.wantsOwn(plugin.id))) this.spares.warmOwn(plugin.id, launch.flags, assignment);
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
       signalGroup(child, 'SIGKILL');

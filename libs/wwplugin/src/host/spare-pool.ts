@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { WwPluginHostOptions } from '../interfaces/host-options.interface.js';
-import { ENV_TOKEN } from '../protocol/protocol.constants.js';
+import { ENV_PLUGIN_ID, ENV_TOKEN } from '../protocol/protocol.constants.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { compileCacheEnv } from './compile-cache.js';
 import { LineSplitter } from './output-lines.js';
@@ -92,6 +92,9 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly spares = new Set<Spare>();
   /** Spares of a plugin's own, by plugin id, and what each was started with (to start the next). */
   private readonly own = new Map<string, { spare?: Spare; flags: string[]; assignment: SpareAssignment; failures: number; retry?: NodeJS.Timeout }>();
+  /** Plugins (ids) found to run a library of their own in a shared spare: they keep their own spare. */
+  private readonly bundles = new Set<string>();
+  private readonly learnBundles: boolean;
   private closing = false;
   private failures = 0;
   private retry?: NodeJS.Timeout;
@@ -99,6 +102,7 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   constructor(@Inject(WWPLUGIN_HOST_OPTIONS) options: WwPluginHostOptions) {
     // The control pipe is a descriptor the spare opens by number: POSIX only.
     this.target = process.platform === 'win32' ? 0 : (options.spares ?? 0);
+    this.learnBundles = options.bundleSpares ?? true;
   }
 
   onApplicationBootstrap(): void {
@@ -152,6 +156,7 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /** The plugin is stopped or gone: its own spare goes too. */
   discardOwn(plugin: string): void {
+    this.bundles.delete(plugin);
     const record = this.own.get(plugin);
     if (!record) return;
     this.own.delete(plugin);
@@ -171,10 +176,33 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
       spare.releaseOutput();
       const control = spare.child.stdio[3] as Socket;
       control.removeAllListeners('end');
-      control.end(`${JSON.stringify(assignment)}\n`);
+      control.write(`${JSON.stringify(assignment)}\n`);
+      this.hearLibrary(control, assignment.env[ENV_PLUGIN_ID]);
       return spare.child;
     }
     return undefined;
+  }
+
+  /**
+   * True when this plugin should keep a spare of its own although its spec does not ask for one:
+   * a start in a shared spare showed it runs a copy of the library of its own (a bundle), which
+   * the shared spares' preloaded modules do nothing for (host option `bundleSpares`).
+   */
+  wantsOwn(plugin: string): boolean {
+    return this.bundles.has(plugin);
+  }
+
+  /** Reads the plugin's word on fd 3: which library it runs; then closes the pipe. */
+  private hearLibrary(control: Socket, plugin: string | undefined): void {
+    let said = '';
+    const onData = (chunk: Buffer) => {
+      said += chunk.toString('utf8');
+      if (!said.includes('\n')) return;
+      control.removeListener('data', onData);
+      control.destroy();
+      if (said.startsWith('library own') && plugin && this.learnBundles && !this.closing) this.bundles.add(plugin);
+    };
+    control.on('data', onData);
   }
 
   /** Starts spares until `spares` are warming or ready (after a spare was taken, or at bootstrap). */
@@ -196,6 +224,7 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
       if (record.spare) this.spares.add(record.spare);
     }
     this.own.clear();
+    this.bundles.clear();
     const gone = [...this.spares].map((s) => (s.alive ? new Promise<void>((resolve) => s.child.once('exit', () => resolve())) : Promise.resolve()));
     // A spare holds nothing: no grace period.
     for (const s of this.spares) signalGroup(s.child, 'SIGKILL');

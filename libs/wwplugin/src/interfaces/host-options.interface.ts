@@ -215,6 +215,13 @@ export interface WwPluginHostOptions {
    * of about 90 MiB RSS while it waits (see BENCHMARKS.md). Default 0.
    */
   spares?: number;
+  /**
+   * With `spares`: a plugin whose start in a shared spare shows that it runs a copy of the library
+   * of its own (a bundle, which the shared spares' preloaded modules do nothing for) keeps a spare
+   * of its own from then on, as with `spare: 'own'`: one more waiting process per such plugin.
+   * Default true; false leaves bundles to the shared spares.
+   */
+  bundleSpares?: boolean;
   /** A second listener, for plugins on other machines that authenticate with client certificates. */
   remote?: RemotePluginsOptions;
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */
