@@ -39,6 +39,7 @@ async function instrument(): Promise<void> {
     };
   };
   wrap(ManagedPlugin.prototype, 'sessionEnded', 'sessionEnded');
+  wrap(ManagedPlugin.prototype, 'adopt', 'helloAccepted');
   wrap(SparePool.prototype, 'take', 'spareTaken', true);
   wrap(SparePool.prototype, 'takeOwn', 'spareTaken', true);
 }
@@ -95,7 +96,9 @@ async function main(): Promise<void> {
         add(key, 'providers constructed', marks.constructed - t0);
         add(key, 'onModuleInit', marks.moduleInit - t0);
         add(key, 'onApplicationBootstrap', marks.appBootstrap - t0);
-        add(key, 'load() resolved (Welcome)', loaded - t0);
+        add(key, 'Hello accepted (host)', hostMarks.helloAccepted && hostMarks.helloAccepted - t0);
+        add(key, 'Welcome received (plugin)', marks.welcomed - t0);
+        add(key, 'load() resolved', loaded - t0);
         add(key, 'first reply', replied - t0);
         await host.unload(name);
       }
@@ -105,7 +108,8 @@ async function main(): Promise<void> {
         await host.load(plugin(name, entry, spare));
         const id = host.get(name)!.id;
         await readySpare();
-        if (spare === 'own') await readySpare(id);
+        // Its own spare: asked for ('own'), or kept for a bundle found out in the shared spare.
+        if (spare === 'own' || host.spares().some((s) => s.plugin === id)) await readySpare(id);
         const pid = host.get(name)!.pid!;
         for (const k of Object.keys(hostMarks)) delete hostMarks[k];
         const t0 = now();
@@ -123,6 +127,8 @@ async function main(): Promise<void> {
         add(key, 'providers constructed', marks.constructed - t0);
         add(key, 'onModuleInit', marks.moduleInit - t0);
         add(key, 'onApplicationBootstrap', marks.appBootstrap - t0);
+        add(key, 'Hello accepted (host)', hostMarks.helloAccepted && hostMarks.helloAccepted - t0);
+        add(key, 'Welcome received (plugin)', marks.welcomed - t0);
         add(key, 'running (restarted event)', (eventAt(name, 'restarted', t0) ?? NaN) - t0);
         add(key, 'first reply', replied - t0);
         await host.unload(name);

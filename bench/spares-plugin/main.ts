@@ -2,7 +2,8 @@
 // with the host's), and hands the notes back in a call.
 import 'reflect-metadata';
 import { Injectable, Module, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
-import { PluginFunction, WwPluginModule, bootstrapPlugin } from '@wwplugin/nestjs';
+import { ModuleRef } from '@nestjs/core';
+import { PluginFunction, PluginSession, WwPluginModule, bootstrapPlugin } from '@wwplugin/nestjs';
 
 const now = () => performance.timeOrigin + performance.now();
 /** Wall-clock times (ms since the epoch) of this process's start phases. */
@@ -10,7 +11,7 @@ const marks: Record<string, number> = { processStart: performance.timeOrigin, im
 
 @Injectable()
 class TraceFunctions implements OnModuleInit, OnApplicationBootstrap {
-  constructor() {
+  constructor(private readonly moduleRef: ModuleRef) {
     marks.constructed = now();
   }
 
@@ -20,6 +21,7 @@ class TraceFunctions implements OnModuleInit, OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     marks.appBootstrap = now();
+    this.moduleRef.get(PluginSession, { strict: false }).welcomed.subscribe(() => (marks.welcomed ??= now()));
   }
 
   @PluginFunction()
