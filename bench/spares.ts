@@ -105,6 +105,8 @@ async function main(): Promise<void> {
       // SIGKILL → serving, with the shared spare and with its own.
       for (const [kind, spare] of [['SIGKILL, shared spare', true], ['SIGKILL, own spare', 'own']] as const) {
         const name = `${label}-${run}-kill-${String(spare)}`;
+        // Started in the shared spare: a bundle is found out there and keeps a spare of its own.
+        await readySpare();
         await host.load(plugin(name, entry, spare));
         const id = host.get(name)!.id;
         await readySpare();

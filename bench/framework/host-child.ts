@@ -171,7 +171,12 @@ async function lifecycle({ config, host, payload, spec }: Ctx) {
     for (const [label, entry] of Object.entries(entries)) {
       const r = await lifecycleOnce(host, payload, { ...spec(`${label}${i}`, {}, entry), spare: false });
       const spareRssBytes = rssOf((await readySpare(host)).pid);
-      const s = await lifecycleOnce(host, payload, spec(`${label}${i}-spare`, {}, entry), () => readySpare(host));
+      // A bundle started in the shared spare keeps a spare of its own (bundleSpares): its restart waits for that one too.
+      const spareName = `${label}${i}-spare`;
+      const s = await lifecycleOnce(host, payload, spec(spareName, {}, entry), () => {
+        const id = host.get(spareName)?.id;
+        return Promise.all([readySpare(host), ...(id && host.spares().some((x) => x.plugin === id) ? [readySpare(host, id)] : [])]);
+      });
       // spare: 'own': the restart runs in a spare that has imported this plugin's entry already.
       const ownName = `${label}${i}-own`;
       const o = await lifecycleOnce(host, payload, { ...spec(ownName, {}, entry), spare: 'own' }, () => {

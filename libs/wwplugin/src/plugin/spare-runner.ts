@@ -13,7 +13,7 @@
 import * as nodeModule from 'node:module';
 import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { ENV_TOKEN } from '../protocol/protocol.constants.js';
+import { ENV_PLUGIN_ID, ENV_TOKEN } from '../protocol/protocol.constants.js';
 import { SPARE_LIBRARY_CHECK, SPARE_PARK } from './spare-globals.js';
 
 /** What the host sends a shared spare: everything a cold start would have given the process. */
@@ -68,10 +68,12 @@ if (process.argv[2] === '--own') {
   process.argv = [process.argv[0], entry, ...args];
   (globalThis as { [SPARE_PARK]?: () => Promise<void> })[SPARE_PARK] = async () => {
     delete (globalThis as { [SPARE_PARK]?: unknown })[SPARE_PARK];
-    // The host's line is this process's secret: set in-process, it never shows in /proc/<pid>/environ.
-    const token = await nextLine();
+    // The host's line is this process's secret (and, for a spare prewarmed before its plugin was
+    // loaded, the plugin's id): set in-process, the secret never shows in /proc/<pid>/environ.
+    const [token, pluginId] = (await nextLine()).split(' ');
     becomePlugin();
     if (token) process.env[ENV_TOKEN] = token;
+    if (pluginId) process.env[ENV_PLUGIN_ID] = pluginId;
   };
   await runEntry(entry);
 } else {
