@@ -42,6 +42,7 @@ async function instrument(): Promise<void> {
   wrap(ManagedPlugin.prototype, 'adopt', 'helloAccepted');
   wrap(SparePool.prototype, 'take', 'spareTaken', true);
   wrap(SparePool.prototype, 'takeOwn', 'spareTaken', true);
+  wrap(SparePool.prototype, 'takePrewarmed', 'spareTaken', true);
 }
 
 @Module({})
@@ -79,12 +80,13 @@ async function main(): Promise<void> {
   for (let run = 0; run < RUNS; run++) {
     for (const [label, entry] of Object.entries(entries)) {
       // Cold start, then load() with the shared spare ready.
-      for (const [kind, spare] of [['cold', false], ['load with shared spare', true]] as const) {
+      for (const [kind, spare] of [['cold', false], ['load with shared spare', true], ['load with prewarmed spare', 'prewarm']] as const) {
         const name = `${label}-${run}-${spare}`;
-        if (spare) await readySpare();
+        if (spare === true) await readySpare();
+        if (spare === 'prewarm' && !(await host.prewarm(plugin(name, entry, true)))) throw new Error('prewarm failed');
         for (const k of Object.keys(hostMarks)) delete hostMarks[k];
         const t0 = now();
-        await host.load(plugin(name, entry, spare));
+        await host.load(plugin(name, entry, spare !== false));
         const loaded = now();
         await host.call(name, 'echo', { payload });
         const replied = now();
