@@ -80,7 +80,11 @@ async function main(): Promise<void> {
   for (let run = 0; run < RUNS; run++) {
     for (const [label, entry] of Object.entries(entries)) {
       // Cold start, then load() with the shared spare ready.
-      for (const [kind, spare] of [['cold', false], ['load with shared spare', true], ['load with prewarmed spare', 'prewarm']] as const) {
+      for (const [kind, spare] of [
+        ['cold', false],
+        ['load with shared spare', true],
+        ['load with prewarmed spare', 'prewarm'],
+      ] as const) {
         const name = `${label}-${run}-${spare}`;
         if (spare === true) await readySpare();
         if (spare === 'prewarm' && !(await host.prewarm(plugin(name, entry, true)))) throw new Error('prewarm failed');
@@ -105,7 +109,10 @@ async function main(): Promise<void> {
         await host.unload(name);
       }
       // SIGKILL → serving, with the shared spare and with its own.
-      for (const [kind, spare] of [['SIGKILL, shared spare', true], ['SIGKILL, own spare', 'own']] as const) {
+      for (const [kind, spare] of [
+        ['SIGKILL, shared spare', true],
+        ['SIGKILL, own spare', 'own'],
+      ] as const) {
         const name = `${label}-${run}-kill-${String(spare)}`;
         // Started in the shared spare: a bundle is found out there and keeps a spare of its own.
         await readySpare();
@@ -118,7 +125,7 @@ async function main(): Promise<void> {
         for (const k of Object.keys(hostMarks)) delete hostMarks[k];
         const t0 = now();
         process.kill(pid, 'SIGKILL');
-        for (const deadline = Date.now() + 30_000; !eventAt(name, 'exited', t0) && Date.now() < deadline; ) await sleep(1);
+        for (const deadline = Date.now() + 30_000; !eventAt(name, 'exited', t0) && Date.now() < deadline;) await sleep(1);
         await host.call(name, 'echo', { payload }, { timeoutMs: 30_000 });
         const replied = now();
         const marks = await host.call<Record<string, number>>(name, 'marks');
@@ -146,8 +153,10 @@ async function main(): Promise<void> {
   for (const [key, phases] of Object.entries(rows)) {
     const label = key.split(':')[0];
     console.log(`\n${key} (median of ${RUNS}, ms from the SIGKILL or the load() call)`);
-    for (const [phase, xs] of Object.entries(phases)) console.log(`  ${phase.padEnd(38)} ${median(xs).toFixed(1).padStart(7)}   [${xs.map((x) => x.toFixed(0)).join(' ')}]`);
-    if (!key.endsWith('cold')) console.log(`  ${'ratio to cold start (first reply)'.padEnd(38)} ${(median(phases['first reply']) / cold(label)).toFixed(2).padStart(7)}x`);
+    for (const [phase, xs] of Object.entries(phases))
+      console.log(`  ${phase.padEnd(38)} ${median(xs).toFixed(1).padStart(7)}   [${xs.map((x) => x.toFixed(0)).join(' ')}]`);
+    if (!key.endsWith('cold'))
+      console.log(`  ${'ratio to cold start (first reply)'.padEnd(38)} ${(median(phases['first reply']) / cold(label)).toFixed(2).padStart(7)}x`);
   }
   process.exit(0);
 }

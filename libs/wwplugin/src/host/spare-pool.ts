@@ -290,7 +290,11 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
     this.spares.clear();
   }
 
-  private spawnSpare(flags: string[], own?: { env: Record<string, string>; cwd: string; args: string[] }, owner?: { plugin: string; token: string; prewarmed?: boolean }): Spare {
+  private spawnSpare(
+    flags: string[],
+    own?: { env: Record<string, string>; cwd: string; args: string[] },
+    owner?: { plugin: string; token: string; prewarmed?: boolean },
+  ): Spare {
     const env: Record<string, string> = own?.env ?? { ...(process.env as Record<string, string>), NO_COLOR: '1', ...compileCacheEnv() };
     const child = spawn(process.execPath, [...flags, RUNNER, ...(own?.args ?? [])], {
       env,
@@ -322,7 +326,8 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
       signalGroup(child, 'SIGKILL');
       if (this.closing) return;
       if (owner?.prewarmed) {
-        if ([...this.prewarmed.values()].includes(spare)) this.logger.warn(`The spare prewarmed for ${owner.plugin} (pid ${child.pid ?? '?'}) exited (${signal ?? `code ${code}`}) before it was used.`);
+        if ([...this.prewarmed.values()].includes(spare))
+          this.logger.warn(`The spare prewarmed for ${owner.plugin} (pid ${child.pid ?? '?'}) exited (${signal ?? `code ${code}`}) before it was used.`);
         return;
       }
       if (owner) return this.ownExited(owner.plugin, spare, code, signal);
