@@ -29,6 +29,7 @@ import { EmitOutbox } from './emit-outbox.js';
 import { RemoteConnector, remoteHostFrom, type RemoteHost, type RemoteHostOptions } from './remote-connector.js';
 import { PushAcker } from './push-acker.js';
 import { takeHostSecret } from './host-secret.js';
+import { releasePreconnected, SESSION_CHANNEL_OPTIONS } from './session-preconnect.js';
 
 /** Bytes of messages (emits, logs) that may wait behind a full transport before log records go to stdout/stderr. */
 const MAX_QUEUED_LOG_BYTES = 4 * 1024 * 1024;
@@ -200,11 +201,7 @@ export class PluginSession {
         ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined })
         : grpc.credentials.createInsecure();
     this.client = new Ctor(this.address, credentials, {
-      // The host checks what it sends against its own limit (Welcome.maxMessageBytes), which may
-      // be above our default: a fixed limit here would end the whole session on one large frame.
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-      'grpc.keepalive_time_ms': 10_000,
+      ...SESSION_CHANNEL_OPTIONS,
       // Over a network a dead link shows only by unanswered pings: notice it within seconds, then reconnect.
       ...(remote ? { 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 } : {}),
       // The address is an IP, which TLS may not send as the server name (DEP0123): name the host instead.
@@ -251,6 +248,7 @@ export class PluginSession {
               // Frames over the host's limit would end the session: fail such a call alone instead.
               if (w.maxMessageBytes) channel.setMaxMessageBytes(w.maxMessageBytes);
               finish(undefined, w);
+              releasePreconnected();
               // A host that sets push_ack_every understands PushAck and EmitOverflow frames.
               if (w.pushAckEvery) this.acker = new PushAcker(channel, w.pushAckEvery, w.pushAckDelayMs || 20);
               this.emits.attach(channel, !!w.pushAckEvery);

@@ -1,4 +1,5 @@
 import { pluginHostService } from '../protocol/proto-definition.js';
+import { preconnect } from './session-preconnect.js';
 import { SPARE_LIBRARY_CHECK, SPARE_PARK } from './spare-globals.js';
 
 export { SPARE_LIBRARY_CHECK, SPARE_PARK };
@@ -18,7 +19,9 @@ export function parkIfSpare(): Promise<void> | undefined {
   }
   const park = spare[SPARE_PARK];
   if (!park) return undefined;
-  // What every session needs and no plugin code sees (the protocol's definitions), ready before the host needs us.
+  // What every session needs and no plugin code sees (the protocol's definitions, the connection
+  // to the host), ready before the host needs us.
   pluginHostService();
+  preconnect();
   return park();
 }
