@@ -44,6 +44,7 @@ const HOST_RULES: Record<string, [Check, string]> = {
   limits: [isObject, 'an object (maxHeapMiB, maxRssMiB, rssSampleMs)'],
   logAccessDenials: [oneOf(true, false), 'a boolean'],
   spares: [intFrom(0), 'an integer of 0 or more'],
+  bundleSpares: [oneOf(true, false), 'a boolean'],
   metrics: [(v) => typeof v === 'boolean' || isObject(v), 'a boolean or an object ({ prefix, registry, buckets })'],
   remote: [isObject, 'an object { listen, tls: { ca, cert, key }, plugins }'],
 };

@@ -112,6 +112,20 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
     return this.sparePool.list();
   }
 
+  /**
+   * Starts a spare for the next load() of `spec` (a plugin not loaded yet; needs no `spares`): a
+   * process with the plugin's Node flags, working directory and environment that has imported its
+   * entry and waits inside bootstrapPlugin, so that load() skips Node's start and the entry's
+   * imports (what a bundle's start is made of). The entry's top-level code runs now, without the
+   * plugin's id (WWPLUGIN_PLUGIN_ID) and secret. Used by the first load() of exactly that spec
+   * (same entry, args, cwd, flags and environment); one waiting process (see BENCHMARKS.md for its
+   * memory) until then. Resolves true once it is ready, false when the spec cannot use a spare (a
+   * command, another user, `spare: false`) or the process died before it was ready.
+   */
+  async prewarm(pathOrSpec: string | PluginSpec): Promise<boolean> {
+    return this.launcher.prewarm(typeof pathOrSpec === 'string' ? { path: pathOrSpec } : { ...pathOrSpec });
+  }
+
   /** The address plugins dial (a unix socket, or host:port). */
   address(): Promise<string> {
     return this.server.listen();

@@ -33,7 +33,7 @@ import { pluginIdentity, type PluginIdentity } from './plugin-user.js';
 import { RssWatchdog } from './resource-watchdog.js';
 import { sandboxedLaunch, type SandboxedLaunch } from './sandbox-launch.js';
 import { admitGroup } from './socket-access.js';
-import { SparePool } from './spare-pool.js';
+import { SparePool, type SpareAssignment } from './spare-pool.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_GRACE_MS = 5_000;
@@ -139,31 +139,15 @@ export class PluginLauncher {
     plugin.token = randomBytes(32).toString('hex');
     plugin.refusedWith = undefined;
     plugin.clearStderr();
-    const env = {
-      ...process.env,
-      NO_COLOR: '1',
-      // A cache a sandboxed or other user's process could write would be code the others run.
-      ...(spec.command || launch.rights || identity.uid !== undefined ? {} : compileCacheEnv()),
-      ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
-      ...(this.options.logAccessDenials ? { [ENV_REPORT_DENIALS]: '1' } : {}),
-      // The OTEL_* environment passes on as is; a named plugin reports as a service of its own.
-      ...(spec.name ? { OTEL_SERVICE_NAME: spec.name } : {}),
-      ...spec.env,
-      ...this.tls.pluginEnv(),
-      [ENV_ADDRESS]: address,
-      [ENV_PLUGIN_ID]: plugin.id,
-    } as Record<string, string>;
-    // A spare cannot change its user, and it was started with no Node flags of a plugin's own.
-    const spareable = !spec.command && spec.spare !== false && identity.uid === undefined && identity.gid === undefined;
+    const env = this.pluginEnv(spec, launch, identity, address, plugin.id);
+    const spareable = isSpareable(spec, identity);
     // A spare's fd 3 is its control pipe: its secret travels in its assignment, set in-process
     // (never in /proc/<pid>/environ), and the plugin takes it from there.
-    const assignment = {
-      entry: resolvePath(spec.cwd ?? process.cwd(), spec.path ?? ''),
-      args: spec.args ?? [],
-      cwd: resolvePath(spec.cwd ?? process.cwd()),
-      env: { ...env, [ENV_TOKEN]: plugin.token },
-    };
-    const own = spareable && spec.spare === 'own' ? this.spares.takeOwn(plugin.id, launch.flags, env) : undefined;
+    const assignment = spareAssignment(spec, { ...env, [ENV_TOKEN]: plugin.token });
+    const ownSpare = spec.spare === 'own' || (spec.spare !== false && this.spares.wantsOwn(plugin.id));
+    const own = spareable
+      ? ((ownSpare ? this.spares.takeOwn(plugin.id, launch.flags, env) : undefined) ?? this.spares.takePrewarmed(launch.flags, assignment, plugin.id))
+      : undefined;
     if (own) plugin.token = own.token;
     const spare = own?.child ?? (spareable ? this.spares.take(launch.flags, assignment) : undefined);
     const child =
@@ -222,7 +206,8 @@ export class PluginLauncher {
     clearTimeout(timer);
     // The spare taken is replaced once this start no longer competes with it for the CPU.
     if (spare) this.spares.fill();
-    if (outcome === 'ready' && !spec.command && spec.spare === 'own') this.spares.warmOwn(plugin.id, launch.flags, assignment);
+    // A bundle found out in a shared spare gets its own from now on (the word comes before its Hello).
+    if (outcome === 'ready' && spareable && (spec.spare === 'own' || this.spares.wantsOwn(plugin.id))) this.spares.warmOwn(plugin.id, launch.flags, assignment);
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
       signalGroup(child, 'SIGKILL');
@@ -242,6 +227,39 @@ export class PluginLauncher {
     const failed = new PluginStartError(EXITED_BEFORE_READY(plugin.name, how, tail), { code: outcome.code, signal: outcome.signal, stderrTail: tail });
     if (cause) failed.cause = cause;
     throw failed;
+  }
+
+  /**
+   * Starts a spare for the next load() of `spec` (PluginHostService.prewarm): the plugin's Node,
+   * flags, working directory and environment, its entry imported, waiting inside bootstrapPlugin.
+   * Resolves true once it is ready; false when this spec cannot use a spare (a command, another
+   * user, spare: false) or the spare died first.
+   */
+  async prewarm(spec: PluginSpec): Promise<boolean> {
+    if (this.closing) return false;
+    this.checkEntry(spec);
+    const address = await this.server.listen();
+    const { launch, identity } = this.sandboxFor(spec, address);
+    if (!isSpareable(spec, identity)) return false;
+    return this.spares.prewarm(launch.flags, spareAssignment(spec, this.pluginEnv(spec, launch, identity, address)));
+  }
+
+  /** The environment a plugin process starts with (without its secret; without its id for a prewarmed spare). */
+  private pluginEnv(spec: PluginSpec, launch: SandboxedLaunch, identity: PluginIdentity, address: string, id?: string): Record<string, string> {
+    return {
+      ...process.env,
+      NO_COLOR: '1',
+      // A cache a sandboxed or other user's process could write would be code the others run.
+      ...(spec.command || launch.rights || identity.uid !== undefined ? {} : compileCacheEnv()),
+      ...(this.options.debug ? { WWPLUGIN_DEBUG: '1' } : {}),
+      ...(this.options.logAccessDenials ? { [ENV_REPORT_DENIALS]: '1' } : {}),
+      // The OTEL_* environment passes on as is; a named plugin reports as a service of its own.
+      ...(spec.name ? { OTEL_SERVICE_NAME: spec.name } : {}),
+      ...spec.env,
+      ...this.tls.pluginEnv(),
+      [ENV_ADDRESS]: address,
+      ...(id ? { [ENV_PLUGIN_ID]: id } : {}),
+    } as Record<string, string>;
   }
 
   private onExit(plugin: ManagedPlugin, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, outOfMemory?: OutOfMemory): void {
@@ -333,6 +351,17 @@ export class PluginLauncher {
     clearTimeout(timer);
     return done;
   }
+}
+
+/** A spare cannot change its user, and it was started with no Node flags of a plugin's own. */
+function isSpareable(spec: PluginSpec, identity: PluginIdentity): boolean {
+  return !spec.command && spec.spare !== false && identity.uid === undefined && identity.gid === undefined;
+}
+
+/** What a spare is told (or started with) to become this plugin. */
+function spareAssignment(spec: PluginSpec, env: Record<string, string>): SpareAssignment {
+  const cwd = spec.cwd ?? process.cwd();
+  return { entry: resolvePath(cwd, spec.path ?? ''), args: spec.args ?? [], cwd: resolvePath(cwd), env };
 }
 
 /** Hands each line of a plugin's output to `onLine`, capped at MAX_LINE_BYTES (see LineSplitter). */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { WwPluginHostOptions } from '../interfaces/host-options.interface.js';
-import { ENV_TOKEN } from '../protocol/protocol.constants.js';
+import { ENV_PLUGIN_ID, ENV_TOKEN } from '../protocol/protocol.constants.js';
 import { WWPLUGIN_HOST_OPTIONS } from '../wwplugin.constants.js';
 import { compileCacheEnv } from './compile-cache.js';
 import { LineSplitter } from './output-lines.js';
@@ -34,6 +34,8 @@ export interface SpareInfo {
   ready: boolean;
   /** For a spare of one plugin's own (`spare: 'own'`): that plugin's id. */
   plugin?: string;
+  /** For a spare prewarmed for the next load() of a spec (`prewarm()`): its entry file. */
+  prewarmed?: string;
 }
 
 /** Variables Node reads when it starts, not later: a spare serves a plugin only if they are equal. */
@@ -48,8 +50,8 @@ class Spare {
     readonly child: ChildProcess,
     readonly flags: string[],
     readonly env: Record<string, string>,
-    /** A spare of this plugin's own (its id), with the secret it was started with. */
-    readonly own?: { plugin: string; token: string },
+    /** A spare of this plugin's own (its id, or a prewarmed spec's entry), with the secret it was started with. */
+    readonly own?: { plugin: string; token: string; prewarmed?: boolean },
   ) {}
 
   get key(): string {
@@ -75,7 +77,8 @@ class Spare {
   }
 
   info(): SpareInfo {
-    return { pid: this.child.pid!, flags: [...this.flags], ready: this.ready, ...(this.own ? { plugin: this.own.plugin } : {}) };
+    const whose = this.own ? (this.own.prewarmed ? { prewarmed: this.own.plugin } : { plugin: this.own.plugin }) : {};
+    return { pid: this.child.pid!, flags: [...this.flags], ready: this.ready, ...whose };
   }
 }
 
@@ -92,6 +95,11 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly spares = new Set<Spare>();
   /** Spares of a plugin's own, by plugin id, and what each was started with (to start the next). */
   private readonly own = new Map<string, { spare?: Spare; flags: string[]; assignment: SpareAssignment; failures: number; retry?: NodeJS.Timeout }>();
+  /** Spares prewarmed for the next load() of a spec, by what they were started with (prewarmKey). */
+  private readonly prewarmed = new Map<string, Spare>();
+  /** Plugins (ids) found to run a library of their own in a shared spare: they keep their own spare. */
+  private readonly bundles = new Set<string>();
+  private readonly learnBundles: boolean;
   private closing = false;
   private failures = 0;
   private retry?: NodeJS.Timeout;
@@ -99,16 +107,68 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
   constructor(@Inject(WWPLUGIN_HOST_OPTIONS) options: WwPluginHostOptions) {
     // The control pipe is a descriptor the spare opens by number: POSIX only.
     this.target = process.platform === 'win32' ? 0 : (options.spares ?? 0);
+    this.learnBundles = options.bundleSpares ?? true;
   }
 
   onApplicationBootstrap(): void {
     this.fill();
   }
 
-  /** The spares now, warming or ready (the shared ones, then those of plugins' own). */
+  /** The spares now, warming or ready (the shared ones, then those of plugins' own, then the prewarmed). */
   list(): SpareInfo[] {
     const own = [...this.own.values()].flatMap((o) => (o.spare ? [o.spare] : []));
-    return [...this.spares, ...own].filter((s) => s.child.pid !== undefined).map((s) => s.info());
+    return [...this.spares, ...own, ...this.prewarmed.values()].filter((s) => s.child.pid !== undefined).map((s) => s.info());
+  }
+
+  /**
+   * Starts a spare for the next load() of a plugin not loaded yet: started as that plugin would be
+   * (`flags`, `assignment` without its id and secret), it runs the entry up to bootstrapPlugin and
+   * waits there. One per spec; resolves once it is ready (false if it died first or the pool closes).
+   */
+  prewarm(flags: string[], assignment: SpareAssignment): Promise<boolean> {
+    if (this.closing || process.platform === 'win32') return Promise.resolve(false);
+    const key = prewarmKey(flags, assignment);
+    let spare = this.prewarmed.get(key);
+    if (!spare) {
+      const { [ENV_TOKEN]: _token, [ENV_PLUGIN_ID]: _id, ...env } = assignment.env;
+      const args = ['--own', assignment.entry, ...assignment.args];
+      spare = this.spawnSpare(flags, { env, cwd: assignment.cwd, args }, { plugin: assignment.entry, token: randomBytes(32).toString('hex'), prewarmed: true });
+      this.prewarmed.set(key, spare);
+      const started = spare;
+      started.child.once('exit', () => {
+        if (this.prewarmed.get(key) === started) this.prewarmed.delete(key);
+      });
+    }
+    const waiting = spare;
+    return new Promise((resolve) => {
+      if (waiting.ready) return resolve(true);
+      const control = waiting.child.stdio[3] as Socket;
+      const onData = () => waiting.ready && done(true);
+      const done = (ready: boolean) => {
+        control.removeListener('data', onData);
+        waiting.child.removeListener('exit', onExit);
+        resolve(ready);
+      };
+      const onExit = () => done(false);
+      control.on('data', onData);
+      waiting.child.once('exit', onExit);
+    });
+  }
+
+  /**
+   * The ready spare prewarmed for exactly this start (flags, entry, arguments, working directory
+   * and environment but for the plugin's id and secret), let go with the plugin's id and secret.
+   */
+  takePrewarmed(flags: readonly string[], assignment: SpareAssignment, plugin: string): { child: ChildProcess; token: string } | undefined {
+    const key = prewarmKey(flags, assignment);
+    const spare = this.prewarmed.get(key);
+    if (!spare?.own || !spare.ready || !spare.alive) return undefined;
+    this.prewarmed.delete(key);
+    spare.releaseOutput();
+    const control = spare.child.stdio[3] as Socket;
+    control.removeAllListeners('end');
+    control.end(`${spare.own.token} ${plugin}\n`);
+    return { child: spare.child, token: spare.own.token };
   }
 
   /**
@@ -152,6 +212,7 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /** The plugin is stopped or gone: its own spare goes too. */
   discardOwn(plugin: string): void {
+    this.bundles.delete(plugin);
     const record = this.own.get(plugin);
     if (!record) return;
     this.own.delete(plugin);
@@ -171,10 +232,33 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
       spare.releaseOutput();
       const control = spare.child.stdio[3] as Socket;
       control.removeAllListeners('end');
-      control.end(`${JSON.stringify(assignment)}\n`);
+      control.write(`${JSON.stringify(assignment)}\n`);
+      this.hearLibrary(control, assignment.env[ENV_PLUGIN_ID]);
       return spare.child;
     }
     return undefined;
+  }
+
+  /**
+   * True when this plugin should keep a spare of its own although its spec does not ask for one:
+   * a start in a shared spare showed it runs a copy of the library of its own (a bundle), which
+   * the shared spares' preloaded modules do nothing for (host option `bundleSpares`).
+   */
+  wantsOwn(plugin: string): boolean {
+    return this.bundles.has(plugin);
+  }
+
+  /** Reads the plugin's word on fd 3: which library it runs; then closes the pipe. */
+  private hearLibrary(control: Socket, plugin: string | undefined): void {
+    let said = '';
+    const onData = (chunk: Buffer) => {
+      said += chunk.toString('utf8');
+      if (!said.includes('\n')) return;
+      control.removeListener('data', onData);
+      control.destroy();
+      if (said.startsWith('library own') && plugin && this.learnBundles && !this.closing) this.bundles.add(plugin);
+    };
+    control.on('data', onData);
   }
 
   /** Starts spares until `spares` are warming or ready (after a spare was taken, or at bootstrap). */
@@ -196,6 +280,9 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
       if (record.spare) this.spares.add(record.spare);
     }
     this.own.clear();
+    this.bundles.clear();
+    for (const spare of this.prewarmed.values()) this.spares.add(spare);
+    this.prewarmed.clear();
     const gone = [...this.spares].map((s) => (s.alive ? new Promise<void>((resolve) => s.child.once('exit', () => resolve())) : Promise.resolve()));
     // A spare holds nothing: no grace period.
     for (const s of this.spares) signalGroup(s.child, 'SIGKILL');
@@ -203,7 +290,11 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
     this.spares.clear();
   }
 
-  private spawnSpare(flags: string[], own?: { env: Record<string, string>; cwd: string; args: string[] }, owner?: { plugin: string; token: string }): Spare {
+  private spawnSpare(
+    flags: string[],
+    own?: { env: Record<string, string>; cwd: string; args: string[] },
+    owner?: { plugin: string; token: string; prewarmed?: boolean },
+  ): Spare {
     const env: Record<string, string> = own?.env ?? { ...(process.env as Record<string, string>), NO_COLOR: '1', ...compileCacheEnv() };
     const child = spawn(process.execPath, [...flags, RUNNER, ...(own?.args ?? [])], {
       env,
@@ -225,6 +316,7 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
       if (!said.includes('ready\n')) return;
       control.removeListener('data', onData);
       spare.ready = true;
+      if (owner?.prewarmed) return;
       if (owner) this.own.get(owner.plugin)!.failures = 0;
       else this.failures = 0;
     };
@@ -233,6 +325,11 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
     child.once('exit', (code, signal) => {
       signalGroup(child, 'SIGKILL');
       if (this.closing) return;
+      if (owner?.prewarmed) {
+        if ([...this.prewarmed.values()].includes(spare))
+          this.logger.warn(`The spare prewarmed for ${owner.plugin} (pid ${child.pid ?? '?'}) exited (${signal ?? `code ${code}`}) before it was used.`);
+        return;
+      }
       if (owner) return this.ownExited(owner.plugin, spare, code, signal);
       if (!this.spares.delete(spare)) return; // taken: now a plugin
       this.logger.warn(`Spare process ${child.pid ?? '?'} exited (${signal ?? `code ${code}`}) before it was used: starting another.`);
@@ -270,6 +367,15 @@ export class SparePool implements OnApplicationBootstrap, BeforeApplicationShutd
     }, delay);
     this.retry.unref();
   }
+}
+
+/** What a prewarmed spare was started with: a start matches it only if all of it is equal. */
+function prewarmKey(flags: readonly string[], a: SpareAssignment): string {
+  const { [ENV_TOKEN]: _token, [ENV_PLUGIN_ID]: _id, ...env } = a.env;
+  const sorted = Object.keys(env)
+    .sort()
+    .map((k) => [k, env[k]]);
+  return JSON.stringify([flags, a.entry, a.args, a.cwd, sorted]);
 }
 
 /** The same variables with the same values. */

@@ -7,8 +7,13 @@ export type RestartMode = 'never' | 'on-failure' | 'always';
 /** Restart policy, per plugin or as the host's default. @publicApi */
 export interface RestartPolicy {
   mode?: RestartMode;
-  /** First backoff delay (ms); doubles each restart up to maxBackoffMs, with ±jitter. */
+  /** Backoff delay (ms): restart n within windowMs waits initialBackoffMs × 2^(n−1), up to maxBackoffMs, with ±jitter. */
   initialBackoffMs?: number;
+  /**
+   * Delay (ms) of the first restart after a healthy run (no restart within windowMs). Default 0 (a
+   * crash is restarted at once; only a crash loop backs off), or initialBackoffMs where that is set.
+   */
+  firstBackoffMs?: number;
   maxBackoffMs?: number;
   /** Fraction of random spread on each delay (0..1). */
   jitter?: number;
@@ -210,6 +215,13 @@ export interface WwPluginHostOptions {
    * of about 90 MiB RSS while it waits (see BENCHMARKS.md). Default 0.
    */
   spares?: number;
+  /**
+   * With `spares`: a plugin whose start in a shared spare shows that it runs a copy of the library
+   * of its own (a bundle, which the shared spares' preloaded modules do nothing for) keeps a spare
+   * of its own from then on, as with `spare: 'own'`: one more waiting process per such plugin.
+   * Default true; false leaves bundles to the shared spares.
+   */
+  bundleSpares?: boolean;
   /** A second listener, for plugins on other machines that authenticate with client certificates. */
   remote?: RemotePluginsOptions;
   /** Level at which an error a @HostFunction threw (and its caller received) is logged; false: never. Default 'debug'. */

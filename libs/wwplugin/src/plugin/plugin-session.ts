@@ -30,6 +30,7 @@ import { RemoteConnector, remoteHostFrom, type RemoteHost, type RemoteHostOption
 import { PushAcker } from './push-acker.js';
 import { takeHostSecret } from './host-secret.js';
 import { loadTracing, type PluginTracing } from './plugin-tracing.js';
+import { releasePreconnected, SESSION_CHANNEL_OPTIONS } from './session-preconnect.js';
 
 /** Bytes of messages (emits, logs) that may wait behind a full transport before log records go to stdout/stderr. */
 const MAX_QUEUED_LOG_BYTES = 4 * 1024 * 1024;
@@ -208,10 +209,7 @@ export class PluginSession {
         ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined })
         : grpc.credentials.createInsecure();
     this.client = new Ctor(this.address, credentials, {
-      // The host checks what it sends against its own limit (Welcome.maxMessageBytes), which may
-      // be above our default: a fixed limit here would end the whole session on one large frame.
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
+      ...SESSION_CHANNEL_OPTIONS,
       // Over a network a dead link shows only by unanswered pings: notice it within seconds, then
       // reconnect. A spawned plugin sends none: the end of its stream and of stdin say the host is
       // gone, and every ping would wake the host (with many plugins, an idle host's main cost).
@@ -260,6 +258,7 @@ export class PluginSession {
               // Frames over the host's limit would end the session: fail such a call alone instead.
               if (w.maxMessageBytes) channel.setMaxMessageBytes(w.maxMessageBytes);
               finish(undefined, w);
+              releasePreconnected();
               // A host that sets push_ack_every understands PushAck and EmitOverflow frames.
               if (w.pushAckEvery) this.acker = new PushAcker(channel, w.pushAckEvery, w.pushAckDelayMs || 20);
               this.emits.attach(channel, !!w.pushAckEvery);

@@ -1,11 +1,27 @@
-/**
- * Where a spare of a plugin's own (PluginSpec `spare: 'own'`) waits: the spare runner sets this
- * global before it runs the plugin's entry, and bootstrapPlugin awaits it before creating the Nest
- * app. A global symbol, not a module: a bundled plugin has its own copy of the library.
- */
-export const SPARE_PARK = Symbol.for('wwplugin.spare.park');
+import { pluginHostService } from '../protocol/proto-definition.js';
+import { preconnect } from './session-preconnect.js';
+import { SPARE_LIBRARY_CHECK, SPARE_PARK } from './spare-globals.js';
+
+export { SPARE_LIBRARY_CHECK, SPARE_PARK };
+
+/** This copy of the library (one per module instance: a bundle's differs from the spare's). */
+export const LIBRARY_COPY = Symbol('wwplugin library copy');
+
+type SpareGlobals = { [SPARE_PARK]?: () => Promise<void>; [SPARE_LIBRARY_CHECK]?: (copy: symbol) => void };
 
 /** Resolves at once, or, in a spare of the plugin's own, once the host needs this process. */
 export function parkIfSpare(): Promise<void> | undefined {
-  return (globalThis as { [SPARE_PARK]?: () => Promise<void> })[SPARE_PARK]?.();
+  const spare = globalThis as SpareGlobals;
+  const check = spare[SPARE_LIBRARY_CHECK];
+  if (check) {
+    delete spare[SPARE_LIBRARY_CHECK];
+    check(LIBRARY_COPY);
+  }
+  const park = spare[SPARE_PARK];
+  if (!park) return undefined;
+  // What every session needs and no plugin code sees (the protocol's definitions, the connection
+  // to the host), ready before the host needs us.
+  pluginHostService();
+  preconnect();
+  return park();
 }

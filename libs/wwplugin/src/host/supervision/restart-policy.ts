@@ -1,7 +1,10 @@
 import type { RestartPolicy } from '../../interfaces/host-options.interface.js';
 
-/** Defaults: restart on failure, 50 ms doubling to 5 s, ±20 %, at most 5 restarts a minute. */
-export const DEFAULT_RESTART_POLICY: Required<RestartPolicy> = {
+/**
+ * Defaults: restart on failure, the first restart after a healthy run at once, then 100 ms doubling
+ * to 5 s, ±20 %, at most 5 restarts a minute.
+ */
+export const DEFAULT_RESTART_POLICY: Required<Omit<RestartPolicy, 'firstBackoffMs'>> = {
   mode: 'on-failure',
   initialBackoffMs: 50,
   maxBackoffMs: 5_000,
@@ -21,7 +24,10 @@ export class RestartTracker {
     defaults?: RestartPolicy,
     private readonly random: () => number = Math.random,
   ) {
-    this.policy = { ...DEFAULT_RESTART_POLICY, ...definedOnly(defaults), ...definedOnly(policy) };
+    const merged = { ...DEFAULT_RESTART_POLICY, ...definedOnly(defaults), ...definedOnly(policy) };
+    // A policy that sets initialBackoffMs (and not firstBackoffMs) waits that long before its first restart too.
+    const setInitial = definedOnly(policy).initialBackoffMs ?? definedOnly(defaults).initialBackoffMs;
+    this.policy = { ...merged, firstBackoffMs: merged.firstBackoffMs ?? setInitial ?? 0 };
     this.policy.jitter = Math.min(1, Math.max(0, this.policy.jitter));
   }
 
@@ -43,7 +49,7 @@ export class RestartTracker {
     this.restarts.push(now);
     // Back off relative to restarts still inside the window, so a plugin stable for a while starts fresh.
     const recent = this.restarts.length - 1;
-    const base = Math.min(this.policy.maxBackoffMs, this.policy.initialBackoffMs * 2 ** recent);
+    const base = Math.min(this.policy.maxBackoffMs, recent ? this.policy.initialBackoffMs * 2 ** recent : this.policy.firstBackoffMs);
     const spread = base * this.policy.jitter * (this.random() * 2 - 1);
     this.attempt += 1;
     return { attempt: this.attempt, delayMs: Math.max(0, Math.round(base + spread)) };
