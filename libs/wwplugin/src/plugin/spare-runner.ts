@@ -78,9 +78,10 @@ if (process.argv[2] === '--own') {
   await runEntry(entry);
 } else {
   // The modules every plugin imports, resolved from the library's own place: a plugin that resolves
-  // the same files (an unbundled plugin beside this library) finds them loaded.
+  // the same files (an unbundled plugin beside this library) finds them loaded. The plugin entry,
+  // not the host's side: a plugin importing the main entry loads the rest once assigned.
   await import('reflect-metadata').catch(() => undefined);
-  await import('../index.js');
+  await import('./index.js');
   const { LIBRARY_COPY } = await import('./spare-park.js');
   // What every session needs (the protocol's definitions), for a plugin that runs this library.
   (await import('../protocol/proto-definition.js')).pluginHostService();
