@@ -95,8 +95,13 @@ export class FrameWriter {
       }
     } else this.bytesInTransport -= size;
     // Resume once the transport is half empty, not at every confirmation.
-    if (this.blocked && this.inTransport.length <= this.window.frames / 2 && this.bytesInTransport <= this.window.bytes / 2) this.blocked = false;
-    if (!this.blocked) this.resume();
+    if (this.blocked) {
+      if (this.inTransport.length > this.window.frames / 2 || this.bytesInTransport > this.window.bytes / 2) return;
+      this.blocked = false;
+    } else if (this.ready.length === 0 && this.control.length === 0 && this.drainWaiters.length === 0 && this.idleWaiters.length === 0) {
+      return; // the usual confirmation of a call's one frame: nothing waits for it
+    }
+    this.resume();
   };
 
   constructor(
