@@ -20,7 +20,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIST_BENCH } from './support/paths.js';
-import { makePayload, median, sequential } from './support/stats.js';
+import { makePayload, median, sequential, sequentialWarmupMs } from './support/stats.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const GOAL = 1.1;
@@ -52,7 +52,7 @@ async function child(mode: Mode, quick: boolean): Promise<void> {
   await Promise.all(['bench-a', 'bench-b'].map((name) => host.load({ path: entry, name, env: { BENCH_PLUGIN_NAME: name } })));
   const payload = makePayload(64);
   const n = quick ? 500 : 5000;
-  const warmupMs = quick ? 200 : 1500;
+  const warmupMs = sequentialWarmupMs(quick);
   const call = () => host.call('bench-a', 'echo', { payload });
   await sequential(1, warmupMs, call);
   const pluginCpu0 = (await host.call('bench-a', 'cpu')) as number;

@@ -8,7 +8,7 @@ import { filter, firstValueFrom, timeout } from 'rxjs';
 import { bareOnce } from '../support/bare-reference.js';
 import { fatal, readConfig, report, type ChildConfig } from '../support/child-io.js';
 import { DIST_BENCH } from '../support/paths.js';
-import { inFlight, makePayload, median, sequential } from '../support/stats.js';
+import { inFlight, makePayload, median, sequential, sequentialWarmupMs } from '../support/stats.js';
 import { BenchHostModule } from './bench-host.module.js';
 
 const PLUGIN_ENTRY = `${DIST_BENCH}plugin/main.js`;
@@ -56,7 +56,7 @@ async function calls({ config, host, payload, spec }: Ctx) {
   await host.load(spec('bench-a'));
   await host.load(spec('bench-b'));
   const n = quick ? 300 : 3000;
-  const warmupMs = quick ? 100 : 1500;
+  const warmupMs = sequentialWarmupMs(quick);
   const call = () => host.call('bench-a', 'echo', { payload });
   await sequential(1, warmupMs, call);
   // CPU per sequential call, host and plugin together: what a call costs, whatever the machine's load.
@@ -302,7 +302,7 @@ async function scale({ config, host, payload, spec }: Ctx) {
   const settleWindows = config.quick ? 2 : 6;
   const steadyWindows = 4;
   const n = config.quick ? 100 : 1000;
-  const warmupMs = config.quick ? 100 : 1500;
+  const warmupMs = sequentialWarmupMs(config.quick);
   const call = () => host.call('s0', 'echo', { payload });
   // p50 of three batches each: one batch is too easily caught by a hiccup of the machine.
   const p50s = async (warmMs: number) => {

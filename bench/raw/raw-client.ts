@@ -2,7 +2,7 @@
 // as messages over one bidi stream matched by id. Reports its figures to the orchestrator.
 import * as grpc from '@grpc/grpc-js';
 import { fatal, readConfig, report } from '../support/child-io.js';
-import { inFlight, makePayload, sequential } from '../support/stats.js';
+import { inFlight, makePayload, sequential, sequentialWarmupMs } from '../support/stats.js';
 import { benchService, type BenchClient, type Msg } from './bench-service.js';
 
 async function main(): Promise<void> {
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
 
   const seqN = quick ? 300 : 3000;
-  const warmMs = quick ? 100 : 1500;
+  const warmMs = sequentialWarmupMs(quick);
   const flightMs = quick ? 500 : 3000;
 
   let nextId = 1;
