@@ -100,6 +100,12 @@ try {
     out.instances = host.list().filter((p) => p.name === 'shop').map((p) => [p.instance, p.instances, p.state]);
     const text = await app.get(PluginMetrics).metrics();
     out.metered = /wwplugin_calls_total[{][^}]*plugin="shop"[^}]*function="total"[^}]*[}] [1-9]/.test(text);
+    // host.prewarm(spec): the next load() of that spec runs in the process readied for it.
+    await host.unload('shop');
+    out.prewarm = await host.prewarm({ path: 'dist/plugin.js' });
+    const warmed = host.spares().find((s) => s.prewarmed)?.pid;
+    const loaded = await host.load({ path: 'dist/plugin.js' });
+    out.prewarmedLoad = [loaded.pid === warmed, await host.call('shop', 'total', { ids: [5] })];
   } else {
     for (const path of entries) {
       const info = await host.load({ path });
@@ -209,7 +215,7 @@ describe('the packed package, installed in a project outside the repository', ()
     }
   });
 
-  it("compiles a host and a plugin with the README's tsconfig, then a call, a stream and a push cross; sandboxed instances serve, metered", async () => {
+  it("compiles a host and a plugin with the README's tsconfig, then a call, a stream and a push cross; sandboxed instances serve, metered; a prewarmed spare serves a load()", async () => {
     writeFileSync(join(project, 'src/plugin.ts'), PLUGIN);
     writeFileSync(join(project, 'src/host.ts'), HOST);
     const build = await tsc();
@@ -228,6 +234,8 @@ describe('the packed package, installed in a project outside the repository', ()
         [1, 2, 'running'],
       ],
       metered: true,
+      prewarm: true,
+      prewarmedLoad: [true, 5],
     });
     // Over TLS, yet no plugin warns that its TLS server name is an IP address.
     expect(tour.out).not.toMatch(/DEP0123|DeprecationWarning/);
