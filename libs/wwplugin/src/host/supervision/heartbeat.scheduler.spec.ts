@@ -71,7 +71,7 @@ describe('HeartbeatScheduler', () => {
   });
 
   it('pings each running plugin once per interval from its first ping, with one timer for all', async () => {
-    start();
+    start({ intervalMs: 1_000, timeoutMs: 1_000, misses: 3 });
     const a = plugin('a');
     await vi.advanceTimersByTimeAsync(1_300);
     // Started between two ticks (every 500 ms with the defaults): pinged at the next tick.
@@ -89,13 +89,13 @@ describe('HeartbeatScheduler', () => {
     expect(events).toEqual([]);
   });
 
-  it('with the defaults, a plugin that stops answering misses 3 beats, one a second, and is killed 3 s after its first unanswered ping', async () => {
+  it('with the defaults, a healthy plugin is pinged every 2 s; one that stops answering is probed once a second, misses 3 beats and is killed 3 s after its first unanswered ping', async () => {
     start();
     const quiet = plugin('quiet');
     const fine = plugin('fine');
     await vi.advanceTimersByTimeAsync(2_500);
     quiet.answers = false;
-    await vi.advanceTimersByTimeAsync(4_000);
+    await vi.advanceTimersByTimeAsync(5_000);
     const missed = events.filter((e) => e.plugin === 'quiet').map((e) => [e.type, (e as { missed?: number }).missed]);
     expect(missed).toEqual([
       ['heartbeat-missed', 1],
@@ -103,15 +103,35 @@ describe('HeartbeatScheduler', () => {
       ['heartbeat-missed', 3],
       ['unresponsive', 3],
     ]);
-    // Its first unanswered ping went out at 3 s; misses at 4, 5 and 6 s.
-    expect(quiet.pings).toEqual([1_000, 2_000, 3_000, 4_000, 5_000]);
+    // Its first unanswered ping went out at 4 s; misses at 5, 6 and 7 s, each followed by a ping at once.
+    expect(quiet.pings).toEqual([2_000, 4_000, 5_000, 6_000]);
     expect(killed).toEqual(['quiet']);
     expect(quiet.state).toBe('unresponsive');
-    expect(fine.pings).toEqual([1_000, 2_000, 3_000, 4_000, 5_000, 6_000]);
+    expect(fine.pings).toEqual([2_000, 4_000, 6_000]);
     expect(events.some((e) => e.plugin === 'fine')).toBe(false);
   });
 
-  it('counts a timeout shorter than the interval at the first tick past it, and the next ping keeps the interval', async () => {
+  it('with the defaults, a plugin blocked for just under 3 s from a ping survives, and is paced every 2 s again once it answers', async () => {
+    start();
+    const p = plugin('p');
+    await vi.advanceTimersByTimeAsync(1_500);
+    // Blocked from just before its ping at 2 s: it misses at 3 and 4 s, answers the ping of 4 s at 4.9 s.
+    p.answers = false;
+    await vi.advanceTimersByTimeAsync(3_400);
+    expect(p.pings).toEqual([2_000, 3_000, 4_000]);
+    p.answers = true;
+    p.heartbeat.outstandingSeq = 0;
+    p.heartbeat.missed = 0;
+    await vi.advanceTimersByTimeAsync(4_100);
+    expect(events.map((e) => [e.type, (e as { missed?: number }).missed])).toEqual([
+      ['heartbeat-missed', 1],
+      ['heartbeat-missed', 2],
+    ]);
+    expect(killed).toEqual([]);
+    expect(p.pings).toEqual([2_000, 3_000, 4_000, 6_000, 8_000]);
+  });
+
+  it('counts a timeout shorter than the interval at the first tick past it, and probes again at once', async () => {
     start({ intervalMs: 1_000, timeoutMs: 300, misses: 2 });
     const p = plugin('p', false);
     const missedAt: number[] = [];
@@ -122,8 +142,8 @@ describe('HeartbeatScheduler', () => {
     };
     // Ticks every 150 ms (half the timeout): the first ping at the first tick past the interval.
     await vi.advanceTimersByTimeAsync(2_500);
-    expect(p.pings).toEqual([1_050, 2_100]);
-    expect(missedAt).toEqual([1_350, 2_400, 2_400]);
+    expect(p.pings).toEqual([1_050, 1_350]);
+    expect(missedAt).toEqual([1_350, 1_650, 1_650]);
     expect(events.map((e) => e.type)).toEqual(['heartbeat-missed', 'heartbeat-missed', 'unresponsive']);
   });
 
