@@ -16,6 +16,9 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { DIST_BENCH, ROOT } from './support/paths.js';
 
+/** The host's default heartbeat interval (docs/user-guide.md). */
+const DEFAULT_INTERVAL_MS = 2_000;
+
 // Bytes of every session's frames, counted by the host (an internal of the package's dist).
 const { sessionBytes } = (await import(`${ROOT}libs/wwplugin/dist/host/metrics/session-bytes.js`)) as { sessionBytes: { in: number; out: number } };
 
@@ -151,10 +154,10 @@ async function main(): Promise<void> {
   }
   const [on, off] = runs;
   if (on && off) {
-    // The default: every running plugin pinged once a second.
-    const beats = PLUGINS * (on.windowMs / 1000);
+    // The default: every running plugin pinged once per interval.
+    const beats = PLUGINS * (on.windowMs / DEFAULT_INTERVAL_MS);
     const perBeat = ((on.cpuMs / on.windowMs - off.cpuMs / off.windowMs) * on.windowMs * 1000) / beats;
-    console.log(`host CPU per heartbeat (on − off, ${beats.toFixed(0)} heartbeat periods of 1 s): ${perBeat.toFixed(1)} µs`);
+    console.log(`host CPU per heartbeat (on − off, ${beats.toFixed(0)} heartbeat periods of ${DEFAULT_INTERVAL_MS} ms): ${perBeat.toFixed(1)} µs`);
   }
   if (on?.prof) {
     console.log(`\nprofile of the idle window: ${(on.profiledUs / 1000).toFixed(0)} ms sampled (incl. idle)`);
