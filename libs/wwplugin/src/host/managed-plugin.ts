@@ -180,7 +180,12 @@ export class ManagedPlugin {
    */
   passOnPushes(): number {
     return this.outbox.passOnOnes(() => {
-      const heir = this.group && pushPick(latest(this.group).instances.filter((p) => p !== this), true);
+      const heir =
+        this.group &&
+        pushPick(
+          latest(this.group).instances.filter((p) => p !== this),
+          true,
+        );
       return heir ? { outbox: heir.outbox, channel: heir.state === 'running' ? heir.channel : undefined } : undefined;
     });
   }
