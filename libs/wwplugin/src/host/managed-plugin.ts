@@ -180,12 +180,8 @@ export class ManagedPlugin {
    */
   passOnPushes(): number {
     return this.outbox.passOnOnes(() => {
-      const heir =
-        this.group &&
-        pushPick(
-          latest(this.group).instances.filter((p) => p !== this),
-          true,
-        );
+      const siblings = this.group ? latest(this.group).instances.filter((p) => p !== this) : [];
+      const heir = pushPick(siblings, true);
       return heir ? { outbox: heir.outbox, channel: heir.state === 'running' ? heir.channel : undefined } : undefined;
     });
   }
