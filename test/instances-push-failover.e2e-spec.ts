@@ -2,7 +2,7 @@
 // instance restarts after a crash they wait for it; once it is gone for good (failed in a crash loop,
 // unloaded) they go to another instance of the name, in order; only when none is left are they lost,
 // and then counted and reported (push-lost).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,13 +29,9 @@ describe("instances: pushes to: 'one' when their instance goes away", () => {
   const instances = (name: string): PluginInfo[] => t.host.list().filter((p) => p.name === name);
   /** What each process recorded, in the order it handled it. */
   const records = (name: string): Record[] => {
-    let text = '';
-    try {
-      text = readFileSync(join(dir, `${name}.log`), 'utf8');
-    } catch {
-      return [];
-    }
-    return text
+    const path = join(dir, `${name}.log`);
+    if (!existsSync(path)) return [];
+    return readFileSync(path, 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((line) => {
