@@ -169,6 +169,33 @@ describe("instances: pushes to: 'one' when their instance goes away", () => {
     ]);
   }, 60_000);
 
+  it('stop(id) hands the pushes for one instance that the stopped one left to the other that runs, in order', async () => {
+    const [victim, other] = await load('halt');
+    const lost = lostEvents('halt');
+    await t.host.stop(other.id);
+    expect(burst('halt', BURST, victim.pid)).toEqual(Array(BURST).fill(1));
+    await until(() => of('halt', victim.pid!).length === 1, 10_000, 'the victim frozen on push 1');
+    await t.host.start(other.id);
+    const survivor = t.host.get(other.id)!.pid!;
+    spawned.push(survivor);
+    // Frozen, it cannot stop gracefully: it is killed once the grace period is over.
+    await t.host.stop(victim.id, 0);
+    await until(() => of('halt', survivor).length >= BURST, 20_000, 'the burst handled by the other instance');
+    await acknowledged('halt');
+
+    expect(of('halt', survivor).map((r) => [r.n, r.seq])).toEqual(range(1, BURST).map((n) => [n, n]));
+    expect(instances('halt').map((p) => [p.state, p.pushesQueued, p.pushesUnacked, p.pushesLost])).toEqual([
+      ['stopped', 0, 0, 0],
+      ['running', 0, 0, 0],
+    ]);
+    expect(lost).toEqual([]);
+    // Started again, it gets none of them a second time.
+    await t.host.start(victim.id);
+    spawned.push(t.host.get(victim.id)!.pid!);
+    expect(t.host.get(victim.id)!.pushesQueued).toBe(0);
+    expect(records('halt')).toHaveLength(BURST + 1);
+  }, 60_000);
+
   it('unload(id) hands its pushes for one instance to another that runs; with none left, unload reports them lost', async () => {
     const [first, second] = await load('park');
     const lost = lostEvents('park');
