@@ -16,7 +16,11 @@ export type ObservedCallKind = 'call' | 'stream' | 'iterate' | 'host' | 'relay';
 export interface ObservedCall {
   /** The plugin that serves it: for 'host', the plugin that called the host function. */
   readonly plugin: string;
-  readonly pluginId: string;
+  /**
+   * The instance that serves it, set when the call is routed to one (read it when the call ends): a
+   * call by name starts with the instance `get(name)` gives, and keeps it if it fails before routing.
+   */
+  pluginId: string;
   readonly fn: string;
   readonly kind: ObservedCallKind;
   /** 'relay': the calling plugin's name. */

@@ -10,7 +10,7 @@ import {
 } from '../errors/wwplugin.errors.js';
 import type { PluginMessage, PluginState, PushOptions, WwPluginHostOptions } from '../interfaces/host-options.interface.js';
 import type { CallFrame, Frame } from '../protocol/frames.js';
-import { decodeValue, encodeValue } from '../protocol/parameters.js';
+import { decodeValue, encodeValue, type WireParameter } from '../protocol/parameters.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/protocol.constants.js';
 import { idleDeadline } from '../protocol/idle-deadline.js';
 import { activeTraceFields, consumeMessage } from '../protocol/call-tracing.js';
@@ -33,14 +33,14 @@ import { CallObservers, type ObservedCall, type ObservedCallKind, type TraceFiel
 import { CallSlots } from './call-slots.js';
 import { HostFunctionRegistry } from './host-function.registry.js';
 import { ManagedPlugin } from './managed-plugin.js';
-import { latest, PluginGroup } from './plugin-group.js';
+import { latest, PluginGroup, pushPick } from './plugin-group.js';
 import { PluginRegistry } from './plugin.registry.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 1024;
 const DEFAULT_MAX_QUEUED = 1024;
 /** Options the router passes itself once a call is observed: the trace context for its frame. */
-type Observed = { observed?: boolean; trace?: TraceFields };
+type Observed = { observed?: boolean; trace?: TraceFields; call?: ObservedCall };
 /** States in which a plugin is expected back soon: calls may wait for it. */
 const COMING_BACK = new Set<PluginState>(['starting', 'restarting', 'unresponsive', 'disconnected']);
 /** What calls address: one instance (by id) or a name's set of instances. */
@@ -78,12 +78,12 @@ export class CallRouter {
 
   /** host → plugin: resolves with the function's result (a streaming function's last value). */
   call(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions = {}): Promise<unknown> {
-    if (this.observers.active) return this.observed('call', idOrName, fn, (trace) => this.send(idOrName, fn, args, opts, trace));
+    if (this.observers.active) return this.observed('call', idOrName, fn, (trace, call) => this.send(idOrName, fn, args, opts, trace, call));
     return this.send(idOrName, fn, args, opts, undefined);
   }
 
-  /** call() once observed: `trace` is what the frame carries. */
-  private send(idOrName: string, fn: string, args: unknown, opts: RemoteCallOptions, trace: TraceFields | undefined): Promise<unknown> {
+  /** call() once observed: `trace` is what the frame carries; `call` learns which instance serves it. */
+  private send(idOrName: string, fn: string, args: unknown, opts: RemoteCallOptions, trace: TraceFields | undefined, call?: ObservedCall): Promise<unknown> {
     let target: Target;
     try {
       target = this.registry.target(idOrName);
@@ -96,14 +96,25 @@ export class CallRouter {
     if (plugin?.functions.has(fn)) {
       const slots = this.slotsOf(plugin);
       // The channel gives the slot back as the call settles (no Promise chained to it for that).
-      if (slots.tryAcquire()) return plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace, settled: slots.releaser });
+      if (slots.tryAcquire()) {
+        if (call) call.pluginId = plugin.id;
+        return plugin.channel!.call(fn, args, { timeoutMs, signal: opts.signal, trace, settled: slots.releaser });
+      }
     }
-    return this.callSlow(target, fn, args, timeoutMs, opts.signal, trace);
+    return this.callSlow(target, fn, args, timeoutMs, opts.signal, trace, call);
   }
 
-  private async callSlow(target: Target, fn: string, args: unknown, timeoutMs: number, signal?: AbortSignal, trace?: TraceFields): Promise<unknown> {
+  private async callSlow(
+    target: Target,
+    fn: string,
+    args: unknown,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    trace?: TraceFields,
+    call?: ObservedCall,
+  ): Promise<unknown> {
     const deadlineAt = timeoutMs ? Date.now() + timeoutMs : 0;
-    const { plugin, slots } = await this.admit(target, fn, deadlineAt, timeoutMs, signal);
+    const { plugin, slots } = await this.admit(target, fn, deadlineAt, timeoutMs, signal, call);
     const left = deadlineAt ? Math.max(1, deadlineAt - Date.now()) : 0;
     return this.holding(slots, plugin.channel!.call(fn, args, { timeoutMs: left, signal, trace })).catch((err) => {
       throw this.wholeDeadline(err, left, plugin, fn, timeoutMs);
@@ -123,7 +134,7 @@ export class CallRouter {
    */
   stream(idOrName: string, fn: string, args?: unknown, opts: StreamCallOptions & Observed = {}): Observable<unknown> {
     if (this.observers.active && !opts.observed) {
-      return defer(() => this.observed('stream', idOrName, fn, (trace) => this.stream(idOrName, fn, args, { ...opts, observed: true, trace })));
+      return defer(() => this.observed('stream', idOrName, fn, (trace, call) => this.stream(idOrName, fn, args, { ...opts, observed: true, trace, call })));
     }
     return new Observable<unknown>((subscriber) => {
       const target = this.registry.target(idOrName);
@@ -135,6 +146,7 @@ export class CallRouter {
       let slots: CallSlots | undefined;
       const run = (plugin: ManagedPlugin, granted: CallSlots, waited: boolean) => {
         if (left.signal.aborted) return granted.release();
+        if (opts.call) opts.call.pluginId = plugin.id;
         slots = granted;
         const streaming = !!plugin.functions.get(fn)?.stream;
         const whole = streaming && opts.timeoutMs === undefined ? 0 : waitMs;
@@ -153,7 +165,7 @@ export class CallRouter {
       const fast = picked?.functions.has(fn) ? this.slotsOf(picked) : undefined;
       if (fast?.tryAcquire()) run(picked!, fast, false);
       else
-        this.admit(target, fn, deadlineAt, waitMs, signal)
+        this.admit(target, fn, deadlineAt, waitMs, signal, opts.call)
           .then((granted) => run(granted.plugin, granted.slots, true))
           .catch((err) => subscriber.error(err));
       return () => {
@@ -169,7 +181,7 @@ export class CallRouter {
    */
   iterate(idOrName: string, fn: string, args?: unknown, opts: RemoteCallOptions = {}): AsyncIterable<unknown> {
     if (this.observers.active) {
-      return { [Symbol.asyncIterator]: () => this.observed('iterate', idOrName, fn, (trace) => this.pull(idOrName, fn, args, { ...opts, trace })) };
+      return { [Symbol.asyncIterator]: () => this.observed('iterate', idOrName, fn, (trace, call) => this.pull(idOrName, fn, args, { ...opts, trace, call })) };
     }
     return { [Symbol.asyncIterator]: () => this.pull(idOrName, fn, args, opts) };
   }
@@ -178,7 +190,7 @@ export class CallRouter {
     const target = this.registry.target(idOrName);
     const waitMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const deadlineAt = waitMs ? Date.now() + waitMs : 0;
-    const { plugin, slots } = await this.admit(target, fn, deadlineAt, waitMs, opts.signal);
+    const { plugin, slots } = await this.admit(target, fn, deadlineAt, waitMs, opts.signal, opts.call);
     try {
       const streaming = !!plugin.functions.get(fn)?.stream;
       const whole = streaming && opts.timeoutMs === undefined ? 0 : waitMs;
@@ -196,30 +208,30 @@ export class CallRouter {
   push(target: string, topic: string, payload: unknown, opts: PushOptions = {}): number {
     const wire = encodeValue('payload', payload);
     assertMessageSize([wire], this.maxMessageBytes);
-    const instances: ManagedPlugin[] = [];
-    if (target === '*') {
-      for (const group of this.registry.allGroups()) {
-        const live = group.instances.filter((p) => p.state !== 'stopped' && p.state !== 'failed');
-        if (live.length) instances.push(...this.pushTargets(live, opts));
-      }
-    } else {
-      const found = this.registry.target(target);
-      instances.push(...(found instanceof PluginGroup ? this.pushTargets(found.instances, opts) : [found]));
-    }
-    // A full buffer counts what it drops and reports it itself (push-overflow, rate-limited, exact).
     const trace = this.observers.tracer ? activeTraceFields() : undefined;
-    for (const plugin of instances) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined, trace);
+    if (target !== '*') {
+      const found = this.registry.target(target);
+      return found instanceof PluginGroup ? this.pushToSet(found.instances, topic, wire, trace, opts) : this.enqueue(found, topic, wire, trace, false);
+    }
+    let count = 0;
+    for (const group of this.registry.allGroups()) {
+      const live = group.instances.filter((p) => p.state !== 'stopped' && p.state !== 'failed');
+      if (live.length) count += this.pushToSet(live, topic, wire, trace, opts);
+    }
+    return count;
+  }
+
+  /** To every instance, or to the one with the fewest pushes pending (a running one when any runs); returns how many took it. */
+  private pushToSet(instances: ManagedPlugin[], topic: string, wire: WireParameter, trace: TraceFields | undefined, opts: PushOptions): number {
+    if ((opts.to ?? instances[0].spec.pushTo ?? 'all') === 'one') return this.enqueue(pushPick(instances)!, topic, wire, trace, true);
+    for (const plugin of instances) this.enqueue(plugin, topic, wire, trace, false);
     return instances.length;
   }
 
-  /** Every instance, or the one with the fewest pushes pending (a running one when any runs). */
-  private pushTargets(instances: ManagedPlugin[], opts: PushOptions): ManagedPlugin[] {
-    if (instances.length < 2 || (opts.to ?? instances[0].spec.pushTo ?? 'all') === 'all') return instances;
-    const running = instances.filter((p) => p.state === 'running');
-    const pool = running.length ? running : instances;
-    let best = pool[0];
-    for (const p of pool) if (p.outbox.size + p.outbox.unacked < best.outbox.size + best.outbox.unacked) best = p;
-    return [best];
+  /** A full buffer counts what it drops and reports it itself (push-overflow, rate-limited, exact). `one`: another instance may take it over. */
+  private enqueue(plugin: ManagedPlugin, topic: string, wire: WireParameter, trace: TraceFields | undefined, one: boolean): number {
+    plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined, trace, one);
+    return 1;
   }
 
   /** Forwards every value of `source$` as a push until it completes or the subscription ends. */
@@ -240,14 +252,14 @@ export class CallRouter {
   }
 
   /** plugin → host: a call to a host function, or to another plugin through the host. */
-  fromPlugin(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall, trace?: TraceFields): unknown {
+  fromPlugin(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall, trace?: TraceFields, observed?: ObservedCall): unknown {
     if (this.observers.active && !trace) return this.observedFromPlugin(caller, call, incoming);
-    if (call.target) return this.relay(caller, call, incoming, trace);
+    if (call.target) return this.relay(caller, call, incoming, trace, observed);
     const plugin = { id: caller.id, name: caller.name, version: caller.version };
     return this.hostFunctions.invoke(call, incoming, { caller: caller.name, plugin }, UNKNOWN_HOST_FUNCTION);
   }
 
-  private relay(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall, trace?: TraceFields): unknown {
+  private relay(caller: ManagedPlugin, call: CallFrame, incoming: IncomingCall, trace?: TraceFields, observed?: ObservedCall): unknown {
     // The policy always sees the target's name, however the caller addressed it (name or id).
     const found = this.registry.find(call.target!);
     const targetName = found?.name ?? call.target!;
@@ -264,6 +276,7 @@ export class CallRouter {
     // A relayed call never waits for a restarting plugin, nor for a slot: the calling plugin decides what to do.
     const target = this.pick(addressed);
     if (!target) throw new PluginNotRunningError(NOT_RUNNING(targetName, addressed.state), { state: addressed.state });
+    if (observed) observed.pluginId = target.id;
     const info = target.functions.get(call.function);
     if (!info) throw this.unknownFunction(target, call.function);
     const slots = this.slotsOf(target);
@@ -361,12 +374,14 @@ export class CallRouter {
     deadlineAt: number,
     timeoutMs: number,
     signal?: AbortSignal,
+    call?: ObservedCall,
   ): Promise<{ plugin: ManagedPlugin; slots: CallSlots }> {
     if (signal?.aborted) throw new CallCancelledError(ABORTED_WHILE_WAITING(target.name, fn, 'the plugin'));
     // Observers hear how long a call waited, when it had to wait (for its plugin or for a slot).
     const picked = this.observers.active ? this.pick(target) : undefined;
     const waitedSince = this.observers.active && (!picked || this.slotsOf(picked).running >= this.slotsOf(picked).limit) ? performance.now() : undefined;
     const plugin = await this.ready(target, deadlineAt, fn, signal);
+    if (call) call.pluginId = plugin.id;
     if (!plugin.functions.has(fn)) throw this.unknownFunction(plugin, fn);
     const slots = this.slotsOf(plugin);
     await slots.acquire({
@@ -388,12 +403,12 @@ export class CallRouter {
   }
 
   /** Seen by the observers from start to end; `run` makes the call with the trace context they chose for its frame. */
-  private observed<T>(kind: ObservedCallKind, idOrName: string, fn: string, run: (trace: TraceFields | undefined) => T): T {
+  private observed<T>(kind: ObservedCallKind, idOrName: string, fn: string, run: (trace: TraceFields | undefined, call?: ObservedCall) => T): T {
     const plugin = this.registry.find(idOrName);
     // An unknown plugin is the caller's mistake, reported by the call itself: nothing to observe.
     if (!plugin) return run(undefined);
     const call: ObservedCall = { plugin: plugin.name, pluginId: plugin.id, fn, kind };
-    return this.observers.observe(call, () => run(call.outgoing));
+    return this.observers.observe(call, () => run(call.outgoing, call));
   }
 
   /** fromPlugin() seen by the observers, with the trace context the calling plugin sent. */
@@ -403,7 +418,7 @@ export class CallRouter {
     const call: ObservedCall = frame.target
       ? { plugin: target?.name ?? frame.target, pluginId: target?.id ?? '', fn: frame.function, kind: 'relay', caller: caller.name, incoming: trace }
       : { plugin: caller.name, pluginId: caller.id, fn: frame.function, kind: 'host', incoming: trace };
-    return this.observers.observe(call, () => this.fromPlugin(caller, frame, incoming, call.outgoing ?? trace));
+    return this.observers.observe(call, () => this.fromPlugin(caller, frame, incoming, call.outgoing ?? trace, call));
   }
 
   /**

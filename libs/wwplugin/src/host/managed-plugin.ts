@@ -11,7 +11,7 @@ import type {
 } from '../interfaces/host-options.interface.js';
 import type { FunctionInfoFrame, Frame, HelloFrame } from '../protocol/frames.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
-import type { PluginGroup } from './plugin-group.js';
+import { latest, pushPick, type PluginGroup } from './plugin-group.js';
 import { PluginLifecycle } from './plugin-lifecycle.js';
 import { PluginOperations } from './plugin-operations.js';
 import { signalGroup } from './process-group.js';
@@ -172,6 +172,18 @@ export class ManagedPlugin {
     if (this.endedSessions.has(channel)) return close();
     this.exitClosers.set(channel, close);
     setTimeout(close, EXIT_TO_SESSION_END_MS).unref();
+  }
+
+  /**
+   * It is gone until started by hand (stopped, failed): its pushes meant for any one instance go to
+   * another instance of its name that runs or is coming back (PushOutbox.passOnOnes); returns how many moved now.
+   */
+  passOnPushes(): number {
+    return this.outbox.passOnOnes(() => {
+      const siblings = this.group ? latest(this.group).instances.filter((p) => p !== this) : [];
+      const heir = pushPick(siblings, true);
+      return heir ? { outbox: heir.outbox, channel: heir.state === 'running' ? heir.channel : undefined } : undefined;
+    });
   }
 
   /** Resolves when the plugin is running; rejects when it stops or fails, or after `timeoutMs`. */

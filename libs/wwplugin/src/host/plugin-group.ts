@@ -95,6 +95,30 @@ export class PluginGroup {
   }
 }
 
+/** States of an instance that is gone until started by hand (or being stopped): pushes for any one instance go elsewhere. */
+const GONE = new Set<PluginState>(['stopped', 'failed', 'stopping']);
+
+/**
+ * The instance a push for any one instance goes to: the running one with the fewest pushes pending
+ * (lowest index on a tie), else one coming back (restarting, starting), else, unless `liveOnly`, any
+ * (the push then waits for its next start).
+ */
+export function pushPick(instances: readonly ManagedPlugin[], liveOnly = false): ManagedPlugin | undefined {
+  let best: ManagedPlugin | undefined;
+  let bestRank = -1;
+  for (const p of instances) {
+    const rank = p.state === 'running' ? 2 : GONE.has(p.state) ? 0 : 1;
+    if (liveOnly && rank === 0) continue;
+    if (rank > bestRank || (rank === bestRank && pending(p) < pending(best!))) {
+      best = p;
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
+const pending = (p: ManagedPlugin) => p.outbox.size + p.outbox.unacked;
+
 /** The set now serving in `group`'s place: itself, or the set an upgrade replaced it with. */
 export function latest(group: PluginGroup): PluginGroup {
   while (group.successor) group = group.successor;

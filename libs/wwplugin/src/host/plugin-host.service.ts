@@ -211,6 +211,8 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
       // A stopped plugin keeps no spare of its own: start() warms one again.
       this.sparePool.discardOwn(plugin.id);
       await this.stopNow(plugin, graceMs);
+      // Pushes meant for any one instance go to another that serves (not to one stopping with it).
+      plugin.passOnPushes();
     });
   }
 
@@ -235,6 +237,8 @@ export class PluginHostService implements OnApplicationBootstrap, BeforeApplicat
     await this.operate(idOrName, async (plugin) => {
       this.sparePool.discardOwn(plugin.id);
       await this.stopNow(plugin);
+      // Pushes meant for any one instance go to another that serves; the rest is reported lost.
+      plugin.passOnPushes();
       plugin.outbox.clear();
       this.registry.remove(plugin);
       this.events$.emit({ type: 'unloaded', ...plugin.ref });

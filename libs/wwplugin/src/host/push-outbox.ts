@@ -10,6 +10,14 @@ const ACK_DELAY_MS = 20;
 
 interface PushEntry extends OutboxEntry {
   seq: number;
+  /** Meant for any one instance of its plugin (`to: 'one'`): another instance may take it over. */
+  one: boolean;
+}
+
+/** Where pushes for any one instance go when theirs is gone: an instance's outbox, and its session when it runs. */
+export interface PushHeir {
+  outbox: PushOutbox;
+  channel: SessionChannel | undefined;
 }
 
 export interface PushOutboxOptions {
@@ -42,6 +50,8 @@ export class PushOutbox {
   private channel?: SessionChannel;
   /** Pushes reported lost, since the plugin was loaded. */
   lost = 0;
+  /** Set while its instance is gone for good (stopped, failed): gives the instance its pushes for any one instance go to. */
+  private passOn?: () => PushHeir | undefined;
 
   constructor(private readonly options: PushOutboxOptions) {
     this.reporter = new OverflowReporter(
@@ -79,14 +89,23 @@ export class PushOutbox {
     return { pushAckEvery: Math.max(1, Math.min(ACK_EVERY_MAX, Math.floor(this.options.capacity / 8))), pushAckDelayMs: ACK_DELAY_MS };
   }
 
-  /** Queues a push (sent at once when `channel` has room); returns false when it was dropped. */
-  enqueue(topic: string, payload: WireParameter, channel: SessionChannel | undefined, trace?: TraceFields): boolean {
-    this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
+  /**
+   * Queues a push (sent at once when `channel` has room); returns false when it was dropped. `one`:
+   * it was meant for any one instance of the plugin, so another may take it over (see passOnOnes).
+   */
+  enqueue(topic: string, payload: WireParameter, channel: SessionChannel | undefined, trace?: TraceFields, one = false): boolean {
     this.offered++;
+    return this.take(topic, payload, channel, trace, one);
+  }
+
+  /** Numbers a push under this outbox's seq and offers it (a push taken over from another instance was offered there). */
+  private take(topic: string, payload: WireParameter, channel: SessionChannel | undefined, trace: TraceFields | undefined, one: boolean): boolean {
+    this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
     const entry: PushEntry = {
       frame: { push: trace ? { topic, payload, seq: this.seq, ...trace } : { topic, payload, seq: this.seq } },
       bytes: messageBytes(topic, payload),
       seq: this.seq,
+      one,
     };
     const outcome = this.outbox.offer(entry, channel !== undefined && channel === this.channel);
     return outcome === 'sent' || outcome === 'queued';
@@ -97,6 +116,8 @@ export class PushOutbox {
    * settled first (a session normally ends through `detach`), so they go out before anything else.
    */
   attach(channel: SessionChannel, acksPushes: boolean): void {
+    // Its instance serves again: what it still holds is its own to send.
+    this.passOn = undefined;
     if (this.channel && this.channel !== channel) this.detach(this.channel);
     this.channel = channel;
     this.outbox.attach(channel, acksPushes);
@@ -108,9 +129,43 @@ export class PushOutbox {
     this.channel = undefined;
     this.outbox.attach(undefined);
     const unacked = this.outbox.takeHeld();
-    if (!unacked.length) return;
-    if (this.options.delivery === 'at-least-once') return this.outbox.requeue(unacked);
-    this.reportLost(unacked);
+    if (unacked.length) {
+      if (this.options.delivery === 'at-least-once') this.outbox.requeue(unacked);
+      else this.reportLost(unacked);
+    }
+    // Its acknowledgements are final now: what it did not acknowledge goes to the heir, in order.
+    if (this.passOn) this.moveOnes();
+  }
+
+  /**
+   * Its instance is gone for good (stopped, failed): from now on, pushes meant for any one instance
+   * (`to: 'one'`) that it has not acknowledged go to the instance `heir()` gives, in order, after what
+   * that one already has, under its seq numbers. At once when no session is attached, else when the
+   * session ends (so what the process acknowledges until then is not sent again). Without an heir
+   * they stay here for this instance's next start. Returns how many moved now.
+   */
+  passOnOnes(heir: () => PushHeir | undefined): number {
+    this.passOn = heir;
+    return this.channel ? 0 : this.moveOnes();
+  }
+
+  private moveOnes(): number {
+    const to = this.passOn?.();
+    if (!to) return 0;
+    const queued = this.outbox.takeQueued();
+    const moving = queued.filter((e) => e.one);
+    if (!moving.length) return (this.outbox.requeue(queued), 0);
+    this.outbox.requeue(queued.filter((e) => !e.one));
+    this.moveTo(to, moving);
+    return moving.length;
+  }
+
+  /** Re-offers `entries` to another instance's outbox, in order, keeping their trace context and what they were meant for. */
+  private moveTo(to: PushHeir, entries: PushEntry[]): void {
+    for (const e of entries) {
+      const { topic, payload, traceparent, tracestate } = e.frame.push!;
+      to.outbox.take(topic, payload!, to.channel, traceparent ? { traceparent, tracestate } : undefined, e.one);
+    }
   }
 
   /** The plugin received every push up to `seq`. */
@@ -138,12 +193,18 @@ export class PushOutbox {
     const atLeastOnce = this.options.delivery === 'at-least-once';
     if (!atLeastOnce && held.length) this.reportLost(held);
     const moving = atLeastOnce ? [...held, ...queued] : queued;
-    for (const e of moving) to.enqueue(e.frame.push!.topic, e.frame.push!.payload!, channel);
+    this.moveTo({ outbox: to, channel }, moving);
     return moving.length;
   }
 
-  /** Forgets every push (the plugin is unloaded): what was never acknowledged is reported lost. */
+  /**
+   * Forgets every push (the plugin is unloaded): what was never acknowledged is reported lost, but
+   * for pushes meant for any one instance, which go to the heir passOnOnes named if there is one.
+   */
   clear(): void {
+    // Unloaded: its session's acknowledgements no longer matter, the session is over for it.
+    if (this.passOn && this.channel) this.detach(this.channel);
+    this.passOn = undefined;
     const pending = [...this.outbox.takeHeld(), ...this.outbox.takeQueued()];
     this.reporter.flush();
     this.reporter.cancel();

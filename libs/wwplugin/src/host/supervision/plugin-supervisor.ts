@@ -78,6 +78,7 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
     }
     if (!plugin.restart.wantsRestart(code, signal)) {
       plugin.lifecycle.moveTo(clean ? 'stopped' : 'failed');
+      plugin.passOnPushes();
       this.events.emit({ type: 'exited', ...base, code, signal });
       if (clean) return;
       this.events.emit(crashed);
@@ -88,6 +89,8 @@ export class PluginSupervisor implements OnModuleInit, OnApplicationShutdown {
       const reason = `crash loop: exited (${how}) after ${maxRestarts} restarts within ${windowMs} ms`;
       this.logger.error(`Plugin "${plugin.name}" failed: ${reason}; it stays down until started again.`);
       plugin.lifecycle.moveTo('failed');
+      // It is not coming back: what was pushed to any one instance goes to one that is.
+      plugin.passOnPushes();
       this.events.emit({ type: 'exited', ...base, code, signal });
       if (!clean) this.events.emit(crashed);
       return this.events.emit({ type: 'failed', ...base, reason });
