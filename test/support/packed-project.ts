@@ -29,7 +29,13 @@ export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs a command; resolves with its exit code and output instead of throwing on failure. */
-export async function sh(cmd: string, args: string[], cwd: string, timeout = 180_000, env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+export async function sh(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeout = 180_000,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
   try {
     const { stdout, stderr } = await run(cmd, args, { cwd, timeout, maxBuffer: 64 * 1024 * 1024, env: userEnv(env) });
     return { code: 0, out: plain(stdout + stderr) };
@@ -117,7 +123,11 @@ export async function packedProject(label: string, extra: string[] = []): Promis
     },
     // Build info kept outside the project so a second build is incremental.
     tsc: () =>
-      sh(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', join(work, 'tsbuildinfo')], dir),
+      sh(
+        process.execPath,
+        [join(dir, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', join(work, 'tsbuildinfo')],
+        dir,
+      ),
     node: (nodeArgs, timeout = 60_000, env = {}) => sh(process.execPath, nodeArgs, dir, timeout, env),
     spawn: (nodeArgs, env = {}) => spawned(spawn(process.execPath, nodeArgs, { cwd: dir, env: userEnv(env), stdio: ['pipe', 'pipe', 'pipe'] })),
     remove: () => rmSync(work, { recursive: true, force: true }),
