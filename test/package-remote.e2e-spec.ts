@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packedProject, result, type PackedProject, type Spawned } from './support/packed-project.js';
 
@@ -128,6 +129,18 @@ try {
 console.log('RESULT ' + JSON.stringify(out));
 `;
 
+/** A port free now, for a replica's probes (WWPLUGIN_HEALTH_PORT takes a number, not 0). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The status of a replica's probe. */
+const probe = async (port: number, path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+
 describe('remote plugins, from the packed package in a project outside the repository', () => {
   let project: PackedProject;
   const started: Spawned[] = [];
@@ -147,7 +160,7 @@ describe('remote plugins, from the packed package in a project outside the repos
     project?.remove();
   });
 
-  it('two replicas the host does not spawn join its mutual-TLS listener with a token; calls, host functions and streams cross; SIGTERM drains one, the other serves; both outlive the host', async () => {
+  it('two replicas the host does not spawn join its mutual-TLS listener with a token; calls, host functions and streams cross; SIGTERM drains one, the other serves and outlives the host; probes say so', async () => {
     expect(project.installed.code, project.installed.out).toBe(0);
     project.write({ 'src/make-certs.ts': MAKE_CERTS, 'src/ocr.ts': OCR, 'src/remote-host.ts': HOST });
     const build = await project.tsc();
@@ -156,6 +169,7 @@ describe('remote plugins, from the packed package in a project outside the repos
     expect(certs.code, certs.out).toBe(0);
 
     const token = 'ocr-token-0123456789';
+    const [byEnvProbes, inCodeProbes] = [await freePort(), await freePort()];
     const host = start(['dist/remote-host.js'], { OCR_PLUGIN_TOKEN: token });
     const [, port] = await host.waitFor(/Listening for remote plugins on 127\.0\.0\.1:(\d+) \(mutual TLS\): ocr\./);
     // The variables of docs/remote-plugins.md; the key and token leave the environment at start.
@@ -167,10 +181,18 @@ describe('remote plugins, from the packed package in a project outside the repos
       WWPLUGIN_TLS_KEY: 'certs/ocr.key',
       WWPLUGIN_TOKEN: token,
       WWPLUGIN_REPLICA: 'by-env',
+      WWPLUGIN_HEALTH_PORT: String(byEnvProbes),
     });
-    const inCode = start(['dist/ocr.js'], { OCR_LABEL: 'in-code', OCR_HOST: `127.0.0.1:${port}`, OCR_TOKEN: token });
+    const inCode = start(['dist/ocr.js'], {
+      OCR_LABEL: 'in-code',
+      OCR_HOST: `127.0.0.1:${port}`,
+      OCR_TOKEN: token,
+      WWPLUGIN_HEALTH_PORT: String(inCodeProbes),
+    });
 
     await host.waitFor(/^STEP serving$/m);
+    // Kubernetes' probes: live, and ready once the host has welcomed the replica.
+    expect([await probe(byEnvProbes, '/livez'), await probe(byEnvProbes, '/readyz'), await probe(inCodeProbes, '/readyz')]).toEqual([200, 200, 200]);
     byEnv.child.kill('SIGTERM');
     expect(await byEnv.exited, byEnv.output()).toEqual({ code: 0, signal: null });
     expect(await host.exited, host.output()).toEqual({ code: 0, signal: null });
@@ -195,6 +217,7 @@ describe('remote plugins, from the packed package in a project outside the repos
     // The host has closed; the remote replica keeps running (its orchestrator decides), and dials again.
     await inCode.waitFor(new RegExp(`Lost the host at 127\\.0\\.0\\.1:${port} \\(.+\\); reconnecting in \\d+ ms\\.`));
     expect(inCode.child.exitCode).toBeNull();
+    expect([await probe(inCodeProbes, '/livez'), await probe(inCodeProbes, '/readyz')]).toEqual([200, 503]);
     inCode.child.kill('SIGTERM');
     expect(await inCode.exited, inCode.output()).toEqual({ code: 0, signal: null });
   }, 180_000);
