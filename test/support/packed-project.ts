@@ -18,7 +18,7 @@ const ROOT_PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 /** A package at the version this repository pins (so npm's cache answers). */
 export const pinned = (name: string) => `${name}@${ROOT_PKG.dependencies[name] ?? ROOT_PKG.devDependencies[name]}`;
 
-/** Text without terminal colours. */
+/** Text without terminal colours (Nest's CLI colours its output whatever NO_COLOR says). */
 const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 const plain = (text: string) => text.replace(ANSI_COLOUR, '');
 
@@ -63,6 +63,8 @@ export function result(out: string): Record<string, unknown> {
 export interface PackedProject {
   /** The project's directory (package.json, tsconfig.json, src/, node_modules/). */
   dir: string;
+  /** The files in the tarball, as `npm pack` lists them. */
+  files: string[];
   /** `npm install`'s exit code and output. */
   installed: { code: number; out: string };
   /** Writes files below the project (paths relative to it). */
@@ -96,7 +98,7 @@ export async function packedProject(label: string, extra: string[] = []): Promis
   const dir = join(work, 'app');
   const pack = await sh('npm', ['pack', '-w', '@wwplugin/nestjs', '--json', '--pack-destination', work], ROOT);
   if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.out}`);
-  const packed = JSON.parse(pack.out.slice(pack.out.indexOf('['), pack.out.lastIndexOf(']') + 1))[0] as { filename: string };
+  const packed = JSON.parse(pack.out.slice(pack.out.indexOf('['), pack.out.lastIndexOf(']') + 1))[0] as { filename: string; files: { path: string }[] };
   const tarball = join(work, packed.filename);
 
   mkdirSync(join(dir, 'src'), { recursive: true });
@@ -114,6 +116,7 @@ export async function packedProject(label: string, extra: string[] = []): Promis
 
   return {
     dir,
+    files: packed.files.map((f) => f.path),
     installed,
     write(files) {
       for (const [path, text] of Object.entries(files)) {
