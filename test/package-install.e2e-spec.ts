@@ -1,41 +1,10 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './support/host-harness.js';
+import { packedProject, result, sh, type PackedProject } from './support/packed-project.js';
 
-const run = promisify(execFile);
 /** Nest's CLI, for `nest g -c @wwplugin/nestjs plugin <name>`: a Nest project has it already. */
 const NEST_CLI = '@nestjs/cli@12.0.8';
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const ROOT_PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-
-/** Text without terminal colours (Nest's CLI colours its output whatever NO_COLOR says). */
-const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
-const plain = (text: string) => text.replace(ANSI_COLOUR, '');
-
-/** Runs a command; resolves with its exit code and output instead of throwing on failure. */
-async function sh(cmd: string, args: string[], cwd: string, timeout = 180_000): Promise<{ code: number; out: string }> {
-  // npm passes its own settings down as npm_* variables (workspace, prefix...): a user's shell has none.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
-  try {
-    const { stdout, stderr } = await run(cmd, args, { cwd, timeout, maxBuffer: 64 * 1024 * 1024, env: { ...env, NO_COLOR: '1' } });
-    return { code: 0, out: plain(stdout + stderr) };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string; message: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, out: plain(`${e.stdout ?? ''}${e.stderr ?? ''}${e.message}`) };
-  }
-}
-
-/** The README's own words: the first block of `lang` in its Install section. */
-function readmeBlock(lang: string): string {
-  const section = README.slice(README.indexOf('\n## Install'));
-  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section);
-  if (!match) throw new Error(`README's Install section has no ${lang} block`);
-  return match[1];
-}
 
 /** A host and a plugin as a user writes them, in their own project. */
 const PLUGIN = `import 'reflect-metadata';
@@ -120,53 +89,24 @@ try {
 console.log('RESULT ' + JSON.stringify(out));
 `;
 
-function result(out: string): Record<string, unknown> {
-  const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-  if (!line) throw new Error(`no RESULT line in:\n${out}`);
-  return JSON.parse(line.slice('RESULT '.length));
-}
-
 describe('the packed package, installed in a project outside the repository', () => {
-  const work = mkdtempSync(join(tmpdir(), 'wwplugin-package-'));
-  const project = join(work, 'app');
-  let tarball: string;
-  let packed: { files: { path: string }[] };
+  let packed: PackedProject;
+  let project: string;
   let installed: { code: number; out: string };
-  // The README's tsconfig as is; build info kept outside the project so the second build is incremental.
-  const tsc = () =>
-    sh(
-      process.execPath,
-      [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', join(work, 'tsbuildinfo')],
-      project,
-    );
+  const tsc = () => packed.tsc();
 
   beforeAll(async () => {
-    // npm pack runs the package's prepack (the build), as from a fresh clone.
-    const pack = await sh('npm', ['pack', '-w', '@wwplugin/nestjs', '--json', '--pack-destination', work], ROOT);
-    expect(pack.code, pack.out).toBe(0);
-    packed = JSON.parse(pack.out.slice(pack.out.indexOf('['), pack.out.lastIndexOf(']') + 1))[0];
-    tarball = join(work, (packed as unknown as { filename: string }).filename);
+    // npm pack runs the package's prepack (the build), as from a fresh clone; then the README's
+    // install line with the tarball in place of the registry's package.
+    packed = await packedProject('package', [NEST_CLI]);
+    project = packed.dir;
+    installed = packed.installed;
+  }, 300_000);
 
-    mkdirSync(join(project, 'src'), { recursive: true });
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-app', private: true, type: 'module' }, null, 2));
-    writeFileSync(join(project, 'tsconfig.json'), readmeBlock('json'));
-    // The README's install line with the tarball in place of the registry's package, and the
-    // compiler a new project adds; versions pinned as here so npm's cache answers.
-    const line = readmeBlock('bash')
-      .split('\n')
-      .find((l) => l.startsWith('npm install @wwplugin/nestjs'))!;
-    const args = line
-      .split(/\s+/)
-      .slice(2)
-      .map((a) => (a === '@wwplugin/nestjs' ? tarball : a));
-    const dev = [...['typescript', '@types/node'].map((p) => `${p}@${ROOT_PKG.devDependencies[p]}`), NEST_CLI];
-    installed = await sh('npm', ['install', ...args, ...dev, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
-  }, 240_000);
-
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterAll(() => packed?.remove());
 
   it('ships the built library, its types, the proto, README and LICENSE, and nothing else', () => {
-    const files = packed.files.map((f) => f.path).sort();
+    const files = [...packed.files].sort();
     for (const f of [
       'dist/index.js',
       'dist/index.d.ts',

@@ -34,8 +34,10 @@ export class AdminExposureCheck implements OnApplicationBootstrap {
       try {
         this.assertLoopback(server);
       } catch (err) {
-        server.close();
         server.emit('error', err);
+        // Closed once every 'listening' listener has run (before any connection is accepted):
+        // Fastify's reads the address, which a closed server no longer has.
+        process.nextTick(() => server.close());
       }
     });
   }
