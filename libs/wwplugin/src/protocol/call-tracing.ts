@@ -124,13 +124,12 @@ export function afterFramesSent(fn: () => void): void {
 }
 
 /**
- * Ends a call's span as endCallSpan() does, with the time it is called as the end, but once this
- * turn's frames are sent: whoever awaits the call (the caller, or the code that sends the reply)
- * goes first, and so do the frames they write.
+ * Ends a call's span as endCallSpan() does, with the time it is called as the end, but in a
+ * microtask: whoever awaits the call goes on first, and finds the span ended once it awaits anything.
  */
 export function endCallSpanSoon(span: Span, outcome: CallOutcome): void {
   const endTime = performance.now();
-  afterFramesSent(() => endCallSpan(span, outcome, endTime));
+  queueMicrotask(() => endCallSpan(span, outcome, endTime));
 }
 
 /**
