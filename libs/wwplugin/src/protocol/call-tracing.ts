@@ -108,9 +108,24 @@ export function endCallSpan(span: Span, outcome: CallOutcome, endTime?: number):
   span.end(endTime);
 }
 
+// Span work left for after this turn's frames went out: Node hands what a turn wrote to an HTTP/2
+// stream to the socket in its check phase, before the immediates JS scheduled (a microtask would
+// still run before that write).
+let afterWrites: Array<() => void> = [];
+const runAfterWrites = (): void => {
+  const work = afterWrites;
+  afterWrites = [];
+  for (const fn of work) fn();
+};
+
+/** Runs `fn` once the frames this turn wrote are on their way (one immediate for all of a turn's). */
+export function afterFramesSent(fn: () => void): void {
+  if (afterWrites.push(fn) === 1) setImmediate(runAfterWrites);
+}
+
 /**
  * Ends a call's span as endCallSpan() does, with the time it is called as the end, but in a
- * microtask: whoever awaits the call (the caller, or the code that sends the reply) goes on first.
+ * microtask: whoever awaits the call goes on first, and finds the span ended once it awaits anything.
  */
 export function endCallSpanSoon(span: Span, outcome: CallOutcome): void {
   const endTime = performance.now();
@@ -187,8 +202,8 @@ export class ServedCallContext implements Context {
 
 /**
  * Serves a call in a SERVER span under the caller's span (from the frame). The span runs from the
- * call's start to its end, but is made (if nothing asked for it sooner) and ended in a microtask
- * after the result settled: the reply does not wait for it.
+ * call's start to its end, but is made (if nothing asked for it sooner) and ended once the reply
+ * is sent: the reply does not wait for it.
  */
 export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFields, run: () => T): T {
   const startTime = performance.now();
@@ -202,7 +217,7 @@ export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFi
   }
   return observeResult(bindToContext(out, ctx), (outcome) => {
     const endTime = performance.now();
-    queueMicrotask(() => endCallSpan(ctx.span(), outcome, endTime));
+    afterFramesSent(() => endCallSpan(ctx.span(), outcome, endTime));
   });
 }
 

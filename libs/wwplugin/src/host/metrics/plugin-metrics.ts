@@ -29,8 +29,10 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
   private readonly settings?: WwPluginMetricsOptions;
   private registryInUse?: Registry;
   private contentTypeInUse = 'text/plain; version=0.0.4; charset=utf-8';
-  /** Every call series by `plugin\0function\0kind`; what prom-client reads at scrape. */
-  private readonly series = new Map<string, CallStatistics>();
+  /** Every call series: what prom-client reads at scrape. */
+  private readonly series: CallStatistics[] = [];
+  /** The series by plugin, function and kind: a call looks its own up without building a key. */
+  private readonly byCall = new Map<string, Map<string, Map<string, CallStatistics>>>();
   private bounds: readonly number[] = DEFAULT_BUCKETS;
   private remove?: () => void;
   private subscriptions: Subscription[] = [];
@@ -76,7 +78,7 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
     const registers = [registry];
     const callLabels = ['plugin', 'function', 'kind'] as const;
     const bounds = (this.bounds = this.settings.buckets ?? DEFAULT_BUCKETS);
-    const series = () => this.series.values();
+    const series = () => this.series;
     // Calls are counted in plain numbers (CallStatistics); these read them when Prometheus scrapes.
     new prom.Counter({
       name: `${p}calls_total`,
@@ -168,7 +170,7 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
   }
 
   start(call: ObservedCall): CallFinish {
-    const series = this.series.get(`${call.plugin}\0${call.fn}\0${call.kind}`) ?? this.newSeries(call);
+    const series = this.byCall.get(call.plugin)?.get(call.fn)?.get(call.kind) ?? this.newSeries(call);
     series.inFlight++;
     const since = performance.now();
     return (outcome) => series.ended((performance.now() - since) / 1000, outcome);
@@ -176,17 +178,24 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
 
   /** The series of a call not seen before; calls to functions or plugins that do not exist share one. */
   private newSeries(call: ObservedCall): CallStatistics {
-    const key = `${call.plugin}\0${call.fn}\0${call.kind}`;
     const plugin = call.kind === 'host' || this.registry.find(call.plugin) ? call.plugin : UNKNOWN;
     const known = call.kind === 'host' ? !!this.hostFunctions.get(call.fn) : !!this.registry.find(call.plugin)?.functions.has(call.fn);
     const labels: CallLabels = { plugin, function: known ? call.fn : UNKNOWN, kind: call.kind };
-    const unknownKey = `${labels.plugin}\0${labels.function}\0${labels.kind}`;
-    const existing = this.series.get(unknownKey);
+    const existing = this.byCall.get(labels.plugin)?.get(labels.function)?.get(labels.kind);
     if (existing) return existing;
     const series = new CallStatistics(labels, this.bounds);
-    // Only real names are remembered by their own key: made-up ones would fill the map instead.
-    this.series.set(known && plugin !== UNKNOWN ? key : unknownKey, series);
+    this.series.push(series);
+    // Only real names are remembered as they are: made-up ones would fill the map instead.
+    this.remember(known && plugin !== UNKNOWN ? call : { plugin: labels.plugin, fn: labels.function, kind: labels.kind }, series);
     return series;
+  }
+
+  private remember(call: { plugin: string; fn: string; kind: string }, series: CallStatistics): void {
+    let fns = this.byCall.get(call.plugin);
+    if (!fns) this.byCall.set(call.plugin, (fns = new Map()));
+    let kinds = fns.get(call.fn);
+    if (!kinds) fns.set(call.fn, (kinds = new Map()));
+    kinds.set(call.kind, series);
   }
 
   waited(plugin: { name: string }, fn: string, ms: number): void {

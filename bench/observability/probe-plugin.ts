@@ -1,0 +1,50 @@
+// The benchmark's plugin for bench/observability-ab.ts: PROBE_PLUGIN says
+// which part of an OpenTelemetry setup it registers (none, cm = context manager, tp = tracer
+// provider, both = as bench:observability, fake = the context manager and a tracer doing nothing).
+import { context, trace, type TracerProvider as ApiTracerProvider } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { TracerProvider } from '@opentelemetry/sdk-trace';
+import { writeFileSync } from 'node:fs';
+
+const what = process.env.PROBE_PLUGIN ?? 'none';
+
+// PROBE_TIME: the SDK's startSpan and span.end timed in place; the first SIGURG starts counting,
+// the next writes the figures per span to /tmp/probe-plugin-<pid>.txt.
+const timed = { startSpan: 0, end: 0, n: 0 };
+let counting = false;
+function timedProvider(provider: ApiTracerProvider): ApiTracerProvider {
+  if (!process.env.PROBE_TIME) return provider;
+  const tracer = provider.getTracer('@wwplugin/nestjs');
+  const startSpan = tracer.startSpan.bind(tracer);
+  tracer.startSpan = (...a: Parameters<typeof startSpan>) => {
+    const t0 = performance.now();
+    const span = startSpan(...a);
+    timed.startSpan += performance.now() - t0;
+    timed.n++;
+    const end = span.end.bind(span);
+    span.end = (t) => {
+      const t1 = performance.now();
+      end(t);
+      timed.end += performance.now() - t1;
+    };
+    return span;
+  };
+  process.on('SIGURG', () => {
+    if (!counting) {
+      Object.assign(timed, { startSpan: 0, end: 0, n: 0 });
+      counting = true;
+      return;
+    }
+    const us = (ms: number) => ((ms * 1000) / timed.n).toFixed(2);
+    writeFileSync(`/tmp/probe-plugin-${process.pid}.txt`, `SDK startSpan ${us(timed.startSpan)} µs, span.end ${us(timed.end)} µs (${timed.n} spans)\n`);
+  });
+  return { getTracer: () => tracer };
+}
+
+if (what === 'cm' || what === 'both') context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+if (what === 'tp' || what === 'both') trace.setGlobalTracerProvider(timedProvider(new TracerProvider()));
+if (what === 'fake') {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(new (await import('./fake-tracer.js')).LeastTracerProvider());
+}
+await import('../plugin/main.js');
