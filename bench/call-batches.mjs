@@ -37,6 +37,19 @@ function threads(pid) {
   }
   return out;
 }
+/** Context switches of a process (all threads), voluntary and not. */
+function switches(pid) {
+  let v = 0;
+  let nv = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      v += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(st)[1]);
+      nv += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)[1]);
+    } catch {}
+  }
+  return [v, nv];
+}
 const diff = (a, b) => Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (a[k] ?? 0)]).filter(([, v]) => v));
 let peerPid = 0;
 
@@ -66,6 +79,7 @@ async function batchesOf(call, peerCpu) {
   for (let r = 0; r < batches; r++) {
     const p0 = await peerCpu();
     const th0 = threads(process.pid);
+    const sw0 = [switches(process.pid), peerPid ? switches(peerPid) : [0, 0]];
     const pt0 = peerPid ? threads(peerPid) : {};
     const g0 = gcMs;
     const n0 = gcCount;
@@ -73,9 +87,11 @@ async function batchesOf(call, peerCpu) {
     const { p50 } = await sequential(batch, 0, call);
     const c = process.cpuUsage(c0);
     const th = diff(th0, threads(process.pid));
+    const sw1 = [switches(process.pid), peerPid ? switches(peerPid) : [0, 0]];
+    const sw = [0, 1].map((k) => [0, 1].map((j) => ((sw1[k][j] - sw0[k][j]) / batch).toFixed(2)).join('/'));
     const pt = peerPid ? diff(pt0, threads(peerPid)) : {};
     const peer = (await peerCpu()) - p0;
-    rows.push({ th, pt,  p50, host: (c.user + c.system) / batch, peer: peer / batch, both: (c.user + c.system + peer) / batch, gcMs: gcMs - g0, gcs: gcCount - n0 });
+    rows.push({ sw, th, pt,  p50, host: (c.user + c.system) / batch, peer: peer / batch, both: (c.user + c.system + peer) / batch, gcMs: gcMs - g0, gcs: gcCount - n0 });
   }
   return rows;
 }
@@ -131,7 +147,7 @@ if (side === 'raw') {
 console.log(`${side}: batch of ${batch} after ${warmupMs} ms   p50 µs | CPU µs/call: host  peer  both | host GC ms (count)`);
 rows.forEach((r, i) =>
   console.log(
-    `${String(i + 1).padStart(3)}  ${r.p50.toFixed(1).padStart(7)} | ${r.host.toFixed(1).padStart(6)} ${r.peer.toFixed(1).padStart(6)} ${r.both.toFixed(1).padStart(6)} | ${r.gcMs.toFixed(1).padStart(6)} (${r.gcs}) | threads ms host ${JSON.stringify(r.th)} peer ${JSON.stringify(r.pt)}`,
+    `${String(i + 1).padStart(3)}  ${r.p50.toFixed(1).padStart(7)} | ${r.host.toFixed(1).padStart(6)} ${r.peer.toFixed(1).padStart(6)} ${r.both.toFixed(1).padStart(6)} | ${r.gcMs.toFixed(1).padStart(6)} (${r.gcs}) | switches/call host ${r.sw[0]} peer ${r.sw[1]} | threads ms host ${JSON.stringify(r.th)} peer ${JSON.stringify(r.pt)}`,
   ),
 );
 process.exit(0);

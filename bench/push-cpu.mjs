@@ -28,7 +28,7 @@ if (side === 'raw') {
   const prof = process.env.PROFILE_DIR;
   const server = fork(`${root}dist/bench/raw/raw-server.js`, [JSON.stringify({ transport: 'unix' })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [],
+    execArgv: prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : process.env.SERVER_TRACE_GC ? ['--trace-gc'] : [],
   });
   const address = await new Promise((r) => server.on('message', (m) => m.type === 'listening' && r(m.address)));
   const client = new (benchService())(address, grpc.credentials.createInsecure());
@@ -64,6 +64,7 @@ if (side === 'raw') {
   await host.load({ name: 'bench-a', ...(prof ? { command: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=${prof}`, entry] } : { path: entry }), env: { BENCH_PLUGIN_NAME: 'bench-a' } });
   const pid = host.get('bench-a').pid;
   for (let r = 0; r <= rounds; r++) {
+    if (r === 1 && globalThis.__startAlloc) await globalThis.__startAlloc();
     await host.call('bench-a', 'pushReset');
     const s0 = cpuOf(process.pid);
     const c0 = cpuOf(pid);
@@ -83,6 +84,7 @@ if (side === 'raw') {
     while (host.get('bench-a').pushesUnacked > 0) await sleep(5);
     rows.push({ rate: ((stats.count - 1) * 1000) / stats.spanMs, sender: (cpuOf(process.pid) - s0) / count, receiver: (cpuOf(pid) - c0) / count, dropped: host.get('bench-a').pushesDropped });
   }
+  if (globalThis.__stopAlloc) await globalThis.__stopAlloc(process.env.ALLOC_FILE);
   await host.unload('bench-a');
   await app.close();
 }

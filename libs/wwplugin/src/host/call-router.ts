@@ -196,18 +196,22 @@ export class CallRouter {
   push(target: string, topic: string, payload: unknown, opts: PushOptions = {}): number {
     const wire = encodeValue('payload', payload);
     assertMessageSize([wire], this.maxMessageBytes);
+    const found = target === '*' ? undefined : this.registry.target(target);
+    const trace = this.observers.tracer ? activeTraceFields() : undefined;
+    // One instance, the usual push: no list of targets made.
+    const one = found instanceof PluginGroup ? (found.instances.length === 1 ? found.instances[0] : undefined) : found;
+    if (one) {
+      one.outbox.enqueue(topic, wire, one.state === 'running' ? one.channel : undefined, trace);
+      return 1;
+    }
     const instances: ManagedPlugin[] = [];
-    if (target === '*') {
+    if (!found) {
       for (const group of this.registry.allGroups()) {
         const live = group.instances.filter((p) => p.state !== 'stopped' && p.state !== 'failed');
         if (live.length) instances.push(...this.pushTargets(live, opts));
       }
-    } else {
-      const found = this.registry.target(target);
-      instances.push(...(found instanceof PluginGroup ? this.pushTargets(found.instances, opts) : [found]));
-    }
+    } else instances.push(...this.pushTargets((found as PluginGroup).instances, opts));
     // A full buffer counts what it drops and reports it itself (push-overflow, rate-limited, exact).
-    const trace = this.observers.tracer ? activeTraceFields() : undefined;
     for (const plugin of instances) plugin.outbox.enqueue(topic, wire, plugin.state === 'running' ? plugin.channel : undefined, trace);
     return instances.length;
   }

@@ -1,4 +1,5 @@
 import type { PushDelivery } from '../interfaces/host-options.interface.js';
+import type { Frame, PushFrame } from '../protocol/frames.js';
 import { BoundedOutbox, messageBytes, type OutboxEntry } from '../protocol/bounded-outbox.js';
 import { OverflowReporter } from '../protocol/overflow-reporter.js';
 import type { WireParameter } from '../protocol/parameters.js';
@@ -8,8 +9,30 @@ import type { SessionChannel, TraceFields } from '../protocol/session-channel.js
 const ACK_EVERY_MAX = 256;
 const ACK_DELAY_MS = 20;
 
-interface PushEntry extends OutboxEntry {
-  seq: number;
+/**
+ * A push while the outbox holds it, and the Push message itself: one object per push (besides its
+ * payload). The frame around it is made when it is sent, and is garbage once the transport has
+ * written it. Held pushes outlive young-generation collections, so every object they keep is
+ * copied and promoted: at full speed thousands are held at once.
+ */
+class PushEntry implements OutboxEntry, PushFrame {
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: WireParameter,
+    readonly seq: number,
+    readonly bytes: number,
+    trace: TraceFields | undefined,
+  ) {
+    this.traceparent = trace?.traceparent;
+    this.tracestate = trace?.tracestate;
+  }
+
+  get frame(): Frame {
+    return { push: this };
+  }
 }
 
 export interface PushOutboxOptions {
@@ -83,11 +106,7 @@ export class PushOutbox {
   enqueue(topic: string, payload: WireParameter, channel: SessionChannel | undefined, trace?: TraceFields): boolean {
     this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
     this.offered++;
-    const entry: PushEntry = {
-      frame: { push: trace ? { topic, payload, seq: this.seq, ...trace } : { topic, payload, seq: this.seq } },
-      bytes: messageBytes(topic, payload),
-      seq: this.seq,
-    };
+    const entry = new PushEntry(topic, payload, this.seq, messageBytes(topic, payload), trace);
     const outcome = this.outbox.offer(entry, channel !== undefined && channel === this.channel);
     return outcome === 'sent' || outcome === 'queued';
   }
@@ -138,7 +157,7 @@ export class PushOutbox {
     const atLeastOnce = this.options.delivery === 'at-least-once';
     if (!atLeastOnce && held.length) this.reportLost(held);
     const moving = atLeastOnce ? [...held, ...queued] : queued;
-    for (const e of moving) to.enqueue(e.frame.push!.topic, e.frame.push!.payload!, channel);
+    for (const e of moving) to.enqueue(e.topic, e.payload, channel);
     return moving.length;
   }
 
