@@ -50,7 +50,12 @@ function switches(pid) {
   }
   return [v, nv];
 }
-const diff = (a, b) => Object.fromEntries(Object.keys(b).map((k) => [k, b[k] - (a[k] ?? 0)]).filter(([, v]) => v));
+const diff = (a, b) =>
+  Object.fromEntries(
+    Object.keys(b)
+      .map((k) => [k, b[k] - (a[k] ?? 0)])
+      .filter(([, v]) => v),
+  );
 let peerPid = 0;
 
 async function batchesOf(call, peerCpu) {
@@ -60,7 +65,9 @@ async function batchesOf(call, peerCpu) {
     let last = { t: performance.now(), n: 0, h: threads(process.pid), p: peerPid ? threads(peerPid) : {} };
     const tick = setInterval(() => {
       const now = { t: performance.now(), n: warmCalls, h: threads(process.pid), p: peerPid ? threads(peerPid) : {} };
-      timeline.push(`  +${((now.t - t00) / 1000).toFixed(1)}s ${now.n - last.n} calls, host ${JSON.stringify(diff(last.h, now.h))} peer ${JSON.stringify(diff(last.p, now.p))}`);
+      timeline.push(
+        `  +${((now.t - t00) / 1000).toFixed(1)}s ${now.n - last.n} calls, host ${JSON.stringify(diff(last.h, now.h))} peer ${JSON.stringify(diff(last.p, now.p))}`,
+      );
       last = now;
     }, 500);
     setTimeout(() => clearInterval(tick), warmupMs + 100);
@@ -91,7 +98,17 @@ async function batchesOf(call, peerCpu) {
     const sw = [0, 1].map((k) => [0, 1].map((j) => ((sw1[k][j] - sw0[k][j]) / batch).toFixed(2)).join('/'));
     const pt = peerPid ? diff(pt0, threads(peerPid)) : {};
     const peer = (await peerCpu()) - p0;
-    rows.push({ sw, th, pt,  p50, host: (c.user + c.system) / batch, peer: peer / batch, both: (c.user + c.system + peer) / batch, gcMs: gcMs - g0, gcs: gcCount - n0 });
+    rows.push({
+      sw,
+      th,
+      pt,
+      p50,
+      host: (c.user + c.system) / batch,
+      peer: peer / batch,
+      both: (c.user + c.system + peer) / batch,
+      gcMs: gcMs - g0,
+      gcs: gcCount - n0,
+    });
   }
   return rows;
 }

@@ -61,7 +61,11 @@ if (side === 'raw') {
   const host = app.get(PluginHostService);
   const prof = process.env.PROFILE_DIR;
   const entry = `${root}dist/bench/plugin/main.js`;
-  await host.load({ name: 'bench-a', ...(prof ? { command: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=${prof}`, entry] } : { path: entry }), env: { BENCH_PLUGIN_NAME: 'bench-a' } });
+  await host.load({
+    name: 'bench-a',
+    ...(prof ? { command: process.execPath, args: ['--cpu-prof', `--cpu-prof-dir=${prof}`, entry] } : { path: entry }),
+    env: { BENCH_PLUGIN_NAME: 'bench-a' },
+  });
   const pid = host.get('bench-a').pid;
   for (let r = 0; r <= rounds; r++) {
     if (r === 1 && globalThis.__startAlloc) await globalThis.__startAlloc();
@@ -82,7 +86,12 @@ if (side === 'raw') {
       await sleep(20);
     }
     while (host.get('bench-a').pushesUnacked > 0) await sleep(5);
-    rows.push({ rate: ((stats.count - 1) * 1000) / stats.spanMs, sender: (cpuOf(process.pid) - s0) / count, receiver: (cpuOf(pid) - c0) / count, dropped: host.get('bench-a').pushesDropped });
+    rows.push({
+      rate: ((stats.count - 1) * 1000) / stats.spanMs,
+      sender: (cpuOf(process.pid) - s0) / count,
+      receiver: (cpuOf(pid) - c0) / count,
+      dropped: host.get('bench-a').pushesDropped,
+    });
   }
   if (globalThis.__stopAlloc) await globalThis.__stopAlloc(process.env.ALLOC_FILE);
   await host.unload('bench-a');
@@ -91,6 +100,8 @@ if (side === 'raw') {
 // Round 0 is the warm-up.
 console.log(`${side} (${root}): ${count} messages; per round: msgs/s | CPU µs/msg sender receiver both`);
 rows.forEach((r, i) =>
-  console.log(`${i ? ` ${i}` : ' w'}  ${Math.round(r.rate).toString().padStart(7)} | ${r.sender.toFixed(2).padStart(6)} ${r.receiver.toFixed(2).padStart(6)} ${(r.sender + r.receiver).toFixed(2).padStart(6)}${r.dropped ? ` dropped ${r.dropped}` : ''}`),
+  console.log(
+    `${i ? ` ${i}` : ' w'}  ${Math.round(r.rate).toString().padStart(7)} | ${r.sender.toFixed(2).padStart(6)} ${r.receiver.toFixed(2).padStart(6)} ${(r.sender + r.receiver).toFixed(2).padStart(6)}${r.dropped ? ` dropped ${r.dropped}` : ''}`,
+  ),
 );
 process.exit(0);
