@@ -68,6 +68,7 @@ if (side === 'raw') {
   });
   const pid = host.get('bench-a').pid;
   for (let r = 0; r <= rounds; r++) {
+    // A preload (--import) may define __startAlloc/__stopAlloc to sample the host's allocations from round 1 on.
     if (r === 1 && globalThis.__startAlloc) await globalThis.__startAlloc();
     await host.call('bench-a', 'pushReset');
     const s0 = cpuOf(process.pid);
