@@ -8,7 +8,7 @@ import { filter, firstValueFrom, timeout } from 'rxjs';
 import { bareOnce } from '../support/bare-reference.js';
 import { fatal, readConfig, report, type ChildConfig } from '../support/child-io.js';
 import { DIST_BENCH } from '../support/paths.js';
-import { inFlight, makePayload, median, sequential, sequentialWarmupMs } from '../support/stats.js';
+import { inFlight, makePayload, median, sequential, sequentialCpu, sequentialWarmupCalls, sequentialWarmupMs } from '../support/stats.js';
 import { BenchHostModule } from './bench-host.module.js';
 
 const PLUGIN_ENTRY = `${DIST_BENCH}plugin/main.js`;
@@ -58,13 +58,10 @@ async function calls({ config, host, payload, spec }: Ctx) {
   const n = quick ? 300 : 3000;
   const warmupMs = sequentialWarmupMs(quick);
   const call = () => host.call('bench-a', 'echo', { payload });
-  await sequential(1, warmupMs, call);
   // CPU per sequential call, host and plugin together: what a call costs, whatever the machine's load.
-  const pluginCpu0 = (await host.call('bench-a', 'cpu')) as number;
-  const hostCpu0 = process.cpuUsage();
-  const seq = await sequential(n, 0, call);
-  const hostCpu = process.cpuUsage(hostCpu0);
-  const cpuPerCall = (hostCpu.user + hostCpu.system + ((await host.call('bench-a', 'cpu')) as number) - pluginCpu0) / n;
+  // Measured as the raw reference measures its bidi calls (support/stats.ts: sequentialCpu).
+  const seq = await sequentialCpu(n, warmupMs, sequentialWarmupCalls(quick), call, async () => (await host.call('bench-a', 'cpu')) as number);
+  const cpuPerCall = seq.cpuPerCall;
   const rate64 = await inFlight(64, quick ? 500 : 3000, call);
   const long = { timeoutMs: 120_000 };
   const callHost = (await host.call('bench-a', 'measureCallHost', { n, warmupMs, payload }, long)) as { p50: number; p99: number };
@@ -91,7 +88,7 @@ async function calls({ config, host, payload, spec }: Ctx) {
     await sleep(20);
   }
   return {
-    call: { p50: seq.p50, p99: seq.p99, rate64, cpuPerCall },
+    call: { p50: seq.p50, p99: seq.p99, rate64, cpuPerCall, cpuBatches: seq.cpuBatches },
     callHost,
     callPlugin,
     push: { rate: ((stats.count - 1) * 1000) / stats.spanMs, delivered: stats.count, dropped: dropped() },

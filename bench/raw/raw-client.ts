@@ -2,7 +2,7 @@
 // as messages over one bidi stream matched by id. Reports its figures to the orchestrator.
 import * as grpc from '@grpc/grpc-js';
 import { fatal, readConfig, report } from '../support/child-io.js';
-import { inFlight, makePayload, sequential, sequentialWarmupMs } from '../support/stats.js';
+import { inFlight, makePayload, sequential, sequentialCpu, sequentialWarmupCalls, sequentialWarmupMs } from '../support/stats.js';
 import { benchService, type BenchClient, type Msg } from './bench-service.js';
 
 async function main(): Promise<void> {
@@ -53,16 +53,9 @@ async function main(): Promise<void> {
   // CPU per sequential call, both processes together: what a call costs, whatever the machine's load.
   const serverCpu = async () =>
     Number((await new Promise<Msg>((resolve, reject) => client.Unary({ id: 0, payload: '' }, (err, res) => (err ? reject(err) : resolve(res!))))).payload);
-  const cpuOf = async (run: () => Promise<unknown>, n: number) => {
-    const s0 = await serverCpu();
-    const c0 = process.cpuUsage();
-    await run();
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system + (await serverCpu()) - s0) / n;
-  };
-  let bidiSeq!: Awaited<ReturnType<typeof sequential>>;
-  await sequential(1, warmMs, bidiCall);
-  const bidiCpu = await cpuOf(async () => (bidiSeq = await sequential(seqN, 0, bidiCall)), seqN);
+  // Measured as the framework measures its calls (support/stats.ts: sequentialCpu).
+  const bidiSeq = await sequentialCpu(seqN, warmMs, sequentialWarmupCalls(quick), bidiCall, serverCpu);
+  const bidiCpu = bidiSeq.cpuPerCall;
   const bidiRate = await inFlight(64, flightMs, bidiCall);
   bidi.end();
 
@@ -70,7 +63,7 @@ async function main(): Promise<void> {
     type: 'result',
     unary: { p50: unarySeq.p50, p99: unarySeq.p99, rate64: unaryRate },
     stream: { rate: streamRate, count: streamCount },
-    bidi: { p50: bidiSeq.p50, p99: bidiSeq.p99, rate64: bidiRate, cpuPerCall: bidiCpu },
+    bidi: { p50: bidiSeq.p50, p99: bidiSeq.p99, rate64: bidiRate, cpuPerCall: bidiCpu, cpuBatches: bidiSeq.cpuBatches },
     cpuUs: process.cpuUsage(),
   });
   client.close();

@@ -43,16 +43,77 @@ const nowUs = () => performance.now() * 1000;
  * timed ones.
  */
 export async function sequential(n: number, warmupMs: number, fn: () => Promise<unknown>): Promise<Latency> {
-  const warmUntil = performance.now() + warmupMs;
-  do await fn();
-  while (performance.now() < warmUntil);
+  await warmUp(warmupMs, 0, fn);
+  return summarize(await timed(n, fn));
+}
+
+async function warmUp(ms: number, minCalls: number, fn: () => Promise<unknown>): Promise<void> {
+  const warmUntil = performance.now() + ms;
+  let calls = 0;
+  do {
+    await fn();
+    calls++;
+  } while (performance.now() < warmUntil || calls < minCalls);
+}
+
+async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   const samples = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const t0 = nowUs();
     await fn();
     samples[i] = nowUs() - t0;
   }
-  return summarize(samples);
+  return samples;
+}
+
+/**
+ * Calls warmed up before the CPU per sequential call is measured, at the least (--quick: none):
+ * `npm run bench:call-warmup` shows the framework settling after about 9,000 calls, raw grpc-js
+ * after about 6,000. On a quiet machine sequentialWarmupMs makes more than that; on a busy one a
+ * time alone gives the path slower to warm up fewer calls (measured: 3,000-9,000 framework calls
+ * against 30,000-43,000 raw ones in the same 5 s).
+ */
+export function sequentialWarmupCalls(quick: boolean): number {
+  return quick ? 0 : 15_000;
+}
+
+/** Latency of sequential calls, and their CPU per call in both processes. */
+export interface SequentialCpu extends Latency {
+  /** CPU µs per call of this process and the peer together: the median of the batches. */
+  cpuPerCall: number;
+  /** Each batch's figure. */
+  cpuBatches: number[];
+}
+
+/**
+ * Sequential calls as `sequential` runs them, measured as CPU per call too: the raw reference and
+ * the framework both go through here. `peerCpu` reads the peer's CPU (µs) with a call of its own;
+ * that call is made during the warm-up too, because its first use changes the call path's compiled
+ * code (another function or RPC through the same code) and the recompilation would otherwise land
+ * in the first measured batch. CPU is the median of `batches` batches of `n` calls, latency is over
+ * all their calls: one batch is too easily caught by a compilation or a collection.
+ */
+export async function sequentialCpu(
+  n: number,
+  warmupMs: number,
+  minWarmCalls: number,
+  fn: () => Promise<unknown>,
+  peerCpu: () => Promise<number>,
+  batches = 3,
+): Promise<SequentialCpu> {
+  await warmUp(warmupMs / 2, minWarmCalls / 2, fn);
+  await peerCpu();
+  await warmUp(warmupMs / 2, minWarmCalls / 2, fn);
+  const samples: number[] = [];
+  const cpuBatches: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const peer0 = await peerCpu();
+    const own0 = process.cpuUsage();
+    samples.push(...(await timed(n, fn)));
+    const own = process.cpuUsage(own0);
+    cpuBatches.push((own.user + own.system + (await peerCpu()) - peer0) / n);
+  }
+  return { ...summarize(samples), cpuPerCall: median(cpuBatches), cpuBatches };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { PushDelivery } from '../interfaces/host-options.interface.js';
+import type { Frame, PushFrame } from '../protocol/frames.js';
 import { BoundedOutbox, messageBytes, type OutboxEntry } from '../protocol/bounded-outbox.js';
 import { OverflowReporter } from '../protocol/overflow-reporter.js';
 import type { WireParameter } from '../protocol/parameters.js';
@@ -8,10 +9,32 @@ import type { SessionChannel, TraceFields } from '../protocol/session-channel.js
 const ACK_EVERY_MAX = 256;
 const ACK_DELAY_MS = 20;
 
-interface PushEntry extends OutboxEntry {
-  seq: number;
-  /** Meant for any one instance of its plugin (`to: 'one'`): another instance may take it over. */
-  one: boolean;
+/**
+ * A push while the outbox holds it, and the Push message itself: one object per push (besides its
+ * payload). The frame around it is made when it is sent, and is garbage once the transport has
+ * written it. Held pushes outlive young-generation collections, so every object they keep is
+ * copied and promoted: at full speed thousands are held at once.
+ */
+class PushEntry implements OutboxEntry, PushFrame {
+  readonly traceparent: string | undefined;
+  readonly tracestate: string | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: WireParameter,
+    readonly seq: number,
+    readonly bytes: number,
+    trace: TraceFields | undefined,
+    /** Meant for any one instance of its plugin (`to: 'one'`): another instance may take it over. */
+    readonly one: boolean,
+  ) {
+    this.traceparent = trace?.traceparent;
+    this.tracestate = trace?.tracestate;
+  }
+
+  get frame(): Frame {
+    return { push: this };
+  }
 }
 
 /** Where pushes for any one instance go when theirs is gone: an instance's outbox, and its session when it runs. */
@@ -101,12 +124,7 @@ export class PushOutbox {
   /** Numbers a push under this outbox's seq and offers it (a push taken over from another instance was offered there). */
   private take(topic: string, payload: WireParameter, channel: SessionChannel | undefined, trace: TraceFields | undefined, one: boolean): boolean {
     this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
-    const entry: PushEntry = {
-      frame: { push: trace ? { topic, payload, seq: this.seq, ...trace } : { topic, payload, seq: this.seq } },
-      bytes: messageBytes(topic, payload),
-      seq: this.seq,
-      one,
-    };
+    const entry = new PushEntry(topic, payload, this.seq, messageBytes(topic, payload), trace, one);
     const outcome = this.outbox.offer(entry, channel !== undefined && channel === this.channel);
     return outcome === 'sent' || outcome === 'queued';
   }
@@ -163,8 +181,7 @@ export class PushOutbox {
   /** Re-offers `entries` to another instance's outbox, in order, keeping their trace context and what they were meant for. */
   private moveTo(to: PushHeir, entries: PushEntry[]): void {
     for (const e of entries) {
-      const { topic, payload, traceparent, tracestate } = e.frame.push!;
-      to.outbox.take(topic, payload!, to.channel, traceparent ? { traceparent, tracestate } : undefined, e.one);
+      to.outbox.take(e.topic, e.payload, to.channel, e.traceparent ? { traceparent: e.traceparent, tracestate: e.tracestate } : undefined, e.one);
     }
   }
 
