@@ -106,8 +106,12 @@ for (const s of sides) {
   };
   const f = (xs) => xs.map((x) => x.toFixed(0)).join(' ');
   console.log(`${s.label} (${s.root}), medians of ${rounds}:`);
-  console.log(`  load() → first reply, bundled, shared spare: ${median(s.spare).toFixed(1)} ms [${f(s.spare)}]; plugin CPU ${median(s.spareCpu).toFixed(1)} ms [${f(s.spareCpu)}]`);
-  console.log(`  cold start, bundled:                        ${median(s.cold).toFixed(1)} ms [${f(s.cold)}]; plugin CPU ${median(s.coldCpu).toFixed(1)} ms [${f(s.coldCpu)}]`);
+  console.log(
+    `  load() → first reply, bundled, shared spare: ${median(s.spare).toFixed(1)} ms [${f(s.spare)}]; plugin CPU ${median(s.spareCpu).toFixed(1)} ms [${f(s.spareCpu)}]`,
+  );
+  console.log(
+    `  cold start, bundled:                        ${median(s.cold).toFixed(1)} ms [${f(s.cold)}]; plugin CPU ${median(s.coldCpu).toFixed(1)} ms [${f(s.coldCpu)}]`,
+  );
   console.log(`  ratio (medians): ${(median(s.spare) / median(s.cold)).toFixed(2)}x`);
 }
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ at: new Date().toISOString(), rounds, node: process.version, ...out }, null, 2));
