@@ -8,6 +8,7 @@
 //   npm run bundle-plugin -- dist/apps/echo/src/main.js dist/bundles/echo/main.mjs
 //
 // Then load the bundle like any entry: host.load('dist/bundles/echo/main.mjs').
+import { realpathSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +28,13 @@ const LOADED_WHEN_USED =
  */
 export async function bundlePlugin(entry, outFile) {
   const input = resolve(entry);
+  // Module ids are real paths (a symlinked directory, /tmp on macOS).
+  let entryId = input;
+  try {
+    entryId = realpathSync(input);
+  } catch {
+    // No such file: rolldown says so below.
+  }
   let rolldown;
   try {
     rolldown = await import('rolldown');
@@ -50,7 +58,7 @@ export async function bundlePlugin(entry, outFile) {
       chunkFileNames: `${basename(outFile, extname(outFile))}.[name].mjs`,
       // The entry module (its top-level await) stays out of the start file: a part loaded later
       // imports the start file, and waiting on a module still evaluating would never end.
-      codeSplitting: { groups: [{ name: 'start', test: (id) => id !== input && !LOADED_WHEN_USED.test(id) }] },
+      codeSplitting: { groups: [{ name: 'start', test: (id) => id !== input && id !== entryId && !LOADED_WHEN_USED.test(id) }] },
     },
     logLevel: 'warn',
     onLog: (level, log, next) => {
