@@ -61,13 +61,11 @@ async function readySpare(host) {
 
 /** One load() → first reply; with the shared spare, the plugin's CPU since the spare was taken. */
 async function once(s, name, spare) {
-  let before = 0;
-  if (spare) {
-    const ready = await readySpare(s.host);
-    // The spare's own warm-up is over: nothing of it is counted.
-    await sleep(200);
-    before = cpuMsOf(ready.pid);
-  }
+  // A cold start too waits for the shared spare: no spare warming up beside either start.
+  const ready = await readySpare(s.host);
+  // The spare's own warm-up is over: nothing of it is counted.
+  await sleep(200);
+  const before = spare ? cpuMsOf(ready.pid) : 0;
   const payload = 'x'.repeat(100);
   const t0 = performance.now();
   await s.host.load({ name, path: s.bundle, spare, env: { BENCH_PLUGIN_NAME: name } });
