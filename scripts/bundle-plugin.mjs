@@ -1,21 +1,40 @@
 #!/usr/bin/env node
-// Bundles a built plugin entry into one ES module file. A plugin process spends most of its cold
-// start having Node resolve, read and link several hundred module files (@nestjs/*, grpc-js,
-// rxjs); one file cuts that to a fraction (BENCHMARKS.md: about half the start time).
+// Bundles a built plugin entry into one ES module file for its start. A plugin process spends most
+// of its cold start having Node resolve, read and link several hundred module files (@nestjs/*,
+// grpc-js, rxjs); one file cuts that to a fraction (BENCHMARKS.md: about half the start time). The
+// library's parts a plugin loads only if used (the host's side, metrics, tracing) go to files
+// beside it: a plugin's start neither reads nor compiles them.
 //
 //   npm run bundle-plugin -- dist/apps/echo/src/main.js dist/bundles/echo/main.mjs
 //
 // Then load the bundle like any entry: host.load('dist/bundles/echo/main.mjs').
-import { resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// The library's host side and what only it imports (prom-client and its dependencies), and the
+// plugin's tracing (@opentelemetry/api): a plugin process imports them with import(), if ever.
+const LOADED_WHEN_USED =
+  /[\\/](?:@wwplugin[\\/]nestjs|libs[\\/]wwplugin)[\\/]dist[\\/](?:host[\\/]|protocol[\\/]call-tracing\.js)|[\\/]node_modules[\\/](?:prom-client|bintrees|tdigest|@opentelemetry[\\/]api)[\\/]/;
 
 /**
  * Bundles `entry` to `outFile` with rolldown. Packages a plugin process never loads (Nest's HTTP
  * platforms and websockets, @peculiar/x509 for the host's certificates) stay out; Nest's optional
- * transports that are not installed stay as imports nothing runs. Resolves { ok: false, reason }
- * when rolldown is not installed.
+ * transports that are not installed stay as imports nothing runs. `outFile` holds the entry
+ * module; everything else it imports, at once or with import(), is one file beside it
+ * (`<name>.start.mjs`), but for the library's parts a plugin process loads only when used (the
+ * host's side, which WwPluginModule.forRoot imports, and tracing), in `<name>.*.mjs` files beside
+ * it. Resolves { ok: false, reason } when rolldown is not installed.
  */
 export async function bundlePlugin(entry, outFile) {
+  const input = resolve(entry);
+  // Module ids are real paths (a symlinked directory, /tmp on macOS).
+  let entryId = input;
+  try {
+    entryId = realpathSync(input);
+  } catch {
+    // No such file: rolldown says so below.
+  }
   let rolldown;
   try {
     rolldown = await import('rolldown');
@@ -24,13 +43,27 @@ export async function bundlePlugin(entry, outFile) {
   }
   const t0 = performance.now();
   await rolldown.build({
-    input: resolve(entry),
+    input,
     platform: 'node',
     external: [/^node:/, /^@nestjs\/platform-/, /^@nestjs\/websockets/, 'express', '@peculiar/x509'],
-    output: { file: resolve(outFile), format: 'esm', codeSplitting: false },
+    output: {
+      dir: dirname(resolve(outFile)),
+      format: 'esm',
+      // Pure ASCII, without JSDoc (where most non-ASCII text was): Node then reads the source in
+      // its fast one-byte form, and V8 keeps half the bytes for it.
+      charset: 'ascii',
+      comments: { legal: true, annotation: true, jsdoc: false },
+      entryFileNames: basename(outFile),
+      // No hash: a new bundle replaces the files of the one before.
+      chunkFileNames: `${basename(outFile, extname(outFile))}.[name].mjs`,
+      // The entry module (its top-level await) stays out of the start file: a part loaded later
+      // imports the start file, and waiting on a module still evaluating would never end.
+      codeSplitting: { groups: [{ name: 'start', test: (id) => id !== input && id !== entryId && !LOADED_WHEN_USED.test(id) }] },
+    },
     logLevel: 'warn',
     onLog: (level, log, next) => {
-      if (log.code !== 'UNRESOLVED_IMPORT') next(level, log);
+      // A module imported both ways stays where its static import puts it: nothing to act on.
+      if (log.code !== 'UNRESOLVED_IMPORT' && log.code !== 'INEFFECTIVE_DYNAMIC_IMPORT') next(level, log);
     },
   });
   return { ok: true, ms: performance.now() - t0 };

@@ -204,10 +204,12 @@ export class PluginLauncher {
     );
     const outcome = await Promise.race([ready, exited, timedOut]);
     clearTimeout(timer);
-    // The spare taken is replaced once this start no longer competes with it for the CPU.
-    if (spare) this.spares.fill();
+    // The spare taken is replaced once this start no longer competes with it for the CPU, and once
+    // the Welcome (and calls made as load() resolves) are out: a spawn holds the host's thread.
+    if (spare) setImmediate(() => this.spares.fill());
     // A bundle found out in a shared spare gets its own from now on (the word comes before its Hello).
-    if (outcome === 'ready' && spareable && (spec.spare === 'own' || this.spares.wantsOwn(plugin.id))) this.spares.warmOwn(plugin.id, launch.flags, assignment);
+    if (outcome === 'ready' && spareable && (spec.spare === 'own' || this.spares.wantsOwn(plugin.id)))
+      setImmediate(() => plugin.child === child && plugin.state === 'running' && this.spares.warmOwn(plugin.id, launch.flags, assignment));
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
       signalGroup(child, 'SIGKILL');

@@ -16,6 +16,8 @@ export function parkIfSpare(): Promise<void> | undefined {
   if (check) {
     delete spare[SPARE_LIBRARY_CHECK];
     check(LIBRARY_COPY);
+    // Run by a shared spare, the host waiting: the connection opens while Nest creates the app.
+    preconnect();
   }
   const park = spare[SPARE_PARK];
   if (!park) return undefined;
