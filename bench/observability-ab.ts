@@ -18,6 +18,7 @@ import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { CallObservers, PluginHostService, WwPluginModule } from '@wwplugin/nestjs';
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { timedTracerProvider } from './observability/timed-tracer.js';
 import { DIST_BENCH } from './support/paths.js';
 import { makePayload, median, sequential } from './support/stats.js';
 
@@ -26,24 +27,6 @@ const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[a
 // --time: the host's SDK startSpan and span.end, and its context manager's active(), timed in place.
 const timed = { startSpan: 0, end: 0, active: 0, n: 0 };
 const timing = args.includes('--time');
-function timeTracerProvider(provider: TracerProvider): TracerProvider {
-  const tracer = provider.getTracer('@wwplugin/nestjs');
-  const startSpan = tracer.startSpan.bind(tracer);
-  tracer.startSpan = (...a: Parameters<typeof startSpan>) => {
-    const t0 = performance.now();
-    const span = startSpan(...a);
-    timed.startSpan += performance.now() - t0;
-    timed.n++;
-    const end = span.end.bind(span);
-    span.end = (t) => {
-      const t1 = performance.now();
-      end(t);
-      timed.end += performance.now() - t1;
-    };
-    return span;
-  };
-  return { getTracer: () => tracer } as unknown as TracerProvider;
-}
 if (!args.includes('--no-sdk')) {
   const cm = new AsyncLocalStorageContextManager().enable();
   if (timing) {
@@ -58,7 +41,7 @@ if (!args.includes('--no-sdk')) {
   context.setGlobalContextManager(cm);
   // PROBE_HOST_TRACER=fake: a tracer that does next to nothing, to tell the library's work from the SDK's.
   const provider = process.env.PROBE_HOST_TRACER === 'fake' ? new (await import('./observability/fake-tracer.js')).LeastTracerProvider() : new TracerProvider();
-  trace.setGlobalTracerProvider(timing ? timeTracerProvider(provider as TracerProvider) : provider);
+  trace.setGlobalTracerProvider(timing ? timedTracerProvider(provider, timed) : provider);
 }
 
 @Module({ imports: [WwPluginModule.forRoot({ metrics: args.includes('--metrics') })] })

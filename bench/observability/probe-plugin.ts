@@ -5,6 +5,7 @@ import { context, trace, type TracerProvider as ApiTracerProvider } from '@opent
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { writeFileSync } from 'node:fs';
+import { timedTracerProvider } from './timed-tracer.js';
 
 const what = process.env.PROBE_PLUGIN ?? 'none';
 
@@ -14,21 +15,6 @@ const timed = { startSpan: 0, end: 0, n: 0 };
 let counting = false;
 function timedProvider(provider: ApiTracerProvider): ApiTracerProvider {
   if (!process.env.PROBE_TIME) return provider;
-  const tracer = provider.getTracer('@wwplugin/nestjs');
-  const startSpan = tracer.startSpan.bind(tracer);
-  tracer.startSpan = (...a: Parameters<typeof startSpan>) => {
-    const t0 = performance.now();
-    const span = startSpan(...a);
-    timed.startSpan += performance.now() - t0;
-    timed.n++;
-    const end = span.end.bind(span);
-    span.end = (t) => {
-      const t1 = performance.now();
-      end(t);
-      timed.end += performance.now() - t1;
-    };
-    return span;
-  };
   process.on('SIGURG', () => {
     if (!counting) {
       Object.assign(timed, { startSpan: 0, end: 0, n: 0 });
@@ -38,7 +24,7 @@ function timedProvider(provider: ApiTracerProvider): ApiTracerProvider {
     const us = (ms: number) => ((ms * 1000) / timed.n).toFixed(2);
     writeFileSync(`/tmp/probe-plugin-${process.pid}.txt`, `SDK startSpan ${us(timed.startSpan)} µs, span.end ${us(timed.end)} µs (${timed.n} spans)\n`);
   });
-  return { getTracer: () => tracer };
+  return timedTracerProvider(provider, timed);
 }
 
 if (what === 'cm' || what === 'both') context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

@@ -3,6 +3,8 @@ import type { Frame } from '../protocol/frames.js';
 import type { SessionChannel } from '../protocol/session-channel.js';
 import { PushOutbox, type PushOutboxOptions } from './push-outbox.js';
 
+// Pushes that leave an instance for another: an upgrade's hand-over and a to:'one' push passed on.
+
 /** A channel that takes every frame (the members a PushOutbox uses). */
 function channel() {
   const written: Frame[] = [];
@@ -122,5 +124,48 @@ describe('PushOutbox.passOnOnes (its instance is gone for good)', () => {
     gone.clear();
     expect(heir.size).toBe(2);
     expect(lost).toEqual([[2, 2, 1]]);
+  });
+});
+
+describe('PushOutbox.handOver (an upgrade retires an instance)', () => {
+  it('at-least-once: what was sent and not acknowledged, then what waited, moves in order under the heir’s seq', () => {
+    const { box: old, lost } = make({ capacity: 4 });
+    const oldChannel = channel();
+    old.attach(oldChannel, true);
+    // The window is half the capacity: m1, m2 go out, m3, m4 wait.
+    for (let n = 1; n <= 4; n++) old.enqueue('t', payload(`m${n}`), oldChannel);
+    expect(oldChannel.payloads()).toEqual(['m1', 'm2']);
+    old.acknowledge(1);
+    expect(oldChannel.payloads()).toEqual(['m1', 'm2', 'm3']);
+
+    const { box: heir } = make({ capacity: 4 });
+    const heirChannel = channel();
+    heir.attach(heirChannel, true);
+    heir.enqueue('t', payload('h1'), heirChannel);
+    expect(old.handOver(heir, heirChannel)).toBe(3);
+    // m2 and m3 were sent and not acknowledged, m4 never sent: the heir's window sends what fits.
+    expect(heirChannel.payloads()).toEqual(['h1', 'm2']);
+    heir.acknowledge(2);
+    heir.acknowledge(4);
+    expect(heirChannel.payloads()).toEqual(['h1', 'm2', 'm3', 'm4']);
+    expect(heirChannel.seqs()).toEqual([1, 2, 3, 4]);
+    expect(lost).toEqual([]);
+    // The old outbox is empty and detached: a late acknowledgement or detach changes nothing.
+    expect([old.size, old.unacked]).toEqual([0, 0]);
+    old.acknowledge(3);
+    old.detach(oldChannel);
+    expect(lost).toEqual([]);
+  });
+
+  it('at-most-once: what the old process may have seen is reported lost, what it never got moves', () => {
+    const { box: old, lost } = make({ capacity: 4, delivery: 'at-most-once' });
+    const oldChannel = channel();
+    old.attach(oldChannel, true);
+    for (let n = 1; n <= 3; n++) old.enqueue('t', payload(`m${n}`), oldChannel);
+    const { box: heir } = make({ capacity: 4 });
+    expect(old.handOver(heir, undefined)).toBe(1);
+    expect(lost).toEqual([[1, 2, 2]]);
+    expect(old.lost).toBe(2);
+    expect(heir.size).toBe(1);
   });
 });
