@@ -17,6 +17,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { CallObservers, PluginHostService, WwPluginModule } from '@wwplugin/nestjs';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { timedTracerProvider } from './observability/timed-tracer.js';
 import { DIST_BENCH } from './support/paths.js';
@@ -153,7 +155,7 @@ if (timing) {
   const us = (ms: number) => ((ms * 1000) / timed.n).toFixed(2);
   for (const pid of tracedPids) process.kill(pid, 'SIGURG');
   await new Promise((r) => setTimeout(r, 300));
-  for (const pid of tracedPids) console.log(`plugin ${pid}, per span in place: ${readFileSync(`/tmp/probe-plugin-${pid}.txt`, 'utf8').trim()}`);
+  for (const pid of tracedPids) console.log(`plugin ${pid}, per span in place: ${readFileSync(join(tmpdir(), `probe-plugin-${pid}.txt`), 'utf8').trim()}`);
   console.log(
     `host, per span in place: SDK startSpan ${us(timed.startSpan)} µs, span.end ${us(timed.end)} µs; context.active() ${us(timed.active)} µs (${timed.n} spans)`,
   );

@@ -5,12 +5,14 @@ import { context, trace, type TracerProvider as ApiTracerProvider } from '@opent
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { timedTracerProvider } from './timed-tracer.js';
 
 const what = process.env.PROBE_PLUGIN ?? 'none';
 
 // PROBE_TIME: the SDK's startSpan and span.end timed in place; the first SIGURG starts counting,
-// the next writes the figures per span to /tmp/probe-plugin-<pid>.txt.
+// the next writes the figures per span to probe-plugin-<pid>.txt in the OS's temporary directory.
 const timed = { startSpan: 0, end: 0, n: 0 };
 let counting = false;
 function timedProvider(provider: ApiTracerProvider): ApiTracerProvider {
@@ -22,7 +24,10 @@ function timedProvider(provider: ApiTracerProvider): ApiTracerProvider {
       return;
     }
     const us = (ms: number) => ((ms * 1000) / timed.n).toFixed(2);
-    writeFileSync(`/tmp/probe-plugin-${process.pid}.txt`, `SDK startSpan ${us(timed.startSpan)} µs, span.end ${us(timed.end)} µs (${timed.n} spans)\n`);
+    writeFileSync(
+      join(tmpdir(), `probe-plugin-${process.pid}.txt`),
+      `SDK startSpan ${us(timed.startSpan)} µs, span.end ${us(timed.end)} µs (${timed.n} spans)\n`,
+    );
   });
   return timedTracerProvider(provider, timed);
 }
