@@ -12,7 +12,7 @@ import { relative } from 'node:path';
 import { bundlePlugin } from './bundle-plugin.js';
 import type { ChildConfig } from './support/child-io.js';
 import { DIST_BENCH, RESULTS_DIR, ROOT } from './support/paths.js';
-import { buildFigures, table, type RawResults } from './support/report.js';
+import { buildFigures, table, type RawResults, type Rounds } from './support/report.js';
 import { median } from './support/stats.js';
 
 const SCENARIOS = ['raw', 'calls', 'slow', 'lifecycle', 'scale'] as const;
@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const base: ChildConfig = { quick: args.quick, payloadBytes: args.payloadBytes, transport: args.transport, heartbeat: args.heartbeat };
   const results: Partial<RawResults> = {};
+  let rounds: Rounds | undefined;
   const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
   const started = performance.now();
 
@@ -138,6 +139,8 @@ async function main(): Promise<void> {
     }
     if (raws.length) results.raw = medianOf(raws);
     if (calls.length) results.calls = medianOf(calls);
+    // Each round's figures too: the call figures' ratios pair each round's two sides (report.ts: PAIRED).
+    if (raws.length && calls.length) rounds = { raw: raws, calls };
 
     if (args.only.has('lifecycle')) {
       const entries: Record<string, string> = { unbundled: `${DIST_BENCH}plugin/main.js` };
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
   if (args.only.has('slow')) results.slow = ((await host('slow')) as { slow: RawResults['slow'] }).slow;
   if (args.only.has('scale')) results.scale = ((await host('scale', { plugins: args.plugins })) as { scale: RawResults['scale'] }).scale;
 
-  const figures = buildFigures(results);
+  const figures = buildFigures(results, rounds);
   const report = {
     when: new Date().toISOString(),
     durationS: Math.round((performance.now() - started) / 100) / 10,
@@ -189,6 +192,7 @@ async function main(): Promise<void> {
     },
     figures,
     raw: results,
+    rounds,
   };
   const full = !args.quick && args.heartbeat && args.only.size === SCENARIOS.length;
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -233,6 +237,9 @@ function markdownSummary(
     '',
     table(report.figures, true),
     '',
+    ...(Object.values(report.figures).some((f) => f.roundRatios)
+      ? ["`*`: the median of the rounds' ratios, each round's framework figure over the reference measured just before it (not value / reference).", '']
+      : []),
     '### Every figure',
     '',
     table(report.figures),

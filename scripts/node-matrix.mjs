@@ -20,7 +20,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const VERSIONS = ['22.23.5', '24.22.3', '26.12.1'];
 /**
  * What each Node must pass: calls both ways, streams, pushes, crash detection and restart, mutual
- * TLS, the fixture plugin's whole start-up path, the packed package installed and run, the
+ * TLS, the fixture plugin's whole start-up path, the packed package installed and run (a plugin and
+ * host, the plugins page and /metrics on Express and Fastify, remote replicas), the
  * compile cache each Node gives plugins, the sandbox (each line spells the permission model's flags its own way),
  * spares (a spare runs its plugin's entry with that Node's own entry runner) and remote plugins over mutual TLS.
  */
@@ -32,6 +33,8 @@ export const SUBSET = [
   'test/supervision-crash.e2e-spec.ts',
   'test/security-tls.e2e-spec.ts',
   'test/package-install.e2e-spec.ts',
+  'test/package-admin.e2e-spec.ts',
+  'test/package-remote.e2e-spec.ts',
   'test/sandbox.e2e-spec.ts',
   'test/spares.e2e-spec.ts',
   'test/remote-plugins.e2e-spec.ts',

@@ -1,9 +1,10 @@
 // The plugins page counts each call on the row of the instance that served it: calls by name spread
-// over a plugin's instances show on every instance's row, not on the one get(name) returns.
+// over a plugin's instances show on every instance's row, not on the one get(name) returns. And
+// Prometheus gives each instance its own per-process series.
 import 'reflect-metadata';
 import { Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { PluginHostService, WwPluginAdminModule, WwPluginModule, type AdminPluginRow, type AdminSnapshot } from '@wwplugin/nestjs';
+import { PluginHostService, WwPluginAdminModule, WwPluginMetricsController, WwPluginModule, type AdminPluginRow, type AdminSnapshot } from '@wwplugin/nestjs';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, isAlive } from './support/host-harness.js';
@@ -12,14 +13,16 @@ describe('plugins page: call figures per instance', () => {
   let app: INestApplication;
   let host: PluginHostService;
   let url: string;
+  let base: string;
 
   beforeAll(async () => {
-    @Module({ imports: [WwPluginModule.forRoot({ heartbeat: false }), WwPluginAdminModule.forRoot()] })
+    @Module({ imports: [WwPluginModule.forRoot({ heartbeat: false, metrics: true }), WwPluginAdminModule.forRoot()], controllers: [WwPluginMetricsController] })
     class AppModule {}
     app = await NestFactory.create(AppModule, { logger: ['error'] });
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as { port: number };
-    url = `http://127.0.0.1:${port}/wwplugin`;
+    base = `http://127.0.0.1:${port}`;
+    url = `${base}/wwplugin`;
     host = app.get(PluginHostService);
   }, 30_000);
 
@@ -62,5 +65,25 @@ describe('plugins page: call figures per instance', () => {
       [0, 0, true],
       [1, 0.2, false],
     ]);
+  }, 60_000);
+
+  it('Prometheus: each instance has its own process series, labelled plugin_instance', async () => {
+    const [first, second] = await host.load({ ...fixture('scraped', 'instances'), instances: 2 }).then(() => host.list().filter((p) => p.name === 'scraped'));
+    expect([first.pid, second.pid].every((pid) => typeof pid === 'number') && first.pid !== second.pid).toBe(true);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const series = (name: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{plugin="scraped",`))
+        .map((l) => /plugin_instance="(\d+)"\} (\S+)$/.exec(l)!.slice(1));
+    expect(series('wwplugin_plugin_up')).toEqual([
+      ['0', '1'],
+      ['1', '1'],
+    ]);
+    // Read from each process's /proc: two processes, two figures.
+    const rss = series('wwplugin_plugin_resident_memory_bytes');
+    expect(rss.map(([i]) => i)).toEqual(['0', '1']);
+    for (const [, bytes] of rss) expect(Number(bytes)).toBeGreaterThan(10 * 1024 * 1024);
+    expect(series('wwplugin_plugin_cpu_seconds_total').map(([i]) => i)).toEqual(['0', '1']);
   }, 60_000);
 });

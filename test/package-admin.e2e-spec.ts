@@ -119,7 +119,7 @@ try {
     type: metrics.type,
     double: [before, await callsTotal('double')],
     errors: /^wwplugin_call_errors_total[{][^}]*plugin="shop"[^}]*function="broken"[^}]*[}] 1$/m.test(metrics.text),
-    up: /^wwplugin_plugin_up[{]plugin="shop"[}] 1$/m.test(metrics.text),
+    up: /^wwplugin_plugin_up[{]plugin="shop",plugin_instance="0"[}] 1$/m.test(metrics.text),
   };
 
   // The page and its API, behind the guard.

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpareInfo } from '@wwplugin/nestjs';
-import { APP, ROOT, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
+import { APP, ROOT, fixture, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
 
-// The spares a start calls for (the shared one it took, a bundle's own) are started just after the
-// start, once its Welcome is out: a plugin gone by then gets none.
+// The spares a start calls for (the shared one it took, a bundle's own) are started after the
+// start, once the calls made as it became ready are answered (or a second later): a plugin gone by
+// then gets none.
 describe('spares started after a start in a shared spare', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wwplugin-spare-refill-'));
   const bundle = join(dir, 'echo', 'main.mjs');
@@ -48,6 +49,37 @@ describe('spares started after a start in a shared spare', () => {
     await t.host.unload('echo');
     await readyShared(shared.pid);
     expect(t.host.spares().filter((s) => s.plugin !== undefined)).toEqual([]);
+  }, 120_000);
+
+  it('the shared spare taken is replaced only once the call made as load() resolved is answered', async () => {
+    const shared = await readyShared();
+    const info = await t.host.load(fixture('held'));
+    expect(info.pid).toBe(shared.pid);
+    let answered = false;
+    const held = t.host.call('held', 'sleep', { ms: 300 }).finally(() => (answered = true));
+    // Every turn until the answer: no spare may be started while the plugin serves its first call.
+    const startedBeforeAnswer: number[] = [];
+    while (!answered) {
+      startedBeforeAnswer.push(...t.host.spares().map((s) => s.pid));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await held).toBe('slept 300');
+    expect(startedBeforeAnswer).toEqual([]);
+    await readyShared(shared.pid);
+    await t.host.unload('held');
+  }, 120_000);
+
+  it('a call that takes longer than a second does not hold the replacement back', async () => {
+    const shared = await readyShared();
+    await t.host.load(fixture('long'));
+    const abort = new AbortController();
+    let answered = false;
+    const held = t.host.call('long', 'sleep', { ms: 60_000 }, { signal: abort.signal, timeoutMs: 0 }).finally(() => (answered = true));
+    await readyShared(shared.pid);
+    expect(answered).toBe(false);
+    abort.abort();
+    await expect(held).rejects.toThrow();
+    await t.host.unload('long');
   }, 120_000);
 
   it('a bundle that stays gets its own spare, and serves its first call', async () => {

@@ -1,4 +1,4 @@
-import { MiB } from './stats.js';
+import { median, MiB } from './stats.js';
 
 /** What a figure must reach, relative to its reference (or absolute when it has none). */
 export type Goal =
@@ -12,8 +12,10 @@ export interface Figure {
   /** Id of the figure this one is compared with (its raw reference). */
   reference?: string;
   referenceValue?: number;
-  /** value / referenceValue. */
+  /** value / referenceValue; for a figure measured in rounds against its reference, the median of the rounds' ratios (`roundRatios`). */
   ratio?: number;
+  /** Each round's ratio, framework against the reference measured just before it. */
+  roundRatios?: number[];
   goal?: string;
   pass?: boolean;
 }
@@ -158,8 +160,40 @@ function lifecycleDefs(l: Partial<RawResults>['lifecycle']): FigureDef[] {
   return defs;
 }
 
+/** Each round's raw references and framework figures, measured back to back (run.ts: --rounds). */
+export interface Rounds {
+  raw: Array<RawResults['raw']>;
+  calls: Array<RawResults['calls']>;
+}
+
+type Pick<T> = (x: T) => number;
+/**
+ * The framework's call figures and the raw reference each is held to. The machine's speed drifts
+ * and jumps during a run (64 in flight: 25-40k raw calls/s from round to round), so such a ratio
+ * is each round's framework figure over the reference taken just before it, and the median of
+ * those: a median of each side taken apart can set one side's fast rounds against the other's slow ones.
+ */
+const PAIRED: Record<string, [Pick<RawResults['calls']>, Pick<RawResults['raw']>]> = {
+  'call.p50_us': [(c) => c.call.p50, (r) => r.unary.p50],
+  'call.p50_us_vs_bidi': [(c) => c.call.p50, (r) => r.bidi.p50],
+  'call.p99_us': [(c) => c.call.p99, (r) => r.unary.p99],
+  'call.cpu_us_per_call': [(c) => c.call.cpuPerCall, (r) => r.bidi.cpuPerCall],
+  'call.calls_per_s_64': [(c) => c.call.rate64, (r) => r.unary.rate64],
+  'call.calls_per_s_64_vs_bidi': [(c) => c.call.rate64, (r) => r.bidi.rate64],
+  'call_host.p50_us': [(c) => c.callHost.p50, (r) => r.unary.p50],
+  'call_plugin.p50_us': [(c) => c.callPlugin.p50, (r) => r.unary.p50],
+  'push.msgs_per_s': [(c) => c.push.rate, (r) => r.stream.rate],
+};
+
+/** The rounds' ratios of a paired figure, when both sides ran in every round. */
+function roundRatiosOf(id: string, rounds: Rounds | undefined): number[] | undefined {
+  const pick = PAIRED[id];
+  if (!pick || !rounds || !rounds.raw.length || rounds.raw.length !== rounds.calls.length) return undefined;
+  return rounds.calls.map((c, i) => pick[0](c) / pick[1](rounds.raw[i]));
+}
+
 /** Turns the children's reports (the scenarios that ran) into figures, each with its reference, ratio and goal. */
-export function buildFigures(r: Partial<RawResults>): Record<string, Figure> {
+export function buildFigures(r: Partial<RawResults>, rounds?: Rounds): Record<string, Figure> {
   const mib = (b: number | undefined) => (b === undefined ? undefined : b / MiB);
   const defs: FigureDef[] = [
     { id: 'raw.unary.p50_us', label: 'raw unary, sequential p50', unit: 'µs', value: r.raw?.unary.p50 },
@@ -290,7 +324,9 @@ export function buildFigures(r: Partial<RawResults>): Record<string, Figure> {
       const ref = values.get(d.reference) ?? NaN;
       fig.reference = d.reference;
       fig.referenceValue = ref;
-      fig.ratio = value / ref;
+      const roundRatios = roundRatiosOf(d.id, rounds);
+      fig.ratio = roundRatios ? median(roundRatios) : value / ref;
+      if (roundRatios) fig.roundRatios = roundRatios;
     }
     if (d.goal) {
       fig.goal = goalText(d.goal);
@@ -319,7 +355,7 @@ export function table(figures: Record<string, Figure>, goalsOnly = false): strin
       f.label,
       `${fmt(f.value)} ${f.unit}`.trim(),
       f.referenceValue === undefined ? '' : fmt(f.referenceValue),
-      f.ratio === undefined ? '' : `${fmt(f.ratio)}x`,
+      f.ratio === undefined ? '' : `${fmt(f.ratio)}x${f.roundRatios ? '*' : ''}`,
       f.goal ?? '',
       f.pass === undefined ? '' : f.pass ? 'pass' : 'MISS',
     ]);

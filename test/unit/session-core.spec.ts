@@ -390,6 +390,10 @@ describe('session core property', () => {
           const { pair, host, plugin } = session(capacity);
           const calls: Tracked[] = [];
           let writtenAtClose: [number, number] | undefined;
+          // whenIdle (what a used-up spare's refill waits for) runs once no call is in flight, never before.
+          let idleAsked = 0;
+          let idleRan = 0;
+          const idleViolations: string[] = [];
           const track = (): Tracked => {
             const t: Tracked = { settled: 0, events: [], violations: [], abort: new AbortController() };
             calls.push(t);
@@ -466,10 +470,17 @@ describe('session core property', () => {
               await new Promise((r) => setImmediate(r));
             }
             expect(host.reassemblyBytes + plugin.reassemblyBytes).toBeLessThanOrEqual(2 * 2 * (MAX + 65_536));
+            idleAsked += 1;
+            host.whenIdle(() => {
+              idleRan += 1;
+              if (host.inFlight) idleViolations.push(`whenIdle ran with ${host.inFlight} calls in flight`);
+            });
           }
           // Whatever is left: a call that waits for nothing gets a deadline's worth of time, then is cancelled.
           for (const t of calls) if (!t.settled && t.events.length === 0) setTimeout(() => t.abort.abort(), 100);
-          await pump(pair, () => calls.every((t) => t.settled > 0), 1_000_000);
+          await pump(pair, () => calls.every((t) => t.settled > 0) && idleRan === idleAsked, 1_000_000);
+          expect(idleViolations).toEqual([]);
+          expect(host.inFlight).toBe(0);
           for (const t of calls) {
             expect(t.violations).toEqual([]);
             expect(t.settled).toBe(1);

@@ -37,6 +37,8 @@ import { SparePool, type SpareAssignment } from './spare-pool.js';
 
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const DEFAULT_GRACE_MS = 5_000;
+/** The longest a used-up spare waits to be replaced while the plugin that took it answers its first calls. */
+const REFILL_WAIT_MS = 1_000;
 
 /** An exit of a plugin process, as the supervisor sees it. */
 export interface PluginExit {
@@ -204,12 +206,13 @@ export class PluginLauncher {
     );
     const outcome = await Promise.race([ready, exited, timedOut]);
     clearTimeout(timer);
-    // The spare taken is replaced once this start no longer competes with it for the CPU, and once
-    // the Welcome (and calls made as load() resolves) are out: a spawn holds the host's thread.
-    if (spare) setImmediate(() => this.spares.fill());
     // A bundle found out in a shared spare gets its own from now on (the word comes before its Hello).
-    if (outcome === 'ready' && spareable && (spec.spare === 'own' || this.spares.wantsOwn(plugin.id)))
-      setImmediate(() => plugin.child === child && plugin.state === 'running' && this.spares.warmOwn(plugin.id, launch.flags, assignment));
+    const warmOwn = outcome === 'ready' && spareable && (spec.spare === 'own' || this.spares.wantsOwn(plugin.id));
+    if (spare || warmOwn)
+      this.afterFirstAnswers(plugin, () => {
+        if (spare) this.spares.fill();
+        if (warmOwn && plugin.child === child && plugin.state === 'running') this.spares.warmOwn(plugin.id, launch.flags, assignment);
+      });
     if (outcome === 'ready') return;
     if (outcome === 'timeout') {
       signalGroup(child, 'SIGKILL');
@@ -229,6 +232,24 @@ export class PluginLauncher {
     const failed = new PluginStartError(EXITED_BEFORE_READY(plugin.name, how, tail), { code: outcome.code, signal: outcome.signal, stderrTail: tail });
     if (cause) failed.cause = cause;
     throw failed;
+  }
+
+  /**
+   * Runs `refill` (the spares a start used up) once the plugin just started has answered the calls
+   * made as it became ready, or REFILL_WAIT_MS later if they take longer: a spawn holds the host's
+   * thread, and a spare warming up competes with those first answers for the cores.
+   */
+  private afterFirstAnswers(plugin: ManagedPlugin, refill: () => void): void {
+    let done = false;
+    const run = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      refill();
+    };
+    const timer = setTimeout(run, REFILL_WAIT_MS).unref();
+    // One turn on: calls made as load() resolved, or that waited for the restart, are in flight by then.
+    setImmediate(() => (plugin.channel ? plugin.channel.whenIdle(() => setImmediate(run)) : run()));
   }
 
   /**

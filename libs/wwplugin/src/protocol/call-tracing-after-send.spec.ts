@@ -1,4 +1,4 @@
-import { context, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { afterFramesSent, serveTraced } from './call-tracing.js';
 
@@ -58,5 +58,32 @@ describe('a served call’s span waits until its reply is sent', () => {
     expect(log).toEqual(['a', 'b']);
     await nextImmediate();
     expect(log).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a span whose end throws (a span processor, say) leaves the turn’s other spans to end, and reports through diag', async () => {
+    const log: string[] = [];
+    const reported: unknown[] = [];
+    diag.setLogger(
+      { error: (...args: unknown[]) => reported.push(args), warn: () => undefined, info: () => undefined, debug: () => undefined, verbose: () => undefined },
+      DiagLogLevel.ERROR,
+    );
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      afterFramesSent(() => {
+        throw new Error('processor failed');
+      });
+      afterFramesSent(() => log.push('ended'));
+      await nextImmediate();
+      await nextImmediate();
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      diag.disable();
+    }
+    expect(log).toEqual(['ended']);
+    expect(uncaught).toEqual([]);
+    expect(reported).toHaveLength(1);
+    expect(String((reported[0] as unknown[])[1])).toContain('processor failed');
   });
 });

@@ -1,6 +1,7 @@
 import {
   context,
   createTraceState,
+  diag,
   INVALID_SPANID,
   INVALID_TRACEID,
   isSpanContextValid,
@@ -115,7 +116,14 @@ let afterWrites: Array<() => void> = [];
 const runAfterWrites = (): void => {
   const work = afterWrites;
   afterWrites = [];
-  for (const fn of work) fn();
+  for (const fn of work) {
+    // A span processor that throws must not end the others' spans nor the process (an immediate's throw is uncaught).
+    try {
+      fn();
+    } catch (err) {
+      diag.error('@wwplugin/nestjs: ending a call span failed', err);
+    }
+  }
 };
 
 /** Runs `fn` once the frames this turn wrote are on their way (one immediate for all of a turn's). */

@@ -87,11 +87,19 @@ const lane = (id: number) => -id;
 export class OutgoingCalls {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Waiting for the moment no call is in flight (whenIdle); undefined while nobody waits. */
+  private idlers?: Array<() => void>;
 
   constructor(private readonly ctx: OutgoingCallsContext) {}
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /** Runs `cb` once no call from this side is in flight: at once when none is. */
+  whenIdle(cb: () => void): void {
+    if (!this.pending.size) return cb();
+    (this.idlers ??= []).push(cb);
   }
 
   has(id: number): boolean {
@@ -321,6 +329,11 @@ export class OutgoingCalls {
     this.pending.delete(id);
     p.unlinkSignal?.();
     p.settled?.();
+    if (this.idlers && !this.pending.size) {
+      const idlers = this.idlers;
+      this.idlers = undefined;
+      for (const cb of idlers) cb();
+    }
     return p;
   }
 

@@ -105,6 +105,11 @@ export class SessionChannel {
     return this.outgoing.size;
   }
 
+  /** Runs `cb` once no call from this side is in flight (at once when none is; a closed channel has none). */
+  whenIdle(cb: () => void): void {
+    this.outgoing.whenIdle(cb);
+  }
+
   /** Calls from the peer being handled here, counting answers not yet fully written. */
   get handling(): number {
     return this.incoming.size + this.writer.answersInProgress;

@@ -9,12 +9,15 @@ import { PluginMetrics } from './plugin-metrics.js';
 
 const BUCKETS = [0.001, 0.01, 0.1];
 
-/** Metrics of a host with one plugin "echo" (function "greet") and no host functions, `performance.now()` reading `clock.now`. */
-async function metricsOf(): Promise<{ metrics: PluginMetrics; observers: CallObservers; clock: { now: number } }> {
+/**
+ * Metrics of a host with one plugin "echo" (function "greet") and no host functions, `performance.now()`
+ * reading `clock.now`; `instances` are what the registry lists for the scrape-time figures.
+ */
+async function metricsOf(instances: unknown[] = []): Promise<{ metrics: PluginMetrics; observers: CallObservers; clock: { now: number } }> {
   const clock = { now: 0 };
   vi.spyOn(performance, 'now').mockImplementation(() => clock.now);
   const plugin = { name: 'echo', id: 'echo', functions: new Map([['greet', {}]]) };
-  const registry = { find: (n: string) => (n === 'echo' ? plugin : undefined), all: () => [] } as unknown as PluginRegistry;
+  const registry = { find: (n: string) => (n === 'echo' ? plugin : undefined), all: () => instances } as unknown as PluginRegistry;
   const events = { messages$: new Subject(), events$: new Subject() } as unknown as HostEvents;
   const hostFunctions = { get: () => undefined } as unknown as HostFunctionRegistry;
   const observers = new CallObservers();
@@ -90,5 +93,35 @@ describe('PluginMetrics: calls counted in plain numbers, read when scraped', () 
       [undefined, 1],
     ]);
     expect(duration.values[0].labels).toMatchObject({ plugin: 'echo', function: 'greet', kind: 'call' });
+  });
+
+  it('gives each instance of a plugin its own per-process series, labelled plugin_instance', async () => {
+    // Two instances of "echo": one running with a queue and a heartbeat, one restarting.
+    const instance = (n: number, state: string, queued: number, heartbeatMs?: number) => ({
+      name: 'echo',
+      id: `echo#${n}`,
+      instance: n,
+      state,
+      pid: undefined,
+      lastHeartbeatMs: heartbeatMs,
+      restart: { count: n + 1 },
+      outbox: { pushed: 10 * (n + 1), dropped: n, size: queued },
+      info: () => ({ emitsDropped: 0 }),
+    });
+    const { metrics } = await metricsOf([instance(0, 'running', 3, 2), instance(1, 'restarting', 5)]);
+    const text = await metrics.metrics();
+    expect(lines(text, 'wwplugin_plugin_up{')).toEqual([
+      'wwplugin_plugin_up{plugin="echo",plugin_instance="0"} 1',
+      'wwplugin_plugin_up{plugin="echo",plugin_instance="1"} 0',
+    ]);
+    expect(lines(text, 'wwplugin_pushes_queued{')).toEqual([
+      'wwplugin_pushes_queued{plugin="echo",plugin_instance="0"} 3',
+      'wwplugin_pushes_queued{plugin="echo",plugin_instance="1"} 5',
+    ]);
+    expect(lines(text, 'wwplugin_plugin_restarts_total{')).toEqual([
+      'wwplugin_plugin_restarts_total{plugin="echo",plugin_instance="0"} 1',
+      'wwplugin_plugin_restarts_total{plugin="echo",plugin_instance="1"} 2',
+    ]);
+    expect(lines(text, 'wwplugin_heartbeat_rtt_seconds{')).toEqual(['wwplugin_heartbeat_rtt_seconds{plugin="echo",plugin_instance="0"} 0.002']);
   });
 });

@@ -203,11 +203,16 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
     this.queueWait!.observe({ plugin: plugin.name, function: fn }, ms / 1000);
   }
 
-  /** Figures read from each plugin when Prometheus scrapes: nothing to do between scrapes. */
+  /**
+   * Figures read from each plugin process when Prometheus scrapes: nothing to do between scrapes.
+   * Labelled by plugin and instance, so that a plugin's instances do not overwrite each other
+   * (`plugin_instance`: Prometheus gives `instance` to the scraped target).
+   */
   private registerSampled(prom: typeof import('prom-client'), p: string, registers: Registry[]): void {
     type Read = (plugin: ManagedPlugin) => number | undefined;
     const plugins = () => this.registry.all();
-    const labelNames = ['plugin'];
+    const labelNames = ['plugin', 'plugin_instance'];
+    const labels = (pl: ManagedPlugin) => ({ plugin: pl.name, plugin_instance: String(pl.instance) });
     const gauge = (name: string, help: string, read: Read) =>
       new prom.Gauge({
         name: p + name,
@@ -218,7 +223,7 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
           this.reset();
           for (const pl of plugins()) {
             const v = read(pl);
-            if (v !== undefined) this.set({ plugin: pl.name }, v);
+            if (v !== undefined) this.set(labels(pl), v);
           }
         },
       });
@@ -230,7 +235,7 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
         registers,
         collect() {
           this.reset();
-          for (const pl of plugins()) this.inc({ plugin: pl.name }, read(pl) ?? 0);
+          for (const pl of plugins()) this.inc(labels(pl), read(pl) ?? 0);
         },
       });
     gauge('plugin_up', '1 while the plugin runs, else 0.', (pl) => (pl.state === 'running' ? 1 : 0));
@@ -253,7 +258,7 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
         this.inc({ direction: 'out' }, sessionBytes.out);
       },
     });
-    const samples = async () => new Map(await Promise.all(plugins().map(async (pl) => [pl.name, pl.pid ? await sampleProcess(pl.pid) : undefined] as const)));
+    const samples = () => Promise.all(plugins().map(async (pl) => [pl, pl.pid ? await sampleProcess(pl.pid) : undefined] as const));
     new prom.Gauge({
       name: `${p}plugin_resident_memory_bytes`,
       help: 'Resident memory of the plugin process (from /proc, read at scrape).',
@@ -261,7 +266,7 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
       registers,
       async collect() {
         this.reset();
-        for (const [plugin, s] of await samples()) if (s) this.set({ plugin }, s.rssBytes);
+        for (const [pl, s] of await samples()) if (s) this.set(labels(pl), s.rssBytes);
       },
     });
     new prom.Counter({
@@ -271,7 +276,7 @@ export class PluginMetrics implements CallObserver, OnModuleInit, OnModuleDestro
       registers,
       async collect() {
         this.reset();
-        for (const [plugin, s] of await samples()) if (s) this.inc({ plugin }, s.cpuSeconds);
+        for (const [pl, s] of await samples()) if (s) this.inc(labels(pl), s.cpuSeconds);
       },
     });
   }
