@@ -27,7 +27,9 @@ function meets(goal, x) {
 
 const fmt = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(2));
 const ids = Object.keys(runs[0].figures).filter((id) => runs[0].figures[id].goal);
-const rows = [['goal', ...files.map((f) => basename(f, '.json').slice(0, 16)), 'median', 'goal', '']];
+// A run is named by its time stamp (to the minute), whatever the file's name around it.
+const runName = (f) => /\d{4}-\d\d-\d\dT\d\d-\d\d/.exec(basename(f))?.[0] ?? basename(f, '.json');
+const rows = [['goal', ...files.map(runName), 'median', 'goal', '']];
 let met = 0;
 for (const id of ids) {
   const figs = runs.map((r) => r.figures[id]).filter(Boolean);

@@ -16,13 +16,11 @@ export function parkIfSpare(): Promise<void> | undefined {
   if (check) {
     delete spare[SPARE_LIBRARY_CHECK];
     check(LIBRARY_COPY);
+    // Run by a shared spare, the host waiting: the connection opens while Nest creates the app.
+    preconnect();
   }
   const park = spare[SPARE_PARK];
-  if (!park) {
-    // Started (cold or by a shared spare), the host waiting: the connection opens while Nest creates the app.
-    preconnect();
-    return undefined;
-  }
+  if (!park) return undefined;
   // What every session needs and no plugin code sees (the protocol's definitions, the connection
   // to the host), ready before the host needs us.
   pluginHostService();
