@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplaySubject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PluginEvent, SpareInfo } from '@wwplugin/nestjs';
-import { APP, ROOT, fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
+import type { PluginEvent } from '@wwplugin/nestjs';
+import { fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
+import { bundleEcho, readySpare as waitForSpare } from './support/spares.js';
 
 // A bundle carries its own copy of the library, so a shared spare's preloaded modules do nothing
 // for it: found out at its start in a shared spare, it keeps a spare of its own (bundleSpares).
@@ -16,25 +17,10 @@ describe('spares for bundled plugins, and the first restart after a healthy run'
   const pids = new Set<number>();
 
   /** The ready spare of plugin id `plugin` (shared: undefined) that is not `not`, once there is one. */
-  const readySpare = async (host: TestHost, plugin?: string, not?: number): Promise<SpareInfo> => {
-    let found: SpareInfo | undefined;
-    await until(
-      () => {
-        for (const s of host.host.spares()) pids.add(s.pid);
-        found = host.host.spares().find((s) => s.plugin === plugin && s.ready && s.pid !== not);
-        return !!found;
-      },
-      30_000,
-      plugin ? `a ready spare of ${plugin}` : 'a ready shared spare',
-    );
-    return found!;
-  };
+  const readySpare = (host: TestHost, plugin?: string, not?: number) => waitForSpare(host.host, { plugin, not, seen: pids });
 
   beforeAll(async () => {
-    const { bundlePlugin } = (await import(`${ROOT}scripts/bundle-plugin.mjs`)) as {
-      bundlePlugin(entry: string, out: string): Promise<{ ok: boolean; reason?: string }>;
-    };
-    expect(await bundlePlugin(APP('echo'), bundle)).toMatchObject({ ok: true });
+    await bundleEcho(bundle);
     // The default restart policy: the first restart's delay is the one under test.
     t = await startHost({ spares: 1, heartbeat: false });
     events = new ReplaySubject<PluginEvent>();

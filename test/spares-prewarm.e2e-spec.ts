@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpareInfo } from '@wwplugin/nestjs';
-import { APP, ROOT, fixture, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
+import { fixture, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
+import { bundleEcho } from './support/spares.js';
 
 type Facts = { pid: number; argv: string[]; execArgv: string[]; cwd: string; env: Record<string, string> };
 /** The environment block a same-user process reads in /proc: a secret must never be in it. */
@@ -24,10 +25,7 @@ describe('prewarm(): a spare for the next load() of a spec', () => {
   const spec = (name: string, mark = 'one') => fixture(name, 'spares', { cwd: dir, args: ['--flag', 'value'], env: { SPARE_MARK: mark } });
 
   beforeAll(async () => {
-    const { bundlePlugin } = (await import(`${ROOT}scripts/bundle-plugin.mjs`)) as {
-      bundlePlugin(entry: string, out: string): Promise<{ ok: boolean; reason?: string }>;
-    };
-    expect(await bundlePlugin(APP('echo'), bundle)).toMatchObject({ ok: true });
+    await bundleEcho(bundle);
     // No shared spares: a prewarmed spare needs none.
     t = await startHost({ heartbeat: false });
   }, 60_000);

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SpareInfo } from '@wwplugin/nestjs';
-import { APP, ROOT, fixture, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
+import { fixture, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
+import { bundleEcho, readySpare } from './support/spares.js';
 
 // The spares a start calls for (the shared one it took, a bundle's own) are started after the
 // start, once the calls made as it became ready are answered (or a second later): a plugin gone by
@@ -13,25 +13,10 @@ describe('spares started after a start in a shared spare', () => {
   const bundle = join(dir, 'echo', 'main.mjs');
   let t: TestHost;
   const pids = new Set<number>();
-  const readyShared = async (not?: number): Promise<SpareInfo> => {
-    let found: SpareInfo | undefined;
-    await until(
-      () => {
-        for (const s of t.host.spares()) pids.add(s.pid);
-        found = t.host.spares().find((s) => s.plugin === undefined && s.ready && s.pid !== not);
-        return !!found;
-      },
-      30_000,
-      'a ready shared spare',
-    );
-    return found!;
-  };
+  const readyShared = (not?: number) => readySpare(t.host, { not, seen: pids });
 
   beforeAll(async () => {
-    const { bundlePlugin } = (await import(`${ROOT}scripts/bundle-plugin.mjs`)) as {
-      bundlePlugin(entry: string, out: string): Promise<{ ok: boolean; reason?: string }>;
-    };
-    expect(await bundlePlugin(APP('echo'), bundle)).toMatchObject({ ok: true });
+    await bundleEcho(bundle);
     t = await startHost({ spares: 1, heartbeat: false });
   }, 60_000);
 

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { HostConfigurationError, WwPluginModule, type PluginEvent, type SpareInfo } from '@wwplugin/nestjs';
+import { HostConfigurationError, WwPluginModule, type PluginEvent } from '@wwplugin/nestjs';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplaySubject } from 'rxjs';
 import { fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
+import { readySpare as waitForSpare } from './support/spares.js';
 
 /** The environment block a same-user process reads in /proc: a secret must never be in it. */
 const environBlock = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'latin1');
@@ -24,20 +25,7 @@ describe('spares: prewarmed processes for load, restart and crashes', () => {
     fixture(name, 'spares,messaging,supervision', { cwd: workDir, args: ['--flag', 'value'], env: { SPARE_MARK: 'marked' }, spare });
 
   /** The one ready shared spare (or the one of plugin id `plugin`), once there is one (and it is not `not`). */
-  const readySpare = async (not?: number, plugin?: string): Promise<SpareInfo> => {
-    let found: SpareInfo | undefined;
-    await until(
-      () => {
-        const spares = t.host.spares().filter((s) => s.plugin === plugin);
-        for (const s of spares) everySparePid.add(s.pid);
-        found = spares.find((s) => s.ready && s.pid !== not);
-        return !!found && spares.length === 1;
-      },
-      30_000,
-      plugin ? `a ready spare of ${plugin}` : 'a ready spare',
-    );
-    return found!;
-  };
+  const readySpare = (not?: number, plugin?: string) => waitForSpare(t.host, { plugin, not, seen: everySparePid, alone: true });
 
   beforeAll(async () => {
     workDir = realpathSync(mkdtempSync(join(tmpdir(), 'wwplugin-spares-')));
