@@ -5,7 +5,6 @@
 // Build first.   node bench/call-batches.mjs [framework|raw] [batches=8] [batch=3000] [warmupMs=5000]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { readdirSync, readFileSync } from 'node:fs';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const [side = 'framework', batchesArg, batchArg, warmArg] = process.argv.slice(2);
@@ -13,16 +12,8 @@ const batches = Number(batchesArg ?? 8);
 const batch = Number(batchArg ?? 3000);
 const warmupMs = Number(warmArg ?? 5000);
 const payload = 'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(3).slice(0, 100);
-const { sequential } = await import(`${root}dist/bench/support/stats.js`);
-
-let gcMs = 0;
-let gcCount = 0;
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    gcMs += e.duration;
-    gcCount++;
-  }
-}).observe({ entryTypes: ['gc'] });
+const { gcMeter, sequential } = await import(`${root}dist/bench/support/stats.js`);
+const gc = gcMeter();
 
 /** CPU ms of a process's threads from /proc, by thread name (main thread: 'main'). */
 function threads(pid) {
@@ -88,8 +79,8 @@ async function batchesOf(call, peerCpu) {
     const th0 = threads(process.pid);
     const sw0 = [switches(process.pid), peerPid ? switches(peerPid) : [0, 0]];
     const pt0 = peerPid ? threads(peerPid) : {};
-    const g0 = gcMs;
-    const n0 = gcCount;
+    const g0 = gc.ms;
+    const n0 = gc.count;
     const c0 = process.cpuUsage();
     const { p50 } = await sequential(batch, 0, call);
     const c = process.cpuUsage(c0);
@@ -106,8 +97,8 @@ async function batchesOf(call, peerCpu) {
       host: (c.user + c.system) / batch,
       peer: peer / batch,
       both: (c.user + c.system + peer) / batch,
-      gcMs: gcMs - g0,
-      gcs: gcCount - n0,
+      gcMs: gc.ms - g0,
+      gcs: gc.count - n0,
     });
   }
   return rows;

@@ -19,10 +19,9 @@ import { CallObservers, PluginHostService, WwPluginModule } from '@wwplugin/nest
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { timedTracerProvider } from './observability/timed-tracer.js';
 import { DIST_BENCH } from './support/paths.js';
-import { makePayload, median, sequential } from './support/stats.js';
+import { gcMeter, makePayload, median, sequential } from './support/stats.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
@@ -81,14 +80,7 @@ const results = new Map<string, { host: number[]; plugin: number[]; p50: number[
   variants.map(([label]) => [label, { host: [], plugin: [], p50: [], gc: [], gcs: [] }]),
 );
 // The host's garbage collections: how many and how long, per call.
-let gcMs = 0;
-let gcCount = 0;
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    gcMs += e.duration;
-    gcCount++;
-  }
-}).observe({ entryTypes: ['gc'] });
+const gc = gcMeter();
 for (const [, on, name] of variants) {
   hostTracing(on);
   await sequential(1, opt('--warmup', 4000) / variants.length, () => host.call(name, 'echo', { payload }));
@@ -137,7 +129,7 @@ for (let r = 0; r < opt('--rounds', 8); r++) {
     hostTracing(on);
     const plugin0 = await cpuOf(name);
     const host0 = process.cpuUsage();
-    const [gcMs0, gcCount0] = [gcMs, gcCount];
+    const [gcMs0, gcCount0] = [gc.ms, gc.count];
     const seq = await sequential(batch, 0, () => host.call(name, 'echo', { payload }));
     await new Promise((r) => setImmediate(r));
     const h = process.cpuUsage(host0);
@@ -146,8 +138,8 @@ for (let r = 0; r < opt('--rounds', 8); r++) {
     res.host.push((h.user + h.system) / batch);
     res.plugin.push(p / batch);
     res.p50.push(seq.p50);
-    res.gc.push(((gcMs - gcMs0) * 1000) / batch);
-    res.gcs.push(((gcCount - gcCount0) * 1000) / batch);
+    res.gc.push(((gc.ms - gcMs0) * 1000) / batch);
+    res.gcs.push(((gc.count - gcCount0) * 1000) / batch);
   }
 }
 hostTracing(true);

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplaySubject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PluginEvent } from '@wwplugin/nestjs';
 import { fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
-import { bundleEcho, readySpare as waitForSpare } from './support/spares.js';
+import { bundleEcho, closeLeavingNothing, readySpare as waitForSpare } from './support/spares.js';
 
 // A bundle carries its own copy of the library, so a shared spare's preloaded modules do nothing
 // for it: found out at its start in a shared spare, it keeps a spare of its own (bundleSpares).
@@ -27,13 +27,7 @@ describe('spares for bundled plugins, and the first restart after a healthy run'
     t.host.events().subscribe(events);
   }, 60_000);
 
-  afterAll(async () => {
-    const all = [...pids, ...t.host.list().flatMap((p) => (p.pid ? [p.pid] : []))];
-    await t?.close();
-    expect(t.host.spares()).toEqual([]);
-    for (const pid of all) expect(isAlive(pid)).toBe(false);
-    rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => closeLeavingNothing(t, pids, dir), 30_000);
 
   it('a bundle started in the shared spare gets a spare of its own, and its restart after SIGKILL runs there', async () => {
     const shared = await readySpare(t);

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpareInfo } from '@wwplugin/nestjs';
-import { fixture, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
-import { bundleEcho } from './support/spares.js';
+import { fixture, startHost, until, type TestHost } from './support/host-harness.js';
+import { bundleEcho, closeLeavingNothing } from './support/spares.js';
 
 type Facts = { pid: number; argv: string[]; execArgv: string[]; cwd: string; env: Record<string, string> };
 /** The environment block a same-user process reads in /proc: a secret must never be in it. */
@@ -30,13 +30,7 @@ describe('prewarm(): a spare for the next load() of a spec', () => {
     t = await startHost({ heartbeat: false });
   }, 60_000);
 
-  afterAll(async () => {
-    const all = [...pids, ...t.host.list().flatMap((p) => (p.pid ? [p.pid] : []))];
-    await t?.close();
-    expect(t.host.spares()).toEqual([]);
-    for (const pid of all) expect(isAlive(pid)).toBe(false);
-    rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => closeLeavingNothing(t, pids, dir), 30_000);
 
   it('load() of a prewarmed bundle runs in its spare, which is then gone from the list', async () => {
     expect(await t.host.prewarm(bundle)).toBe(true);

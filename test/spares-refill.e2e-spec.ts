@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, isAlive, startHost, until, type TestHost } from './support/host-harness.js';
-import { bundleEcho, readySpare } from './support/spares.js';
+import { fixture, startHost, until, type TestHost } from './support/host-harness.js';
+import { bundleEcho, closeLeavingNothing, readySpare } from './support/spares.js';
 
 // The spares a start calls for (the shared one it took, a bundle's own) are started after the
 // start, once the calls made as it became ready are answered (or a second later): a plugin gone by
@@ -20,12 +20,7 @@ describe('spares started after a start in a shared spare', () => {
     t = await startHost({ spares: 1, heartbeat: false });
   }, 60_000);
 
-  afterAll(async () => {
-    await t?.close();
-    expect(t.host.spares()).toEqual([]);
-    for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => closeLeavingNothing(t, pids, dir), 30_000);
 
   it('a bundle unloaded as soon as its load() resolves gets no spare of its own; the shared one is replaced', async () => {
     const shared = await readyShared();

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HostConfigurationError, WwPluginModule, type PluginEvent } from '@wwplugin/nestjs';
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplaySubject } from 'rxjs';
 import { fixture, isAlive, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
-import { readySpare as waitForSpare } from './support/spares.js';
+import { closeLeavingNothing, readySpare as waitForSpare } from './support/spares.js';
 
 /** The environment block a same-user process reads in /proc: a secret must never be in it. */
 const environBlock = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'latin1');
@@ -34,14 +34,8 @@ describe('spares: prewarmed processes for load, restart and crashes', () => {
     t.host.events().subscribe(events);
   }, 30_000);
 
-  afterAll(async () => {
-    const pids = [...everySparePid, ...t.host.list().map((p) => p.pid)];
-    await t?.close();
-    // Nothing outlives the host: no plugin and no spare.
-    expect(t.host.spares()).toEqual([]);
-    for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    rmSync(workDir, { recursive: true, force: true });
-  }, 30_000);
+  // Nothing outlives the host: no plugin and no spare.
+  afterAll(() => closeLeavingNothing(t, everySparePid, workDir), 30_000);
 
   it('load() runs the plugin in the ready spare, and a new spare warms up', async () => {
     const spare = await readySpare();

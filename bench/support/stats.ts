@@ -1,3 +1,5 @@
+import { PerformanceObserver } from 'node:perf_hooks';
+
 /** Latency summary of a series of samples, in microseconds. */
 export interface Latency {
   p50: number;
@@ -147,3 +149,15 @@ export function makePayload(bytes: number): string {
 }
 
 export const MiB = 1024 * 1024;
+
+/** Garbage collections of this process since it was made: their count and total ms (read, then subtract). */
+export function gcMeter(): { ms: number; count: number } {
+  const seen = { ms: 0, count: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      seen.ms += e.duration;
+      seen.count++;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return seen;
+}

@@ -1,7 +1,8 @@
 // What the spares tests share: waiting for a ready spare, and the echo app bundled by the repository's script.
+import { rmSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { PluginHostService, SpareInfo } from '@wwplugin/nestjs';
-import { APP, ROOT, until } from './host-harness.js';
+import { APP, ROOT, isAlive, until, type TestHost } from './host-harness.js';
 
 export interface SpareWait {
   /** Plugin id whose own spare is wanted; absent: the host's shared spare (not a prewarmed one). */
@@ -37,4 +38,13 @@ export async function bundleEcho(out: string): Promise<void> {
     bundlePlugin(entry: string, out: string): Promise<{ ok: boolean; reason?: string }>;
   };
   expect(await bundlePlugin(APP('echo'), out)).toMatchObject({ ok: true });
+}
+
+/** Closes the host, then checks nothing outlives it: no spare listed, and no plugin or spare process (`pids` too) alive; removes `dir`. */
+export async function closeLeavingNothing(t: TestHost, pids: Iterable<number>, dir: string): Promise<void> {
+  const all = [...pids, ...t.host.list().flatMap((p) => (p.pid ? [p.pid] : []))];
+  await t.close();
+  expect(t.host.spares()).toEqual([]);
+  for (const pid of all) expect(isAlive(pid)).toBe(false);
+  rmSync(dir, { recursive: true, force: true });
 }
