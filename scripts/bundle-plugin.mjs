@@ -8,7 +8,7 @@
 //   npm run bundle-plugin -- dist/apps/echo/src/main.js dist/bundles/echo/main.mjs
 //
 // Then load the bundle like any entry: host.load('dist/bundles/echo/main.mjs').
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,29 @@ import { fileURLToPath } from 'node:url';
 // plugin's tracing (@opentelemetry/api): a plugin process imports them with import(), if ever.
 const LOADED_WHEN_USED =
   /[\\/](?:@wwplugin[\\/]nestjs|libs[\\/]wwplugin)[\\/]dist[\\/](?:host[\\/]|protocol[\\/]call-tracing\.js)|[\\/]node_modules[\\/](?:prom-client|bintrees|tdigest|@opentelemetry[\\/]api)[\\/]/;
+
+// rxjs' "node" export is its CommonJS build: every one of its modules is kept and run in a wrapper.
+// Its ES module build (the same code, side-effect free) lets the bundler keep only what is used.
+const rxjsAsModules = {
+  name: 'rxjs-as-modules',
+  async resolveId(source, importer, options) {
+    if (!/^rxjs(?:\/|$)/.test(source)) return null;
+    const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+    const esm = resolved?.id.replace(/([\\/]rxjs[\\/]dist[\\/])cjs([\\/])/, '$1esm$2');
+    return esm && esm !== resolved.id && existsSync(esm) ? { ...resolved, id: esm } : resolved;
+  },
+};
+
+// grpc-js require()s @grpc/proto-loader (and so protobufjs) inside the functions that describe its
+// channelz and ORCA services: a sixth of the start file, parsed at every start. Those functions
+// also read .proto files from grpc-js's own directory, which no bundle has, so they never worked
+// bundled; the require is left to node_modules, as Nest's optional packages are.
+const grpcAdminProtosLeftOut = {
+  name: 'grpc-admin-protos-left-out',
+  resolveId(source, importer) {
+    return source === '@grpc/proto-loader' && importer && /[\\/]@grpc[\\/]grpc-js[\\/]/.test(importer) ? { id: source, external: true } : null;
+  },
+};
 
 /**
  * Bundles `entry` to `outFile` with rolldown. Packages a plugin process never loads (Nest's HTTP
@@ -60,6 +83,7 @@ export async function bundlePlugin(entry, outFile) {
       // imports the start file, and waiting on a module still evaluating would never end.
       codeSplitting: { groups: [{ name: 'start', test: (id) => id !== input && id !== entryId && !LOADED_WHEN_USED.test(id) }] },
     },
+    plugins: [rxjsAsModules, grpcAdminProtosLeftOut],
     logLevel: 'warn',
     onLog: (level, log, next) => {
       // A module imported both ways stays where its static import puts it: nothing to act on.

@@ -23,6 +23,17 @@ describe('npm run bundle-plugin: the start file and the parts loaded when used',
     expect(start.some((byte) => byte > 0x7f)).toBe(false);
   }, 60_000);
 
+  it("keeps only the rxjs modules used (its ES module build) and leaves grpc-js's admin protos out", async () => {
+    const out = join(dir, 'lean', 'main.mjs');
+    expect(await (await bundler()).bundlePlugin(APP('echo'), out)).toMatchObject({ ok: true });
+    const start = readFileSync(join(dir, 'lean', 'main.start.mjs'), 'latin1');
+    expect(start).toMatch(/node_modules\/rxjs\/dist\/esm\//);
+    expect(start).not.toMatch(/node_modules\/rxjs\/dist\/cjs\//);
+    // Operators Nest never imports are gone with the CommonJS build.
+    expect(start).not.toMatch(/function windowToggle\b|function bufferWhen\b/);
+    expect(start).not.toMatch(/node_modules\/(?:protobufjs|@grpc\/proto-loader)\//);
+  }, 60_000);
+
   it('a bundled host app runs, its host side loaded from the files beside its entry while the entry awaits', async () => {
     // A host app's entry awaits its bootstrap, during which WwPluginModule.forRoot imports the host module.
     const out = join(dir, 'host', 'main.mjs');

@@ -1,6 +1,7 @@
 import { pluginHostService } from '../protocol/proto-definition.js';
 import { preconnect } from './session-preconnect.js';
 import { SPARE_LIBRARY_CHECK, SPARE_PARK } from './spare-globals.js';
+import { warmUpNest } from './spare-warmup.js';
 
 export { SPARE_LIBRARY_CHECK, SPARE_PARK };
 
@@ -25,5 +26,6 @@ export function parkIfSpare(): Promise<void> | undefined {
   // to the host), ready before the host needs us.
   pluginHostService();
   preconnect();
-  return park();
+  // This copy of Nest (a bundle's own) walks its start path once before the spare says ready.
+  return warmUpNest().then(park);
 }

@@ -85,6 +85,8 @@ if (process.argv[2] === '--own') {
   const { LIBRARY_COPY } = await import('./spare-park.js');
   // What every session needs (the protocol's definitions), for a plugin that runs this library.
   (await import('../protocol/proto-definition.js')).pluginHostService();
+  // Nest's start path compiled before the host can hand this spare a plugin.
+  await (await import('./spare-warmup.js')).warmUpNest();
   const assignment = JSON.parse(await nextLine()) as SpareAssignment;
   becomePlugin(true);
   // A bundle carries its own library: the host then keeps a spare of the plugin's own for it.
