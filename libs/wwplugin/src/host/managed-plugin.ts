@@ -177,10 +177,11 @@ export class ManagedPlugin {
   /**
    * It is gone until started by hand (stopped, failed): its pushes meant for any one instance go to
    * another instance of its name that runs or is coming back (PushOutbox.passOnOnes); returns how many moved now.
+   * `runningOnly`: a disconnected remote replica, which may be back at any time, hands them only to one that serves now.
    */
-  passOnPushes(): number {
+  passOnPushes(runningOnly = false): number {
     return this.outbox.passOnOnes(() => {
-      const siblings = this.group ? latest(this.group).instances.filter((p) => p !== this) : [];
+      const siblings = this.group ? latest(this.group).instances.filter((p) => p !== this && (!runningOnly || p.state === 'running')) : [];
       const heir = pushPick(siblings, true);
       return heir ? { outbox: heir.outbox, channel: heir.state === 'running' ? heir.channel : undefined } : undefined;
     });

@@ -189,6 +189,8 @@ export class RemoteListener implements OnModuleInit, BeforeApplicationShutdown {
         // New calls go to the other replicas, or wait for the next connection; the calls in flight finish on this one.
         session.cutFor = 'it is shutting down';
         plugin.lifecycle.moveTo('disconnected');
+        // Its pushes for any one instance go to a replica that serves, once this session's acknowledgements are final.
+        plugin.passOnPushes(true);
         // The answer: every call sent on this session came before it, so the plugin knows what to finish.
         channel.send({ shutdown: { graceMs: 0, reason: 'draining' } });
         this.events.emit({ type: 'disconnected', ...plugin.ref, peer, reason: session.cutFor });
@@ -218,6 +220,8 @@ export class RemoteListener implements OnModuleInit, BeforeApplicationShutdown {
     this.logger.warn(lost.message);
     if (plugin.state === 'disconnected') return; // it said it was going
     plugin.lifecycle.moveTo('disconnected');
+    // No telling when it is back: what was pushed to any one instance goes to a replica that serves.
+    plugin.passOnPushes(true);
     this.events.emit({ type: 'disconnected', ...plugin.ref, peer: session.peer, reason: why });
   }
 
