@@ -23,7 +23,8 @@ export const VERSIONS = ['22.23.5', '24.22.3', '26.12.1'];
  * TLS, the fixture plugin's whole start-up path, the packed package installed and run (a plugin and
  * host, the plugins page and /metrics on Express and Fastify, remote replicas), the
  * compile cache each Node gives plugins, the sandbox (each line spells the permission model's flags its own way),
- * spares (a spare runs its plugin's entry with that Node's own entry runner) and remote plugins over mutual TLS.
+ * spares (a spare runs its plugin's entry with that Node's own entry runner, and warms Nest up on it), bundles in
+ * spares of their own, and remote plugins over mutual TLS (their pushes passed on when a replica drops off).
  */
 export const SUBSET = [
   'test/foundation-calls.e2e-spec.ts',
@@ -37,7 +38,9 @@ export const SUBSET = [
   'test/package-remote.e2e-spec.ts',
   'test/sandbox.e2e-spec.ts',
   'test/spares.e2e-spec.ts',
+  'test/spares-bundles.e2e-spec.ts',
   'test/remote-plugins.e2e-spec.ts',
+  'test/remote-push-failover.e2e-spec.ts',
   'libs/wwplugin/src/host/compile-cache.spec.ts',
 ];
 const CACHE = join(ROOT, 'node_modules', '.cache', 'node-matrix');
