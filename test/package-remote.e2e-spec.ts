@@ -1,6 +1,6 @@
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packedProject, result, type PackedProject, type Spawned } from './support/packed-project.js';
+import { freePort } from './support/ports.js';
 
 // Remote plugins as a user of the package runs them (docs/remote-plugins.md): certificates made with
 // the package's createCertificateAuthority(), a host with the docs' `remote` option, and two replicas
@@ -128,15 +128,6 @@ try {
 }
 console.log('RESULT ' + JSON.stringify(out));
 `;
-
-/** A port free now, for a replica's probes (WWPLUGIN_HEALTH_PORT takes a number, not 0). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The status of a replica's probe. */
 const probe = async (port: number, path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
