@@ -110,18 +110,19 @@ describe('PluginMetrics: calls counted in plain numbers, read when scraped', () 
     });
     const { metrics } = await metricsOf([instance(0, 'running', 3, 2), instance(1, 'restarting', 5)]);
     const text = await metrics.metrics();
-    expect(lines(text, 'wwplugin_plugin_up{')).toEqual([
-      'wwplugin_plugin_up{plugin="echo",plugin_instance="0"} 1',
-      'wwplugin_plugin_up{plugin="echo",plugin_instance="1"} 0',
-    ]);
-    expect(lines(text, 'wwplugin_pushes_queued{')).toEqual([
-      'wwplugin_pushes_queued{plugin="echo",plugin_instance="0"} 3',
-      'wwplugin_pushes_queued{plugin="echo",plugin_instance="1"} 5',
-    ]);
-    expect(lines(text, 'wwplugin_plugin_restarts_total{')).toEqual([
-      'wwplugin_plugin_restarts_total{plugin="echo",plugin_instance="0"} 1',
-      'wwplugin_plugin_restarts_total{plugin="echo",plugin_instance="1"} 2',
-    ]);
-    expect(lines(text, 'wwplugin_heartbeat_rtt_seconds{')).toEqual(['wwplugin_heartbeat_rtt_seconds{plugin="echo",plugin_instance="0"} 0.002']);
+    // Each per-process series: its value by instance, every line labelled exactly plugin="echo",plugin_instance="N".
+    const byInstance = (metric: string) =>
+      Object.fromEntries(
+        lines(text, `${metric}{`).map((line) => {
+          const m = new RegExp(`^${metric}\\{plugin="echo",plugin_instance="(\\d+)"\\} (\\S+)$`).exec(line);
+          return m ? [m[1], Number(m[2])] : [`unlabelled: ${line}`, NaN];
+        }),
+      );
+    expect({
+      up: byInstance('wwplugin_plugin_up'),
+      queued: byInstance('wwplugin_pushes_queued'),
+      restarts: byInstance('wwplugin_plugin_restarts_total'),
+      heartbeat: byInstance('wwplugin_heartbeat_rtt_seconds'),
+    }).toEqual({ up: { 0: 1, 1: 0 }, queued: { 0: 3, 1: 5 }, restarts: { 0: 1, 1: 2 }, heartbeat: { 0: 0.002 } });
   });
 });
