@@ -40,6 +40,8 @@ export async function load(url, context, next) {
     return { answer, loaded: readFileSync(loadedFile, 'utf8').trim().split('\n') };
   }
   const hostSide = (urls: string[]) => urls.filter((u) => /\/libs\/wwplugin\/dist\/(host|admin|http)\/|@opentelemetry\/api/.test(u));
+  // The package's index and what only it brings: every transport's server and client (Kafka, MQTT, gRPC...).
+  const microserviceTransports = (urls: string[]) => urls.filter((u) => /@nestjs\/microservices\/(index\.js|server\/server-|client\/client-)/.test(u));
 
   it("exports the main entry point's own classes and functions (one implementation)", () => {
     const names = Object.keys(pluginEntry);
@@ -47,16 +49,22 @@ export async function load(url, context, next) {
     for (const name of names) expect((main as Record<string, unknown>)[name], name).toBe((pluginEntry as Record<string, unknown>)[name]);
   });
 
-  it("a plugin importing it serves calls, and its process never loads the host's modules nor @opentelemetry/api", async () => {
+  it("a plugin importing it serves calls, and its process never loads the host's modules, @opentelemetry/api nor Nest's transports", async () => {
     const { answer, loaded } = await loadWatched('echo', APP('echo'), 'greet', { name: 'entry' });
     expect(answer).toBe('Hello, entry');
     expect(loaded.some((u) => u.endsWith('/libs/wwplugin/dist/plugin/index.js'))).toBe(true);
     expect(hostSide(loaded)).toEqual([]);
+    // A plugin is a Nest application context, not a microservice: the base classes it serves
+    // through are loaded alone, not @nestjs/microservices' index with every transport.
+    expect(loaded.some((u) => u.endsWith('/@nestjs/microservices/server/server.js'))).toBe(true);
+    expect(microserviceTransports(loaded)).toEqual([]);
   }, 30_000);
 
-  it('a plugin importing the main entry point loads them (what the check above would see)', async () => {
+  it('a plugin importing the main entry point loads them (what the checks above would see)', async () => {
     const { answer, loaded } = await loadWatched('fixture', FIXTURE_PLUGIN, 'echo', { value: 1 }, { FIXTURE_NAME: 'fixture', FIXTURE_MODE: '' });
     expect(answer).toBe(1);
     expect(hostSide(loaded).length).toBeGreaterThan(0);
+    // The fixture's controllers import @MessagePattern from the package: its index comes with them.
+    expect(microserviceTransports(loaded).length).toBeGreaterThan(0);
   }, 30_000);
 });

@@ -70,7 +70,12 @@ describe('supervision: graceful shutdown', () => {
     // The calls go out first on the session, so the plugin holds them when the Shutdown frame
     // arrives. Each answer reaches the host even though the process exits right after the last.
     const slow = Array.from({ length: 20 }, (_, i) => t.host.call('grace-stop', 'supSleep', { ms: 500 + i * 10 }, { timeoutMs: 60_000 }));
+    const byes: unknown[] = [];
+    const sub = t.host.messages('sup-bye', 'grace-stop').subscribe((m) => byes.push(m.payload));
     const info = await t.host.stop('grace-stop');
+    sub.unsubscribe();
+    // Emitted by the plugin's onModuleDestroy: its Nest shutdown hooks run before its session ends.
+    expect(byes).toEqual([{ pid }]);
     expect(await Promise.all(slow)).toEqual(Array.from({ length: 20 }, (_, i) => `slept ${500 + i * 10}`));
     expect(info).toMatchObject({ state: 'stopped', pid: undefined, lastExit: { code: 0, signal: null } });
     expect(isAlive(pid)).toBe(false);

@@ -5,7 +5,7 @@ import {
   type CanActivate,
   type DynamicModule,
   type ExceptionFilter,
-  type INestMicroservice,
+  type INestApplicationContext,
   type LoggerService,
   type LogLevel,
   type NestInterceptor,
@@ -65,11 +65,12 @@ const REMOTE_GRACE_MS = 20_000;
 const DRAIN_ANSWER_MS = 2_000;
 
 /**
- * Starts a plugin: creates the Nest microservice with the WWPlugin transport, connects to the host
- * named in the environment, registers every function, and serves until the host says stop (or
- * disappears). @publicApi
+ * Starts a plugin: creates its Nest application context, connects to the host named in the
+ * environment with the WWPlugin transport, registers every function, and serves until the host
+ * says stop (or disappears). Resolves with the application context once the plugin is serving.
+ * @publicApi
  */
-export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, options: BootstrapPluginOptions = {}): Promise<INestMicroservice> {
+export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, options: BootstrapPluginOptions = {}): Promise<INestApplicationContext> {
   // A spare of this plugin's own has run the entry's imports and waits here until it is used.
   await parkIfSpare();
   const { exitOnStop: exitOption, guards, pipes, interceptors, filters, logger: loggerOption, remote, shutdownGraceMs, ...nestOptions } = options;
@@ -81,19 +82,21 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
   const exitOnStop = exitOption ?? true;
   const log = new Logger('WwPlugin');
   const enhancers = { guards, pipes, interceptors, filters };
-  let app: INestMicroservice;
+  let app: INestApplicationContext;
   let isRemote: boolean;
   let probes: RemoteHealthServer | undefined;
   // Set once the app exists: SIGTERM may come while a remote plugin is still dialling its host.
   let drainAndStop = async (): Promise<void> => process.exit(0);
   try {
     const root = withGlobalEnhancers(module, enhancers);
-    app = await NestFactory.createMicroservice(root, { abortOnError: false, ...nestOptions, strategy: server, logger: pluginLogger ?? levels });
+    // An application context, not a Nest microservice: the transport below serves every handler,
+    // and NestFactory.createMicroservice would load all of @nestjs/microservices (every transport's
+    // client and server) into each plugin process before it could start.
+    app = await NestFactory.createApplicationContext(root, { abortOnError: false, ...nestOptions, logger: pluginLogger ?? levels });
     if (pluginLogger) {
       const session = app.get(PluginSession, { strict: false });
       session.welcomed.subscribe(() => pluginLogger.attach((record) => session.sendLog(record)));
     }
-    useGlobalInstances(app, enhancers);
     server.attach(app);
     const session = app.get(PluginSession, { strict: false });
     if (remote) session.useRemote(remote);
@@ -107,7 +110,9 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
       probes = new RemoteHealthServer(() => session.isConnected && session.isWelcomed);
       await probes.listen(Number(probePort));
     }
-    await app.listen();
+    await new Promise<void>((resolve, reject) => void server.listen((err?: unknown) => (err ? reject(err) : resolve())));
+    // As a Nest microservice does once it listens: logs held by `bufferLogs` go out now.
+    if (nestOptions.autoFlushLogs ?? true) app.flushLogs();
   } catch (err) {
     log.error(`Plugin failed to start: ${(err as Error)?.message ?? String(err)}`);
     if (exitOnStop) {
@@ -127,6 +132,8 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     await server.drain(graceMs);
     probes?.close();
     await app.close().catch((err) => log.error(`Shutdown hooks failed: ${(err as Error)?.message}`));
+    // The app's shutdown ends the session at its last hook; a hook that threw stops it before that.
+    await server.close();
     if (exitOnStop) process.exit(0);
   };
   // Asked by the host: finish the calls in flight within the grace period, run the shutdown hooks,
@@ -177,26 +184,13 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
 type Enhancers = Pick<BootstrapPluginOptions, 'guards' | 'pipes' | 'interceptors' | 'filters'>;
 const isClass = <T>(e: EnhancerOf<T>): e is Type<T> => typeof e === 'function';
 
-/** Enhancers given by class become APP_* providers of a root module around the app's, so Nest injects their dependencies. */
+/**
+ * Global enhancers become APP_* providers of a root module around the app's, in the order given:
+ * classes get dependency injection, instances are used as they are.
+ */
 function withGlobalEnhancers(module: Type<unknown> | DynamicModule, e: Enhancers): Type<unknown> | DynamicModule {
-  const providers: Provider[] = [
-    ...(e.guards ?? []).filter(isClass).map((useClass) => ({ provide: APP_GUARD, useClass })),
-    ...(e.pipes ?? []).filter(isClass).map((useClass) => ({ provide: APP_PIPE, useClass })),
-    ...(e.interceptors ?? []).filter(isClass).map((useClass) => ({ provide: APP_INTERCEPTOR, useClass })),
-    ...(e.filters ?? []).filter(isClass).map((useClass) => ({ provide: APP_FILTER, useClass })),
-  ];
+  const as = <T>(provide: string, list: Array<EnhancerOf<T>> | undefined): Provider[] =>
+    (list ?? []).map((x) => (isClass(x) ? { provide, useClass: x } : { provide, useValue: x }));
+  const providers = [...as(APP_GUARD, e.guards), ...as(APP_PIPE, e.pipes), ...as(APP_INTERCEPTOR, e.interceptors), ...as(APP_FILTER, e.filters)];
   return providers.length ? { module: WwPluginRootModule, imports: [module], providers } : module;
-}
-
-/** Enhancers given as instances are registered the usual way, before the app initialises. */
-function useGlobalInstances(app: INestMicroservice, e: Enhancers): void {
-  const notClass = <T>(list: Array<EnhancerOf<T>> | undefined): T[] => (list ?? []).filter((x): x is T => !isClass(x));
-  const guards = notClass(e.guards);
-  const pipes = notClass(e.pipes);
-  const interceptors = notClass(e.interceptors);
-  const filters = notClass(e.filters);
-  if (guards.length) app.useGlobalGuards(...guards);
-  if (pipes.length) app.useGlobalPipes(...pipes);
-  if (interceptors.length) app.useGlobalInterceptors(...interceptors);
-  if (filters.length) app.useGlobalFilters(...filters);
 }

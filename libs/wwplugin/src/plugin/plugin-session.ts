@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { defer, filter, Observable, Subject } from 'rxjs';
 import type { Tracer } from '@opentelemetry/api';
 import type { TracedCall } from '../protocol/call-tracing.js';
@@ -41,7 +41,7 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
  * environment, authenticates, says Hello, and carries calls, pushes and emits until it ends.
  */
 @Injectable()
-export class PluginSession {
+export class PluginSession implements OnApplicationShutdown {
   private readonly logger = new Logger('WwPluginSession');
   private channel?: SessionChannel;
   private client?: grpc.Client;
@@ -58,6 +58,8 @@ export class PluginSession {
   /** Set once our last PushAck is sent: later pushes are the host's to send to our next process. */
   private pushesClosed = false;
   private ending = false;
+  /** Set by the first close(): later ones wait for the same end. */
+  private closed?: Promise<void>;
   readonly id: string;
   private address?: string;
   private readonly token: string;
@@ -383,7 +385,19 @@ export class PluginSession {
    * after `timeoutMs`: the host ends it only after reading every frame we sent, and closing the
    * connection before that would discard the last results on their way.
    */
-  async close(timeoutMs = 1_000): Promise<void> {
+  close(timeoutMs = 1_000): Promise<void> {
+    return (this.closed ??= this.end(timeoutMs));
+  }
+
+  /**
+   * The session ends with the plugin's app, at Nest's last hook: onModuleDestroy and
+   * beforeApplicationShutdown hooks may still call the host and log through it.
+   */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
+  private async end(timeoutMs: number): Promise<void> {
     this.ending = true;
     // Buffered emits and the last push acknowledgement go out before the session ends, and every
     // answer already produced (chunked ones too) is written before our side of the stream ends.

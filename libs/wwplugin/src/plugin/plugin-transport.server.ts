@@ -1,5 +1,7 @@
 import { ForbiddenException, type INestApplicationContext } from '@nestjs/common';
-import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
+// The base class alone: the package's index would load every transport's client and server.
+import { Server } from '@nestjs/microservices/server/server.js';
 import { firstValueFrom, isObservable, timer, filter, race } from 'rxjs';
 import { WwPluginCallContext } from '../protocol/call-context.js';
 import type { CallFrame, ShutdownFrame } from '../protocol/frames.js';
@@ -17,9 +19,10 @@ const neverAborted = (): AbortSignal => (idleSignal ??= new AbortController().si
 export { WWPLUGIN_TRANSPORT };
 
 /**
- * The plugin as a Nest microservice: a transport strategy whose "broker" is the host session.
+ * The plugin's transport: a Nest transport strategy whose "broker" is the host session.
  * It serves @PluginFunction methods and any @MessagePattern/@EventPattern handlers of controllers
  * (found by PluginFunctionsExplorer, so they run with the same enhancers and keep their errors).
+ * bootstrapPlugin starts it beside the plugin's Nest application context.
  * @publicApi
  */
 export class PluginTransportServer extends Server implements CustomTransportStrategy {
@@ -120,7 +123,7 @@ export class PluginTransportServer extends Server implements CustomTransportStra
     return this.session as T;
   }
 
-  /** Nest awaits this on app.close(): the session ends only once the host has read our last frames. */
+  /** The session ends only once the host has read our last frames (the app's shutdown ends it too). */
   async close(): Promise<void> {
     await this.session?.close();
   }

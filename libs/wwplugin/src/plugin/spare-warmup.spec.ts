@@ -22,7 +22,7 @@ describe('warmUpNest (a spare walks Nest start path before it says ready)', () =
     await warmUpNest();
     expect(out).not.toHaveBeenCalled();
     expect(err).not.toHaveBeenCalled();
-    // Nest's start logs ("Nest microservice successfully started") went to the warm-up's own silent logger.
+    // Nest's start logs went to the warm-up's own silent logger.
     expect(seen).toEqual([]);
     Logger.log('after the warm-up', 'Test');
     expect(seen).toEqual(['log after the warm-up']);
@@ -30,7 +30,7 @@ describe('warmUpNest (a spare walks Nest start path before it says ready)', () =
 
   it('never throws, even when Nest cannot create the app', async () => {
     const { NestFactory } = await import('@nestjs/core');
-    vi.spyOn(NestFactory, 'createMicroservice').mockRejectedValueOnce(new Error('no Nest here'));
+    vi.spyOn(NestFactory, 'createApplicationContext').mockRejectedValueOnce(new Error('no Nest here'));
     await expect(warmUpNest()).resolves.toBeUndefined();
   });
 });

@@ -1,18 +1,5 @@
 import { Injectable, Logger, Module, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
-
-/** A transport that serves nothing: the throwaway app only walks Nest's start and close. */
-class IdleTransport extends Server implements CustomTransportStrategy {
-  listen(callback: () => void): void {
-    callback();
-  }
-  close(): void {}
-  on(): void {}
-  unwrap<T>(): T {
-    return undefined as T;
-  }
-}
 
 @Injectable()
 class WarmupProvider {}
@@ -27,15 +14,15 @@ const silent: LoggerService = { log() {}, error() {}, warn() {} };
 const staticLogger = Logger as unknown as { staticInstanceRef?: LoggerService };
 
 /**
- * A spare, before it says ready, creates and closes one empty Nest microservice with this copy of
- * Nest: V8 compiles Nest's start path (scanner, injector, hooks) on first use, about 10 ms that a
- * restart served by the spare would otherwise pay while its host waits. Never fails the spare.
+ * A spare, before it says ready, creates and closes one empty Nest application context (what
+ * bootstrapPlugin creates) with this copy of Nest: V8 compiles Nest's start path (scanner,
+ * injector, hooks) on first use, about 10 ms that a restart served by the spare would otherwise
+ * pay while its host waits. Never fails the spare.
  */
 export async function warmUpNest(): Promise<void> {
   const before = staticLogger.staticInstanceRef;
   try {
-    const app = await NestFactory.createMicroservice(WarmupModule, { strategy: new IdleTransport(), logger: silent, abortOnError: false });
-    await app.listen();
+    const app = await NestFactory.createApplicationContext(WarmupModule, { logger: silent, abortOnError: false });
     await app.close();
   } catch {
     // A spare that could not warm up starts its plugin as fast as it would have without.

@@ -1,4 +1,5 @@
-import { BaseRpcContext } from '@nestjs/microservices';
+// The class itself, not the package's index: a plugin process then never loads every transport.
+import { BaseRpcContext } from '@nestjs/microservices/ctx-host/base-rpc.context.js';
 import type { Parameter } from './parameters.js';
 
 /** Who is on each end of a call. */
