@@ -41,6 +41,8 @@ export const SUBSET = [
   'test/spares-bundles.e2e-spec.ts',
   'test/remote-plugins.e2e-spec.ts',
   'test/remote-push-failover.e2e-spec.ts',
+  'test/remote-app-lifecycle.e2e-spec.ts',
+  'test/plugin-entry.e2e-spec.ts',
   'libs/wwplugin/src/host/compile-cache.spec.ts',
 ];
 const CACHE = join(ROOT, 'node_modules', '.cache', 'node-matrix');

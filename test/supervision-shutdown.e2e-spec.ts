@@ -9,6 +9,7 @@ import { ReplaySubject } from 'rxjs';
 import { fixture, isAlive, ROOT, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
 
 const HOST_SCRIPT = `${ROOT}dist/test/fixtures/supervision-host/main.js`;
+const APP_LIFECYCLE = `${ROOT}dist/test/fixtures/plugin/app-lifecycle.main.js`;
 
 /** PIDs of fixture plugin processes whose parent is this test process. */
 function ownPluginProcesses(): number[] {
@@ -70,12 +71,7 @@ describe('supervision: graceful shutdown', () => {
     // The calls go out first on the session, so the plugin holds them when the Shutdown frame
     // arrives. Each answer reaches the host even though the process exits right after the last.
     const slow = Array.from({ length: 20 }, (_, i) => t.host.call('grace-stop', 'supSleep', { ms: 500 + i * 10 }, { timeoutMs: 60_000 }));
-    const byes: unknown[] = [];
-    const sub = t.host.messages('sup-bye', 'grace-stop').subscribe((m) => byes.push(m.payload));
     const info = await t.host.stop('grace-stop');
-    sub.unsubscribe();
-    // Emitted by the plugin's onModuleDestroy: its Nest shutdown hooks run before its session ends.
-    expect(byes).toEqual([{ pid }]);
     expect(await Promise.all(slow)).toEqual(Array.from({ length: 20 }, (_, i) => `slept ${500 + i * 10}`));
     expect(info).toMatchObject({ state: 'stopped', pid: undefined, lastExit: { code: 0, signal: null } });
     expect(isAlive(pid)).toBe(false);
@@ -88,6 +84,19 @@ describe('supervision: graceful shutdown', () => {
     // Stopped on purpose: no restart, and calls say so.
     const err = await t.host.call('grace-stop', 'echo', { value: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PluginNotRunningError);
+  }, 30_000);
+
+  it('a plugin whose own code closes its app runs its shutdown hooks once, though the host then lets go of it', async () => {
+    const hooks = join(dir, 'self-close.hooks');
+    await t.host.load({ name: 'self-close', path: APP_LIFECYCLE, env: { HOOKS_FILE: hooks, FIXTURE_NAME: 'self-close' }, restart: { maxRestarts: 0 } });
+    const pid = t.host.get('self-close')!.pid!;
+    expect(await t.host.call('self-close', 'closeApp')).toBe('closing');
+    // The session ends with the app; the host ends the process it no longer talks to.
+    await until(() => hasExited(pid), 10_000, 'the self-closed plugin to be gone');
+    const runs = readFileSync(hooks, 'utf8')
+      .split('\n')
+      .filter((l) => l === `shutdown ${pid}`);
+    expect(runs).toHaveLength(1);
   }, 30_000);
 
   it('a plugin that does not stop within the grace period is terminated, then killed', async () => {

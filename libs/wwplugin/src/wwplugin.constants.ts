@@ -2,6 +2,8 @@
 export const WWPLUGIN_HOST_OPTIONS = Symbol('WWPLUGIN_HOST_OPTIONS');
 /** Injection token of the plugin options given to WwPluginModule.forPlugin / forPluginAsync. */
 export const WWPLUGIN_PLUGIN_OPTIONS = Symbol('WWPLUGIN_PLUGIN_OPTIONS');
+/** Injection token of bootstrapPlugin's `remote` option, which the plugin's session reads as it is made. */
+export const WWPLUGIN_REMOTE_OPTIONS = Symbol('WWPLUGIN_REMOTE_OPTIONS');
 /** Injection token of the host's ClientProxy (also injectable by its class, PluginClientProxy). */
 export const WWPLUGIN_CLIENT = Symbol('WWPLUGIN_CLIENT');
 

@@ -16,12 +16,13 @@ import {
 import type { NestApplicationContextOptions } from '@nestjs/common/interfaces/nest-application-context-options.interface.js';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, NestFactory } from '@nestjs/core';
 import { startFailureLine } from '../errors/start-failure.js';
+import { WWPLUGIN_REMOTE_OPTIONS } from '../wwplugin.constants.js';
 import { PluginLogger } from './plugin-logger.js';
 import { PluginSession } from './plugin-session.js';
 import { PluginTransportServer } from './plugin-transport.server.js';
 import { reportUncaughtDenials } from './access-denial.reporter.js';
 import { parkIfSpare } from './spare-park.js';
-import type { RemoteHostOptions } from './remote-connector.js';
+import { remoteHostAddress, type RemoteHostOptions } from './remote-connector.js';
 import { ENV_HEALTH_PORT, RemoteHealthServer } from './remote-health.server.js';
 
 /** An enhancer given by class (Nest creates it, with dependency injection) or as an instance. */
@@ -51,9 +52,13 @@ export interface BootstrapPluginOptions extends Omit<NestApplicationContextOptio
   shutdownGraceMs?: number;
 }
 
-/** The root module bootstrapPlugin makes when global enhancers are given by class. */
+/** Modules bootstrapPlugin builds around the app's (see rootModule). */
 @Module({})
 class WwPluginRootModule {}
+@Module({})
+class WwPluginGlobalInstancesModule {}
+@Module({})
+class WwPluginBootstrapOptionsModule {}
 
 const DEFAULT_GRACE_MS = 5_000;
 /** When the host is gone: time left to calls in flight, and the moment the process exits regardless. */
@@ -82,38 +87,42 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
   const exitOnStop = exitOption ?? true;
   const log = new Logger('WwPlugin');
   const enhancers = { guards, pipes, interceptors, filters };
-  let app: INestApplicationContext;
-  let isRemote: boolean;
+  let app: INestApplicationContext | undefined;
+  let session: PluginSession | undefined;
+  // Known before the app exists: its startup hooks run while it is created, and a remote plugin's
+  // probes and SIGTERM handling must be in place by then.
+  const isRemote = !!remoteHostAddress(remote, process.env);
   let probes: RemoteHealthServer | undefined;
-  // Set once the app exists: SIGTERM may come while a remote plugin is still dialling its host.
+  // Set once the plugin serves: SIGTERM may come while a remote plugin is still starting.
   let drainAndStop = async (): Promise<void> => process.exit(0);
   try {
-    const root = withGlobalEnhancers(module, enhancers);
+    // A remote plugin handles SIGTERM itself (below): it finishes its calls in flight first.
+    if (isRemote) process.once('SIGTERM', () => void drainAndStop());
+    // Probes answer while the plugin starts and dials its host: live at once, ready once welcomed.
+    const probePort = process.env[ENV_HEALTH_PORT];
+    if (isRemote && probePort) {
+      probes = new RemoteHealthServer(() => !!session?.isConnected && session.isWelcomed);
+      await probes.listen(Number(probePort));
+    }
     // An application context, not a Nest microservice: the transport below serves every handler,
     // and NestFactory.createMicroservice would load all of @nestjs/microservices (every transport's
     // client and server) into each plugin process before it could start.
-    app = await NestFactory.createApplicationContext(root, { abortOnError: false, ...nestOptions, logger: pluginLogger ?? levels });
-    if (pluginLogger) {
-      const session = app.get(PluginSession, { strict: false });
-      session.welcomed.subscribe(() => pluginLogger.attach((record) => session.sendLog(record)));
-    }
+    app = await NestFactory.createApplicationContext(rootModule(module, enhancers, remote), {
+      abortOnError: false,
+      ...nestOptions,
+      logger: pluginLogger ?? levels,
+    });
+    const started = app.get(PluginSession, { strict: false });
+    session = started;
+    if (pluginLogger) started.welcomed.subscribe(() => pluginLogger.attach((record) => started.sendLog(record)));
     server.attach(app);
-    const session = app.get(PluginSession, { strict: false });
-    if (remote) session.useRemote(remote);
-    isRemote = session.isRemote;
-    // A remote plugin handles SIGTERM itself (below): it finishes its calls in flight first.
     app.enableShutdownHooks(isRemote ? ['SIGINT', 'SIGHUP', 'SIGQUIT'] : undefined);
-    if (isRemote) process.once('SIGTERM', () => void drainAndStop());
-    // Probes answer while the plugin dials its host: live at once, ready once welcomed.
-    const probePort = process.env[ENV_HEALTH_PORT];
-    if (isRemote && probePort) {
-      probes = new RemoteHealthServer(() => session.isConnected && session.isWelcomed);
-      await probes.listen(Number(probePort));
-    }
     await new Promise<void>((resolve, reject) => void server.listen((err?: unknown) => (err ? reject(err) : resolve())));
     // As a Nest microservice does once it listens: logs held by `bufferLogs` go out now.
     if (nestOptions.autoFlushLogs ?? true) app.flushLogs();
   } catch (err) {
+    // Logs held by `bufferLogs` explain the failure: they go out before it.
+    app?.flushLogs();
     log.error(`Plugin failed to start: ${(err as Error)?.message ?? String(err)}`);
     if (exitOnStop) {
       // Last on stderr (after any held log records): the host rebuilds the error with its class.
@@ -123,6 +132,8 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     throw err;
   }
 
+  // The plugin serves from here: a failed start exited or threw above.
+  const served = { app: app!, session: session! };
   let stopping = false;
   const stop = async (graceMs: number, hardStopMs: number) => {
     if (stopping) return;
@@ -131,9 +142,11 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
     if (exitOnStop) setTimeout(() => process.exit(0), hardStopMs).unref();
     await server.drain(graceMs);
     probes?.close();
-    await app.close().catch((err) => log.error(`Shutdown hooks failed: ${(err as Error)?.message}`));
-    // The app's shutdown ends the session at its last hook; a hook that threw stops it before that.
-    await server.close();
+    // The session ends first, as a Nest microservice closes its server before its hooks: the
+    // answers still on their way reach the host before hooks take the time left.
+    await server.close().catch((err) => log.error(`Ending the session failed: ${(err as Error)?.message}`));
+    // An app its own code closed already ran its hooks: Nest would run them again.
+    if (!served.session.appShutDown) await served.app.close().catch((err) => log.error(`Shutdown hooks failed: ${(err as Error)?.message}`));
     if (exitOnStop) process.exit(0);
   };
   // Asked by the host: finish the calls in flight within the grace period, run the shutdown hooks,
@@ -147,18 +160,17 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
   });
   drainAndStop = async () => {
     const graceMs = shutdownGraceMs ?? REMOTE_GRACE_MS;
-    const session = app.get(PluginSession, { strict: false });
-    log.log(`SIGTERM: finishing ${session.handling} calls in flight (up to ${graceMs} ms), then exiting.`);
+    log.log(`SIGTERM: finishing ${served.session.handling} calls in flight (up to ${graceMs} ms), then exiting.`);
     draining = true;
     // Calls the host sent before it read our Draining are still on their way; its Shutdown answer
     // comes after them on the one ordered stream. A host that does not answer is not waited for long.
     const answered = firstValueFrom(server.shutdownRequests().pipe(take(1), timeout(Math.min(graceMs, DRAIN_ANSWER_MS)))).catch(() => undefined);
-    session.announceDraining(graceMs);
+    served.session.announceDraining(graceMs);
     await answered;
     await stop(graceMs, graceMs + 2_000);
   };
   // A remote plugin outlives its host's sessions (it reconnects): only its orchestrator stops it.
-  if (isRemote) return app;
+  if (isRemote) return served.app;
   // The host is gone (killed, or dropped the session): no one can use our answers. Leave within
   // HOST_GONE_EXIT_MS, giving calls in flight a moment to end cleanly first.
   const hostGone = (why: string) => {
@@ -178,19 +190,33 @@ export async function bootstrapPlugin(module: Type<unknown> | DynamicModule, opt
       if (err.code !== 'EPIPE') throw err;
     });
   }
-  return app;
+  return served.app;
 }
 
 type Enhancers = Pick<BootstrapPluginOptions, 'guards' | 'pipes' | 'interceptors' | 'filters'>;
 const isClass = <T>(e: EnhancerOf<T>): e is Type<T> => typeof e === 'function';
 
+type EnhancerKinds = Array<[string, Array<EnhancerOf<unknown>> | undefined]>;
+
 /**
- * Global enhancers become APP_* providers of a root module around the app's, in the order given:
- * classes get dependency injection, instances are used as they are.
+ * The app's module, wrapped when bootstrapPlugin has something to add to it: global enhancers as
+ * APP_* providers (by class with dependency injection; instances after the app's own, where
+ * app.useGlobal*() would put them) and the `remote` option, which the session reads as it is made.
  */
-function withGlobalEnhancers(module: Type<unknown> | DynamicModule, e: Enhancers): Type<unknown> | DynamicModule {
-  const as = <T>(provide: string, list: Array<EnhancerOf<T>> | undefined): Provider[] =>
-    (list ?? []).map((x) => (isClass(x) ? { provide, useClass: x } : { provide, useValue: x }));
-  const providers = [...as(APP_GUARD, e.guards), ...as(APP_PIPE, e.pipes), ...as(APP_INTERCEPTOR, e.interceptors), ...as(APP_FILTER, e.filters)];
-  return providers.length ? { module: WwPluginRootModule, imports: [module], providers } : module;
+function rootModule(module: Type<unknown> | DynamicModule, e: Enhancers, remote: RemoteHostOptions | undefined): Type<unknown> | DynamicModule {
+  const kinds: EnhancerKinds = [
+    [APP_GUARD, e.guards],
+    [APP_PIPE, e.pipes],
+    [APP_INTERCEPTOR, e.interceptors],
+    [APP_FILTER, e.filters],
+  ];
+  const byClass: Provider[] = kinds.flatMap(([provide, list]) => (list ?? []).filter(isClass).map((useClass) => ({ provide, useClass })));
+  const instances: Provider[] = kinds.flatMap(([provide, list]) => (list ?? []).filter((x) => !isClass(x)).map((useValue) => ({ provide, useValue })));
+  const imports: Array<Type<unknown> | DynamicModule> = [module];
+  if (instances.length) imports.push({ module: WwPluginGlobalInstancesModule, providers: instances });
+  if (remote) {
+    const provider = { provide: WWPLUGIN_REMOTE_OPTIONS, useValue: remote };
+    imports.push({ module: WwPluginBootstrapOptionsModule, global: true, providers: [provider], exports: [WWPLUGIN_REMOTE_OPTIONS] });
+  }
+  return byClass.length || imports.length > 1 ? { module: WwPluginRootModule, imports, providers: byClass } : module;
 }

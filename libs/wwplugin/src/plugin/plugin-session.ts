@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { defer, filter, Observable, Subject } from 'rxjs';
 import type { Tracer } from '@opentelemetry/api';
 import type { TracedCall } from '../protocol/call-tracing.js';
@@ -19,7 +19,7 @@ import {
 } from '../protocol/protocol.constants.js';
 import { assertMessageSize, SessionChannel, type CallOptions, type IncomingCallHandler } from '../protocol/session-channel.js';
 import { NO_HOST_ADDRESS, PROTOCOL_MISMATCH, SESSION_CLOSED } from '../wwplugin.messages.js';
-import { WWPLUGIN_PLUGIN_OPTIONS } from '../wwplugin.constants.js';
+import { WWPLUGIN_PLUGIN_OPTIONS, WWPLUGIN_REMOTE_OPTIONS } from '../wwplugin.constants.js';
 import type { PushMessage, WwPluginOptions } from '../interfaces/plugin-options.interface.js';
 import { TLS_SERVER_NAME, tlsFromEnv } from '../protocol/tls.js';
 import { isIP } from 'node:net';
@@ -60,6 +60,8 @@ export class PluginSession implements OnApplicationShutdown {
   private ending = false;
   /** Set by the first close(): later ones wait for the same end. */
   private closed?: Promise<void>;
+  /** Set once the plugin's app ran its shutdown hooks (Nest would run them again on another close). */
+  private shutDown = false;
   readonly id: string;
   private address?: string;
   private readonly token: string;
@@ -70,7 +72,10 @@ export class PluginSession implements OnApplicationShutdown {
   private remote?: RemoteHost;
   private connector?: RemoteConnector;
 
-  constructor(@Inject(WWPLUGIN_PLUGIN_OPTIONS) readonly options: WwPluginOptions) {
+  constructor(
+    @Inject(WWPLUGIN_PLUGIN_OPTIONS) readonly options: WwPluginOptions,
+    @Optional() @Inject(WWPLUGIN_REMOTE_OPTIONS) remote?: RemoteHostOptions,
+  ) {
     this.address = process.env[ENV_ADDRESS];
     this.id = process.env[ENV_PLUGIN_ID] ?? '';
     // The secret is for this process only: children the plugin spawns must not inherit it.
@@ -79,12 +84,7 @@ export class PluginSession implements OnApplicationShutdown {
     this.tlsEnv = process.env[ENV_TLS];
     delete process.env[ENV_TLS];
     this.emits = new EmitOutbox(options);
-    this.remote = remoteHostFrom(undefined, process.env, this.token);
-  }
-
-  /** Joins the remote host `options` names instead of one from the environment (before connect). */
-  useRemote(options: RemoteHostOptions): void {
-    this.remote = remoteHostFrom(options, process.env, this.token);
+    this.remote = remoteHostFrom(remote, process.env, this.token);
   }
 
   /** True when this plugin joins a remote host (and reconnects by itself) rather than being spawned by one. */
@@ -389,12 +389,15 @@ export class PluginSession implements OnApplicationShutdown {
     return (this.closed ??= this.end(timeoutMs));
   }
 
-  /**
-   * The session ends with the plugin's app, at Nest's last hook: onModuleDestroy and
-   * beforeApplicationShutdown hooks may still call the host and log through it.
-   */
+  /** The session ends with the plugin's app, however it is closed (its own code, a signal, the host). */
   onApplicationShutdown(): Promise<void> {
+    this.shutDown = true;
     return this.close();
+  }
+
+  /** True once the plugin's app has been shut down. */
+  get appShutDown(): boolean {
+    return this.shutDown;
   }
 
   private async end(timeoutMs: number): Promise<void> {
