@@ -25,6 +25,12 @@ describe('nest: enhancers on every kind of plugin function', () => {
     await t.host.load(fixture('enh', 'nest'));
     await t.host.load({ path: GLOBAL_PLUGIN, name: 'globalclass', env: { FIXTURE_NAME: 'globalclass', FIXTURE_GLOBAL: 'class' } });
     await t.host.load({ path: GLOBAL_PLUGIN, name: 'globalinstance', env: { FIXTURE_NAME: 'globalinstance', FIXTURE_GLOBAL: 'instance' } });
+    for (const [name, kind] of [
+      ['appclass', 'class'],
+      ['appinstance', 'instance'],
+    ]) {
+      await t.host.load({ path: GLOBAL_PLUGIN, name, env: { FIXTURE_NAME: name, FIXTURE_GLOBAL: kind, FIXTURE_APP_INTERCEPTOR: '1' } });
+    }
   });
   afterAll(() => t?.close());
 
@@ -47,6 +53,15 @@ describe('nest: enhancers on every kind of plugin function', () => {
   it.each(functions)('%s %s: guard, interceptor and pipe run in order, each with its dependency', async (plugin, fn, stamp) => {
     const out = await t.host.call<Probe>(plugin, fn, { n: 1 });
     expect(out).toEqual({ n: 1, marks: [`guard:${stamp}`, `interceptor:${stamp}`, `pipe:${stamp}`] });
+  });
+
+  // bootstrapPlugin's classes wrap the app's module (their APP_* providers come first); its instances
+  // come after the app's own global enhancers, where app.useGlobal*() put them.
+  it.each([
+    ['appclass', ['guard:di', 'interceptor:di', 'interceptor:app', 'pipe:di']],
+    ['appinstance', ['guard:instance', 'interceptor:app', 'interceptor:instance', 'pipe:instance']],
+  ])("%s: bootstrapPlugin's global enhancers and the app's own run in Nest's order", async (plugin, marks) => {
+    expect(await t.host.call<Probe>(plugin, 'provider.global', { n: 1 })).toEqual({ n: 1, marks });
   });
 
   it.each(functions)('%s %s: the guard refuses with ForbiddenException (status 403)', async (plugin, fn) => {
