@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packedProject, result, type PackedProject, type Spawned } from './support/packed-project.js';
-import { freePort } from './support/ports.js';
+import { freePort, probeStatus } from './support/ports.js';
 
 // Remote plugins as a user of the package runs them (docs/remote-plugins.md): certificates made with
 // the package's createCertificateAuthority(), a host with the docs' `remote` option, and two replicas
@@ -130,7 +130,6 @@ console.log('RESULT ' + JSON.stringify(out));
 `;
 
 /** The status of a replica's probe. */
-const probe = async (port: number, path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
 
 describe('remote plugins, from the packed package in a project outside the repository', () => {
   let project: PackedProject;
@@ -183,7 +182,9 @@ describe('remote plugins, from the packed package in a project outside the repos
 
     await host.waitFor(/^STEP serving$/m);
     // Kubernetes' probes: live, and ready once the host has welcomed the replica.
-    expect([await probe(byEnvProbes, '/livez'), await probe(byEnvProbes, '/readyz'), await probe(inCodeProbes, '/readyz')]).toEqual([200, 200, 200]);
+    expect([await probeStatus(byEnvProbes, '/livez'), await probeStatus(byEnvProbes, '/readyz'), await probeStatus(inCodeProbes, '/readyz')]).toEqual([
+      200, 200, 200,
+    ]);
     byEnv.child.kill('SIGTERM');
     expect(await byEnv.exited, byEnv.output()).toEqual({ code: 0, signal: null });
     expect(await host.exited, host.output()).toEqual({ code: 0, signal: null });
@@ -208,7 +209,7 @@ describe('remote plugins, from the packed package in a project outside the repos
     // The host has closed; the remote replica keeps running (its orchestrator decides), and dials again.
     await inCode.waitFor(new RegExp(`Lost the host at 127\\.0\\.0\\.1:${port} \\(.+\\); reconnecting in \\d+ ms\\.`));
     expect(inCode.child.exitCode).toBeNull();
-    expect([await probe(inCodeProbes, '/livez'), await probe(inCodeProbes, '/readyz')]).toEqual([200, 503]);
+    expect([await probeStatus(inCodeProbes, '/livez'), await probeStatus(inCodeProbes, '/readyz')]).toEqual([200, 503]);
     inCode.child.kill('SIGTERM');
     expect(await inCode.exited, inCode.output()).toEqual({ code: 0, signal: null });
   }, 180_000);

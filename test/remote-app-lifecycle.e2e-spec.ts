@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { ReplaySubject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, ROOT, startHost, until, waitFor, type TestHost } from './support/host-harness.js';
-import { freePort } from './support/ports.js';
+import { freePort, probeStatus } from './support/ports.js';
 
 const APP_LIFECYCLE = `${ROOT}dist/test/fixtures/plugin/app-lifecycle.main.js`;
-const probe = async (port: number, path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
 
 describe('a remote plugin: probes during startup hooks, shutdown hooks once', () => {
   let t: TestHost;
@@ -68,13 +67,13 @@ describe('a remote plugin: probes during startup hooks, shutdown hooks once', ()
     const port = await freePort();
     const { child, exited } = start('held', { HOLD_FILE: hold, WWPLUGIN_HEALTH_PORT: String(port) });
     // The startup hook waits for the file to go: the process is up, its app not created yet.
-    await until(async () => (await probe(port, '/livez').catch(() => 0)) === 200, 20_000, '/livez during the startup hook');
-    expect(await probe(port, '/readyz')).toBe(503);
+    await until(async () => (await probeStatus(port, '/livez').catch(() => 0)) === 200, 20_000, '/livez during the startup hook');
+    expect(await probeStatus(port, '/readyz')).toBe(503);
     expect(t.host.list().filter((p) => p.remote?.replica === 'held')).toEqual([]);
     const joined = connected('held');
     unlinkSync(hold);
     await joined;
-    await until(async () => (await probe(port, '/readyz')) === 200, 10_000, '/readyz once connected');
+    await until(async () => (await probeStatus(port, '/readyz')) === 200, 10_000, '/readyz once connected');
     child.kill('SIGTERM');
     expect(await exited).toEqual({ code: 0, signal: null });
   }, 60_000);

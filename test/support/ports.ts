@@ -8,3 +8,8 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/** The HTTP status of a GET of `path` on a loopback port (a plugin's /livez and /readyz probes). */
+export async function probeStatus(port: number, path: string): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+}

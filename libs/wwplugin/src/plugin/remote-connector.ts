@@ -41,14 +41,14 @@ export interface RemoteHost {
   backoff: { initialMs: number; maxMs: number };
 }
 
+/** The remote host a plugin joins (its options first, then the environment); undefined for a plugin its host spawned. */
+export const remoteHostAddress = (options: RemoteHostOptions | undefined, env: NodeJS.ProcessEnv): string | undefined => options?.host ?? env[ENV_REMOTE_HOST];
+
 /**
  * The remote host this process joins, from options or else the environment; undefined when neither
  * names one (a plugin spawned by its host). The key and token leave the environment at once, as
  * the spawned plugin's secret does.
  */
-/** The remote host a plugin joins (its options first, then the environment); undefined for a plugin its host spawned. */
-export const remoteHostAddress = (options: RemoteHostOptions | undefined, env: NodeJS.ProcessEnv): string | undefined => options?.host ?? env[ENV_REMOTE_HOST];
-
 export function remoteHostFrom(options: RemoteHostOptions | undefined, env: NodeJS.ProcessEnv, token: string): RemoteHost | undefined {
   const host = remoteHostAddress(options, env);
   const envKey = env[ENV_REMOTE_KEY];
