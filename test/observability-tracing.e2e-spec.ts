@@ -80,7 +80,14 @@ describe('Tracing with OpenTelemetry across host and plugin processes', () => {
     // host: CLIENT trA/trChain under the request; SERVER for the relay to trB (as the host saw it).
     const hostCall = inTrace(hostSpans).find((s) => s.name === 'trA/trChain' && s.kind === SpanKind.CLIENT)!;
     expect(hostCall.parentSpanId).toBe(http.spanId);
-    expect(hostCall.attributes).toMatchObject({ 'wwplugin.plugin': 'trA', 'wwplugin.function': 'trChain', 'wwplugin.outcome': 'ok', 'rpc.system': 'wwplugin' });
+    expect(hostCall.attributes).toMatchObject({
+      'wwplugin.plugin': 'trA',
+      'wwplugin.function': 'trChain',
+      'wwplugin.kind': 'call',
+      'wwplugin.caller': 'host',
+      'wwplugin.outcome': 'ok',
+      'rpc.system': 'wwplugin',
+    });
 
     const aSpans = inTrace(await pluginSpans('trA'));
     const aServer = aSpans.find((s) => s.name === 'trA/trChain' && s.kind === SpanKind.SERVER)!;

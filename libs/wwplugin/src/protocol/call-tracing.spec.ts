@@ -1,6 +1,6 @@
-import { ROOT_CONTEXT, trace, TraceFlags, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { contextFromFields, registeredTracer, traceFieldsOf } from './call-tracing.js';
+import { contextFromFields, registeredTracer, startCallSpan, TRACE_ATTRIBUTES, traceFieldsOf } from './call-tracing.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const SPAN_ID = 'b7ad6b7169203331';
@@ -30,5 +30,24 @@ describe('W3C trace context in frames', () => {
 
   it('has no tracer while no OpenTelemetry SDK is registered', () => {
     expect(registeredTracer()).toBeUndefined();
+  });
+
+  it('starts every call span with the same attributes, under the documented names; the caller is the host unless a plugin called', () => {
+    const seen: SpanOptions[] = [];
+    const tracer = { startSpan: (_name: string, opts: SpanOptions) => (seen.push(opts), {}) } as unknown as Tracer;
+    startCallSpan(tracer, { plugin: 'p', fn: 'f', kind: 'call' }, SpanKind.CLIENT, ROOT_CONTEXT);
+    startCallSpan(tracer, { plugin: 'q', fn: 'g', kind: 'relay', caller: 'p' }, SpanKind.SERVER, ROOT_CONTEXT);
+    const named = (plugin: string, fn: string, kind: string, caller: string) => ({
+      'rpc.system': 'wwplugin',
+      'rpc.service': plugin,
+      'rpc.method': fn,
+      [TRACE_ATTRIBUTES.plugin]: plugin,
+      [TRACE_ATTRIBUTES.function]: fn,
+      [TRACE_ATTRIBUTES.kind]: kind,
+      [TRACE_ATTRIBUTES.caller]: caller,
+    });
+    expect(seen.map((o) => o.attributes)).toEqual([named('p', 'f', 'call', 'host'), named('q', 'g', 'relay', 'p')]);
+    // One shape: the same keys in the same order, whoever called.
+    expect(Object.keys(seen[0].attributes!)).toEqual(Object.keys(seen[1].attributes!));
   });
 });
