@@ -5,7 +5,8 @@
 // host's tracing observer on and off and between the two plugins. Prints CPU per call (µs) of host
 // and plugin, the call p50, and the per-round paired differences.
 //   PROBE_HOST_TRACER=fake PROBE_TRACED=fake: a tracer that does nothing in place of the SDK's (the
-//     library's own work, context manager included); PROBE_TRACED=tp: the SDK without a context manager.
+//     library's own work, context manager included); PROBE_TRACED=tp: the SDK without a context manager;
+//     PROBE_TRACED=als: no OpenTelemetry in the plugin, only an AsyncLocalStorage in use (its hooks' cost).
 //   PROBE_BASE_BENCH=<other build>/dist/bench/: one more traced plugin, of that build (plugin side A/B).
 //   --time (with PROBE_TIME=1 for the plugin): the SDK's startSpan and span.end timed in place.
 //   --hold I --seconds S: only variant I, pids printed first (for strace); --memory: RSS over calls.

@@ -3,8 +3,11 @@
 // OpenTelemetry SDK registered, without exporter, in the host and in its plugins), and compares
 // the median of their sequential host→plugin call p50 (also plugin→plugin through the host).
 //
-//   node dist/bench/observability.js [--rounds N] [--quick] [--breakdown] [--profile DIR]
+//   node dist/bench/observability.js [--rounds N] [--quick] [--breakdown] [--profile DIR] [--pin apart|together]
 //
+// --pin apart: each host on CPU 0 and its plugins on CPU 1; --pin together: all on CPU 0 (Linux,
+// taskset). Unpinned, the scheduler sometimes puts a plugin on its host's CPU, where the span work a
+// process leaves for after its reply waits between that reply and the next call.
 // --profile DIR: one process per mode, whose host and plugins write CPU profiles of the sequential
 // calls only (no start-up) to DIR/<mode>/; sum their self time per function to see what costs.
 // (SIGWINCH switches the profiles on and off: plugins, as Nest apps, end on SIGUSR2.)
@@ -19,6 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parsePinning, pinProcesses } from './support/cpu-pin.js';
 import { DIST_BENCH } from './support/paths.js';
 import { makePayload, median, sequential, sequentialWarmupMs } from './support/stats.js';
 
@@ -50,6 +54,9 @@ async function child(mode: Mode, quick: boolean): Promise<void> {
   const app = await NestFactory.createApplicationContext(HostModule, { logger: ['error'] });
   const host = app.get(PluginHostService);
   await Promise.all(['bench-a', 'bench-b'].map((name) => host.load({ path: entry, name, env: { BENCH_PLUGIN_NAME: name } })));
+  const pinning = parsePinning(process.env.BENCH_PIN);
+  const pluginPids = host.list().map((p) => p.pid!);
+  if (pinning) pinProcesses(pinning, process.pid, pluginPids);
   const payload = makePayload(64);
   const n = quick ? 500 : 5000;
   const warmupMs = sequentialWarmupMs(quick);
@@ -112,6 +119,9 @@ async function main(): Promise<void> {
   if (args[0] === '--child') return child(args[1] as Mode, quick);
   const profileAt = args.indexOf('--profile');
   if (profileAt >= 0) return profile(args[profileAt + 1], quick);
+  const pinAt = args.indexOf('--pin');
+  // The children read it from their environment, which they inherit.
+  if (pinAt >= 0) process.env.BENCH_PIN = parsePinning(args[pinAt + 1]);
   const roundsAt = args.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : quick ? 1 : 5;
   // --breakdown adds a host with metrics only and one with tracing only.
@@ -123,7 +133,8 @@ async function main(): Promise<void> {
   // Each round's mode over that round's 'off', run just before it: the machine's speed jumps from
   // round to round, and medians taken apart can set one mode's fast rounds against another's slow ones.
   const paired = (m: Mode, k: keyof Figures) => median(runs.get(m)!.map((f, r) => f[k] / runs.get('off')![r][k]));
-  console.log(`Observability cost, ${rounds} round(s), µs (tracing = an OpenTelemetry SDK without exporter in host and plugins):`);
+  const pinned = process.env.BENCH_PIN ? `, pinned ${process.env.BENCH_PIN}` : '';
+  console.log(`Observability cost, ${rounds} round(s)${pinned}, µs (tracing = an OpenTelemetry SDK without exporter in host and plugins):`);
   console.log("  each mode: the median of its rounds; the ratio: the median of the rounds' ratios to that round's off");
   for (const k of ['callP50', 'callCpu', 'relayP50', 'callP99'] as const) {
     const cells = modes.map((m) => `${m} ${pick(m, k).toFixed(1).padStart(8)}${m === 'off' ? '' : ` (${paired(m, k).toFixed(3)}x)`}`);

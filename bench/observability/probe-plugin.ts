@@ -1,9 +1,11 @@
 // The benchmark's plugin for bench/observability-ab.ts: PROBE_PLUGIN says
 // which part of an OpenTelemetry setup it registers (none, cm = context manager, tp = tracer
-// provider, both = as bench:observability, fake = the context manager and a tracer doing nothing).
+// provider, both = as bench:observability, fake = the context manager and a tracer doing nothing,
+// als = no OpenTelemetry, only an AsyncLocalStorage in use: what its hooks cost every call).
 import { context, trace, type TracerProvider as ApiTracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,4 +40,5 @@ if (what === 'fake') {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(new (await import('./fake-tracer.js')).LeastTracerProvider());
 }
+if (what === 'als') new AsyncLocalStorage().enterWith({});
 await import('../plugin/main.js');
