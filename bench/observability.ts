@@ -64,7 +64,7 @@ async function child(mode: Mode, quick: boolean): Promise<void> {
   await sequential(1, warmupMs, call);
   const pluginCpu0 = (await host.call('bench-a', 'cpu')) as number;
   // --profile: the host and its plugins profile just the sequential calls.
-  const profiled = process.env.BENCH_PROFILE_DIR ? [process.pid, ...host.list().map((p) => p.pid!)] : [];
+  const profiled = process.env.BENCH_PROFILE_DIR ? [process.pid, ...pluginPids] : [];
   const toggleProfiles = () => profiled.forEach((pid) => process.kill(pid, 'SIGWINCH'));
   toggleProfiles();
   const hostCpu0 = process.cpuUsage();

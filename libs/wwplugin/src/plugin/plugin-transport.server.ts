@@ -64,7 +64,7 @@ export class PluginTransportServer extends Server implements CustomTransportStra
   ): unknown {
     const tracing = this.session?.tracing;
     if (tracing) {
-      const traced = { plugin: plugin.name, fn: call.function, kind: call.caller ? 'relay' : 'call', caller: call.caller || 'host' };
+      const traced = { plugin: plugin.name, fn: call.function, kind: call.caller ? 'relay' : 'call', caller: call.caller };
       return tracing.api.serveTraced(tracing.tracer, traced, call, () => run(call, incoming));
     }
     return run(call, incoming);

@@ -46,7 +46,9 @@ describe('W3C trace context in frames', () => {
       [TRACE_ATTRIBUTES.kind]: kind,
       [TRACE_ATTRIBUTES.caller]: caller,
     });
-    expect(seen.map((o) => o.attributes)).toEqual([named('p', 'f', 'call', 'host'), named('q', 'g', 'relay', 'p')]);
+    // A frame from the host names no caller: an empty string.
+    startCallSpan(tracer, { plugin: 'p', fn: 'f', kind: 'call', caller: '' }, SpanKind.SERVER, ROOT_CONTEXT);
+    expect(seen.map((o) => o.attributes)).toEqual([named('p', 'f', 'call', 'host'), named('q', 'g', 'relay', 'p'), named('p', 'f', 'call', 'host')]);
     // One shape: the same keys in the same order, whoever called.
     expect(Object.keys(seen[0].attributes!)).toEqual(Object.keys(seen[1].attributes!));
   });

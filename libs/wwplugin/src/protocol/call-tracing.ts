@@ -87,15 +87,15 @@ export interface TracedCall {
 
 /** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served; `startTime` a performance.now(). */
 export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context, startTime?: number): Span {
-  // Every attribute always present (the caller is the host unless a plugin called), as documented.
   const attributes: Attributes = {
     'rpc.system': 'wwplugin',
     'rpc.service': call.plugin,
     'rpc.method': call.fn,
-    'wwplugin.plugin': call.plugin,
-    'wwplugin.function': call.fn,
-    'wwplugin.kind': call.kind,
-    'wwplugin.caller': call.caller ?? 'host',
+    [TRACE_ATTRIBUTES.plugin]: call.plugin,
+    [TRACE_ATTRIBUTES.function]: call.fn,
+    [TRACE_ATTRIBUTES.kind]: call.kind,
+    // A frame's empty caller, like none at all, is the host.
+    [TRACE_ATTRIBUTES.caller]: call.caller || 'host',
   };
   return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes, startTime }, parent);
 }
@@ -247,7 +247,7 @@ export function callTraced<T>(tracer: Tracer, call: TracedCall, run: (fields: Tr
 export function consumeMessage<T>(tracer: Tracer, what: 'push' | 'emit', plugin: string, topic: string, fields: TraceFields, dispatch: () => T): T {
   const span = tracer.startSpan(
     `${what} ${topic}`,
-    { kind: SpanKind.CONSUMER, attributes: { 'wwplugin.plugin': plugin, 'wwplugin.topic': topic, 'wwplugin.kind': what } },
+    { kind: SpanKind.CONSUMER, attributes: { [TRACE_ATTRIBUTES.plugin]: plugin, [TRACE_ATTRIBUTES.topic]: topic, [TRACE_ATTRIBUTES.kind]: what } },
     contextFromFields(fields),
   );
   try {
