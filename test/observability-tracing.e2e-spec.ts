@@ -122,11 +122,11 @@ describe('Tracing with OpenTelemetry across host and plugin processes', () => {
   it('spans a stream on both sides from its start to its end', async () => {
     expect(await lastValueFrom(host.stream<number>('trA', 'trCount', { n: 3 }).pipe(toArray()))).toEqual([1, 2, 3]);
     const client = tracing.spans().find((s) => s.name === 'trA/trCount' && s.kind === SpanKind.CLIENT)!;
-    expect(client.attributes).toMatchObject({ 'wwplugin.kind': 'stream', 'wwplugin.outcome': 'ok' });
+    expect(client.attributes).toMatchObject({ 'wwplugin.kind': 'stream', 'wwplugin.caller': 'host', 'wwplugin.outcome': 'ok' });
     let served: SpanRecord | undefined;
     await until(async () => !!(served = (await pluginSpans('trA')).find((s) => s.name === 'trA/trCount')), 5_000, 'the served stream span');
     expect(served).toMatchObject({ traceId: client.traceId, parentSpanId: client.spanId, kind: SpanKind.SERVER });
-    expect(served!.attributes).toMatchObject({ 'wwplugin.outcome': 'ok' });
+    expect(served!.attributes).toMatchObject({ 'wwplugin.caller': 'host', 'wwplugin.outcome': 'ok' });
   });
 
   it('carries the trace context of a push to the span that receives it in the plugin', async () => {

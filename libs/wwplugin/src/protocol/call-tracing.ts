@@ -82,6 +82,7 @@ export interface TracedCall {
   plugin: string;
   fn: string;
   kind: string;
+  /** The calling plugin; absent or empty (a frame from the host) when the host called. */
   caller?: string;
 }
 
