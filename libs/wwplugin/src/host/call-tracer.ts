@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { context, trace, type Tracer } from '@opentelemetry/api';
-import { contextFromFields, endCallSpanSoon, registeredTracer, SpanKind, startCallSpan, traceFieldsOf } from '../protocol/call-tracing.js';
+import { contextFromFields, openCallSpan, registeredTracer, SpanKind, traceFieldsOf } from '../protocol/call-tracing.js';
 import { CallObservers, type CallFinish, type CallObserver, type ObservedCall } from './call-observers.js';
 
 /**
@@ -31,9 +31,9 @@ export class CallTracer implements CallObserver, OnModuleInit, OnModuleDestroy {
     const parent = served ? contextFromFields(call.incoming) : context.active();
     // A host function's span names the host as the service, and the plugin that called as the caller.
     const traced = call.kind === 'host' ? { plugin: 'host', fn: call.fn, kind: call.kind, caller: call.plugin } : call;
-    const span = startCallSpan(this.tracer!, traced, served ? SpanKind.SERVER : SpanKind.CLIENT, parent);
-    call.outgoing = traceFieldsOf(span);
-    if (call.kind === 'host') call.context = trace.setSpan(parent, span);
-    return (outcome) => endCallSpanSoon(span, outcome);
+    const open = openCallSpan(this.tracer!, traced, served ? SpanKind.SERVER : SpanKind.CLIENT, parent);
+    call.outgoing = traceFieldsOf(open.span);
+    if (call.kind === 'host') call.context = trace.setSpan(parent, open.span);
+    return open.end;
   }
 }

@@ -1,10 +1,10 @@
-import { context, SpanKind, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SamplingDecision, SpanKind, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CallObservers } from '../host/call-observers.js';
 import { CallTracer } from '../host/call-tracer.js';
-import { callTraced, serveTraced, ServedCallContext } from './call-tracing.js';
+import { callTraced, openCallSpan, serveTraced, ServedCallContext } from './call-tracing.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const SPAN_ID = 'b7ad6b7169203331';
@@ -14,11 +14,12 @@ const CALL = { plugin: 'p', fn: 'f', kind: 'call', caller: 'host' };
 /** A tracer that records when spans start and end (their times as given) into `log`. */
 function recordingTracer(log: string[]): Tracer {
   return {
-    startSpan: (name: string, opts: { startTime?: number }) => {
-      log.push(`start ${name} at ${opts.startTime}`);
+    startSpan: (name: string, opts: { startTime?: number; attributes?: object }) => {
+      log.push(`start ${name} at ${opts.startTime}${opts.attributes ? ` with ${Object.keys(opts.attributes).length} attributes` : ''}`);
       return {
         spanContext: () => ({ traceId: TRACE_ID, spanId: 'a'.repeat(16), traceFlags: 1 }),
         setAttribute: () => undefined,
+        setAttributes: (a: object) => log.push(`described with ${Object.keys(a).length} attributes`),
         setStatus: () => undefined,
         end: (at?: number) => log.push(`end at ${at}`),
       } as unknown as Span;
@@ -53,7 +54,7 @@ describe('spans of served and made calls, off the reply path', () => {
     await out.then(() => log.push('replied'));
     clock.now = 9999;
     await settle();
-    expect(log).toEqual(['replied', 'start p/f at 1000', 'end at 1500']);
+    expect(log).toEqual(['replied', 'start p/f at 1000 with 7 attributes', 'end at 1500']);
   });
 
   it('makes the SERVER span as soon as the handler asks for it, still with the call’s start time', async () => {
@@ -67,11 +68,11 @@ describe('spans of served and made calls, off the reply path', () => {
       return Promise.resolve(1);
     });
     expect(asked).toBeDefined();
-    expect(log).toEqual(['start p/f at 1000']);
+    expect(log).toEqual(['start p/f at 1000 with 7 attributes']);
     clock.now = 1300;
     await out;
     await settle();
-    expect(log).toEqual(['start p/f at 1000', 'end at 1300']);
+    expect(log).toEqual(['start p/f at 1000 with 7 attributes', 'end at 1300']);
   });
 
   it('ends a CLIENT span with the time its call ended, after the caller went on', async () => {
@@ -84,7 +85,7 @@ describe('spans of served and made calls, off the reply path', () => {
     await out.then(() => log.push('caller went on'));
     clock.now = 9999;
     await settle();
-    expect(log).toEqual(['start p/f at undefined', 'caller went on', 'end at 1700']);
+    expect(log).toEqual(['start p/f at undefined', 'caller went on', 'described with 7 attributes', 'end at 1700']);
   });
 
   it('ends the host’s CLIENT span with the time its call ended, after the caller went on', async () => {
@@ -100,7 +101,67 @@ describe('spans of served and made calls, off the reply path', () => {
     await out.then(() => log.push('caller went on'));
     clock.now = 9999;
     await settle();
-    expect(log).toEqual(['start p/f at undefined', 'caller went on', 'end at 1800']);
+    expect(log).toEqual(['start p/f at undefined', 'caller went on', 'described with 7 attributes', 'end at 1800']);
+  });
+
+  it('starts a span its frame names with no attributes, and gives them once the frames are on their way', async () => {
+    const clock = fakeClock();
+    const log: string[] = [];
+    const open = openCallSpan(recordingTracer(log), CALL, SpanKind.CLIENT, ROOT_CONTEXT);
+    // The frame is written now, in this turn: nothing but the span itself before it.
+    expect(log).toEqual(['start p/f at undefined']);
+    await Promise.resolve();
+    expect(log).toEqual(['start p/f at undefined']);
+    await settle();
+    expect(log).toEqual(['start p/f at undefined', 'described with 7 attributes']);
+    clock.now = 1200;
+    open.end('ok');
+    await settle();
+    expect(log).toEqual(['start p/f at undefined', 'described with 7 attributes', 'end at 1200']);
+  });
+
+  it('a call that ends before its frames are sent still ends with every attribute, given once', async () => {
+    const clock = fakeClock();
+    const log: string[] = [];
+    const open = openCallSpan(recordingTracer(log), CALL, SpanKind.CLIENT, ROOT_CONTEXT);
+    clock.now = 1100;
+    open.end('UNAVAILABLE');
+    await Promise.resolve();
+    expect(log).toEqual(['start p/f at undefined', 'described with 7 attributes', 'end at 1100']);
+    await settle();
+    expect(log).toHaveLength(3);
+  });
+
+  it('with an SDK: the host’s CLIENT span is exported with every attribute and its outcome, a sampler seeing its name', async () => {
+    const exporter = new InMemorySpanExporter();
+    const sampled: Array<{ name: string; attributes: object }> = [];
+    const sampler = {
+      shouldSample: (_c: unknown, _t: string, name: string, _k: SpanKind, attributes: object) => (
+        sampled.push({ name, attributes }),
+        { decision: SamplingDecision.RECORD_AND_SAMPLED }
+      ),
+      toString: () => 'recording',
+    };
+    const provider = new TracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    trace.setGlobalTracerProvider(provider);
+    const observers = new CallObservers();
+    new CallTracer(observers).onModuleInit();
+    await observers.observe({ plugin: 'p', pluginId: 'p', fn: 'f', kind: 'call' }, () => Promise.resolve(1));
+    await Promise.resolve();
+    const [span] = exporter.getFinishedSpans();
+    expect(span.kind).toBe(SpanKind.CLIENT);
+    expect(span.attributes).toEqual({
+      'rpc.system': 'wwplugin',
+      'rpc.service': 'p',
+      'rpc.method': 'f',
+      'wwplugin.plugin': 'p',
+      'wwplugin.function': 'f',
+      'wwplugin.kind': 'call',
+      'wwplugin.caller': 'host',
+      'wwplugin.outcome': 'ok',
+    });
+    expect(sampled).toEqual([{ name: 'p/f', attributes: {} }]);
+    await provider.shutdown();
   });
 
   it('with an SDK: the span the handler finds active is the one exported, under the caller, and its own spans nest in it', async () => {

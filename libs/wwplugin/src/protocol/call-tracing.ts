@@ -86,9 +86,9 @@ export interface TracedCall {
   caller?: string;
 }
 
-/** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served; `startTime` a performance.now(). */
-export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context, startTime?: number): Span {
-  const attributes: Attributes = {
+/** The attributes every call span has (besides its outcome), under the documented names. */
+export function callAttributes(call: TracedCall): Attributes {
+  return {
     'rpc.system': 'wwplugin',
     'rpc.service': call.plugin,
     'rpc.method': call.fn,
@@ -98,7 +98,11 @@ export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKi
     // A frame's empty caller, like none at all, is the host.
     [TRACE_ATTRIBUTES.caller]: call.caller || 'host',
   };
-  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes, startTime }, parent);
+}
+
+/** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served; `startTime` a performance.now(). */
+export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context, startTime?: number): Span {
+  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes: callAttributes(call), startTime }, parent);
 }
 
 /** Ends a call's span with its outcome (at `endTime`, a performance.now(), if given); an error code marks the span as failed. */
@@ -123,7 +127,7 @@ const runAfterWrites = (): void => {
     try {
       fn();
     } catch (err) {
-      diag.error('@wwplugin/nestjs: ending a call span failed', err);
+      diag.error('@wwplugin/nestjs: a call span’s deferred work failed', err);
     }
   }
 };
@@ -133,13 +137,41 @@ export function afterFramesSent(fn: () => void): void {
   if (afterWrites.push(fn) === 1) setImmediate(runAfterWrites);
 }
 
+/** A call's span made before its frame is sent, and what ends it. */
+export interface OpenCallSpan {
+  readonly span: Span;
+  /**
+   * Ends the span with its outcome, with the time it is called as the end, but in a microtask:
+   * whoever awaits the call goes on first, and finds the span ended once it awaits anything.
+   */
+  end(outcome: CallOutcome): void;
+}
+
 /**
- * Ends a call's span as endCallSpan() does, with the time it is called as the end, but in a
- * microtask: whoever awaits the call goes on first, and finds the span ended once it awaits anything.
+ * Starts the span of a call whose frame carries the span's id, so it must exist before the frame
+ * is sent: with its name and kind only, and its attributes set once this turn's frames are on
+ * their way (or as it ends, if sooner). Attributes given to startSpan take the SDK half of its
+ * time, which would sit on every call's path; a sampler sees the name (`plugin/function`) instead.
  */
-export function endCallSpanSoon(span: Span, outcome: CallOutcome): void {
-  const endTime = performance.now();
-  queueMicrotask(() => endCallSpan(span, outcome, endTime));
+export function openCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context): OpenCallSpan {
+  const span = tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind }, parent);
+  let attributes: Attributes | undefined = callAttributes(call);
+  const describe = (): void => {
+    if (!attributes) return;
+    span.setAttributes(attributes);
+    attributes = undefined;
+  };
+  afterFramesSent(describe);
+  return {
+    span,
+    end: (outcome) => {
+      const endTime = performance.now();
+      queueMicrotask(() => {
+        describe();
+        endCallSpan(span, outcome, endTime);
+      });
+    },
+  };
 }
 
 /**
@@ -233,15 +265,15 @@ export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFi
 
 /** Makes a call in a CLIENT span under the active one; `run` sends the span's trace context in the frame. */
 export function callTraced<T>(tracer: Tracer, call: TracedCall, run: (fields: TraceFields) => T): T {
-  const span = startCallSpan(tracer, call, SpanKind.CLIENT, context.active());
+  const open = openCallSpan(tracer, call, SpanKind.CLIENT, context.active());
   let out: T;
   try {
-    out = run(traceFieldsOf(span));
+    out = run(traceFieldsOf(open.span));
   } catch (err) {
-    endCallSpan(span, outcomeOf(err));
+    open.end(outcomeOf(err));
     throw err;
   }
-  return observeResult(out, (outcome) => endCallSpanSoon(span, outcome));
+  return observeResult(out, open.end);
 }
 
 /** Records a push or an emit as it is received: a CONSUMER span under the sender's span, around its dispatch. */
