@@ -155,11 +155,12 @@ export interface OpenCallSpan {
  */
 export function openCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context): OpenCallSpan {
   const span = tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind }, parent);
-  let attributes: Attributes | undefined = callAttributes(call);
+  // Even the attributes' object is built after the frame is sent.
+  let undescribed: TracedCall | undefined = call;
   const describe = (): void => {
-    if (!attributes) return;
-    span.setAttributes(attributes);
-    attributes = undefined;
+    if (!undescribed) return;
+    span.setAttributes(callAttributes(undescribed));
+    undescribed = undefined;
   };
   afterFramesSent(describe);
   return {
