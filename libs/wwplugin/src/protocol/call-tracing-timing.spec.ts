@@ -4,6 +4,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CallObservers } from '../host/call-observers.js';
 import { CallTracer } from '../host/call-tracer.js';
+import { PluginNotRunningError } from '../errors/wwplugin.errors.js';
+import { WireErrorCode } from './protocol.constants.js';
 import { callTraced, openCallSpan, serveTraced, ServedCallContext } from './call-tracing.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -20,7 +22,7 @@ function recordingTracer(log: string[]): Tracer {
         spanContext: () => ({ traceId: TRACE_ID, spanId: 'a'.repeat(16), traceFlags: 1 }),
         setAttribute: () => undefined,
         setAttributes: (a: object) => log.push(`described with ${Object.keys(a).length} attributes`),
-        setStatus: () => undefined,
+        setStatus: (status: { message?: string }) => log.push(`failed with ${status.message}`),
         end: (at?: number) => log.push(`end at ${at}`),
       } as unknown as Span;
     },
@@ -127,9 +129,21 @@ describe('spans of served and made calls, off the reply path', () => {
     clock.now = 1100;
     open.end('UNAVAILABLE');
     await Promise.resolve();
-    expect(log).toEqual(['start p/f at undefined', 'described with 7 attributes', 'end at 1100']);
+    expect(log).toEqual(['start p/f at undefined', 'described with 7 attributes', 'failed with UNAVAILABLE', 'end at 1100']);
     await settle();
-    expect(log).toHaveLength(3);
+    expect(log).toHaveLength(4);
+  });
+
+  it('a call whose send throws rethrows it, and its span still ends, described and failed', async () => {
+    const clock = fakeClock();
+    const log: string[] = [];
+    const send = () => {
+      clock.now = 1300;
+      throw new PluginNotRunningError('not running');
+    };
+    expect(() => callTraced(recordingTracer(log), CALL, send)).toThrow('not running');
+    await settle();
+    expect(log).toEqual(['start p/f at undefined', 'described with 7 attributes', `failed with ${WireErrorCode.NOT_RUNNING}`, 'end at 1300']);
   });
 
   it('with an SDK: the host’s CLIENT span is exported with every attribute and its outcome, a sampler seeing its name', async () => {
