@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { contextFromFields, registeredTracer, startCallSpan, TRACE_ATTRIBUTES, traceFieldsOf } from './call-tracing.js';
+import { callAttributes, contextFromFields, registeredTracer, startServedSpan, TRACE_ATTRIBUTES, traceFieldsOf } from './call-tracing.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const SPAN_ID = 'b7ad6b7169203331';
@@ -32,11 +32,15 @@ describe('W3C trace context in frames', () => {
     expect(registeredTracer()).toBeUndefined();
   });
 
-  it('starts every call span with the same attributes, under the documented names; the caller is the host unless a plugin called', () => {
+  it('gives every call span the same attributes, under the documented names; the caller is the host unless a plugin called', () => {
     const seen: SpanOptions[] = [];
     const tracer = { startSpan: (_name: string, opts: SpanOptions) => (seen.push(opts), {}) } as unknown as Tracer;
-    startCallSpan(tracer, { plugin: 'p', fn: 'f', kind: 'call' }, SpanKind.CLIENT, ROOT_CONTEXT);
-    startCallSpan(tracer, { plugin: 'q', fn: 'g', kind: 'relay', caller: 'p' }, SpanKind.SERVER, ROOT_CONTEXT);
+    startServedSpan(tracer, { plugin: 'q', fn: 'g', kind: 'relay', caller: 'p' }, ROOT_CONTEXT);
+    // A frame from the host names no caller: an empty string.
+    startServedSpan(tracer, { plugin: 'p', fn: 'f', kind: 'call', caller: '' }, ROOT_CONTEXT);
+    expect(seen.map((o) => o.kind)).toEqual([SpanKind.SERVER, SpanKind.SERVER]);
+    // A span a frame names gets the same attributes once the frame is sent (call-tracing-timing.spec).
+    const given = [callAttributes({ plugin: 'p', fn: 'f', kind: 'call' }), ...seen.map((o) => o.attributes!)];
     const named = (plugin: string, fn: string, kind: string, caller: string) => ({
       'rpc.system': 'wwplugin',
       'rpc.service': plugin,
@@ -46,10 +50,8 @@ describe('W3C trace context in frames', () => {
       [TRACE_ATTRIBUTES.kind]: kind,
       [TRACE_ATTRIBUTES.caller]: caller,
     });
-    // A frame from the host names no caller: an empty string.
-    startCallSpan(tracer, { plugin: 'p', fn: 'f', kind: 'call', caller: '' }, SpanKind.SERVER, ROOT_CONTEXT);
-    expect(seen.map((o) => o.attributes)).toEqual([named('p', 'f', 'call', 'host'), named('q', 'g', 'relay', 'p'), named('p', 'f', 'call', 'host')]);
+    expect(given).toEqual([named('p', 'f', 'call', 'host'), named('q', 'g', 'relay', 'p'), named('p', 'f', 'call', 'host')]);
     // One shape: the same keys in the same order, whoever called.
-    expect(Object.keys(seen[0].attributes!)).toEqual(Object.keys(seen[1].attributes!));
+    expect(Object.keys(given[0])).toEqual(Object.keys(given[1]));
   });
 });

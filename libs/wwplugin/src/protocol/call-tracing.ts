@@ -100,9 +100,12 @@ export function callAttributes(call: TracedCall): Attributes {
   };
 }
 
-/** Starts the span of one call on this side: CLIENT where the call is made, SERVER where it is served; `startTime` a performance.now(). */
-export function startCallSpan(tracer: Tracer, call: TracedCall, spanKind: SpanKind, parent: Context, startTime?: number): Span {
-  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: spanKind, attributes: callAttributes(call), startTime }, parent);
+/**
+ * Starts the SERVER span of a call served here, attributes and all (it is made after the reply, so
+ * nothing waits for them); `startTime` a performance.now(). Spans a frame names use openCallSpan().
+ */
+export function startServedSpan(tracer: Tracer, call: TracedCall, parent: Context, startTime?: number): Span {
+  return tracer.startSpan(`${call.plugin}/${call.fn}`, { kind: SpanKind.SERVER, attributes: callAttributes(call), startTime }, parent);
 }
 
 /** Ends a call's span with its outcome (at `endTime`, a performance.now(), if given); an error code marks the span as failed. */
@@ -250,7 +253,7 @@ export class ServedCallContext implements Context {
  */
 export function serveTraced<T>(tracer: Tracer, call: TracedCall, fields: TraceFields, run: () => T): T {
   const startTime = performance.now();
-  const ctx = new ServedCallContext(fields, (parent) => startCallSpan(tracer, call, SpanKind.SERVER, parent, startTime));
+  const ctx = new ServedCallContext(fields, (parent) => startServedSpan(tracer, call, parent, startTime));
   let out: T;
   try {
     out = context.with(ctx, run);
