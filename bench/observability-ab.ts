@@ -8,6 +8,8 @@
 //     library's own work, context manager included); PROBE_TRACED=tp: the SDK without a context manager;
 //     PROBE_TRACED=als: no OpenTelemetry in the plugin, only an AsyncLocalStorage in use (its hooks' cost).
 //   PROBE_BASE_BENCH=<other build>/dist/bench/: one more traced plugin, of that build (plugin side A/B).
+//   PROBE_LEAN_ATTRIBUTES=1: one more traced plugin whose SDK checks attribute values without making a
+//     WeakSet for each (observability/lean-attributes-hooks.ts): what those cost the plugin.
 //   --time (with PROBE_TIME=1 for the plugin): the SDK's startSpan and span.end timed in place.
 //   --hold I --seconds S: only variant I, pids printed first (for strace); --memory: RSS over calls.
 import 'reflect-metadata';
@@ -52,11 +54,19 @@ const app = await NestFactory.createApplicationContext(HostModule, { logger: ['e
 const host = app.get(PluginHostService);
 // PROBE_BASE_BENCH=<another build's dist/bench/>: one more traced plugin, of that build (its plugin side A/B).
 const base = process.env.PROBE_BASE_BENCH;
-const plugins: Record<string, [string, string]> = { plain: ['none', DIST_BENCH], traced: [process.env.PROBE_TRACED ?? 'both', DIST_BENCH] };
+const plugins: Record<string, [string, string, Record<string, string>?]> = {
+  plain: ['none', DIST_BENCH],
+  traced: [process.env.PROBE_TRACED ?? 'both', DIST_BENCH],
+};
 if (base) plugins['traced-base'] = [process.env.PROBE_TRACED ?? 'both', base];
+// The other plugin to set against 'traced': another build's, or this one's with lean attribute checks.
+const other = base ? { name: 'traced-base', label: "base's" } : process.env.PROBE_LEAN_ATTRIBUTES ? { name: 'traced-lean', label: 'lean SDK’s' } : undefined;
+if (other?.name === 'traced-lean') {
+  plugins['traced-lean'] = [process.env.PROBE_TRACED ?? 'both', DIST_BENCH, { NODE_OPTIONS: `--import ${DIST_BENCH}observability/lean-attributes.js` }];
+}
 await Promise.all(
-  Object.entries(plugins).map(([name, [setup, dir]]) =>
-    host.load({ path: `${dir}observability/probe-plugin.js`, name, env: { BENCH_PLUGIN_NAME: name, PROBE_PLUGIN: setup } }),
+  Object.entries(plugins).map(([name, [setup, dir, env]]) =>
+    host.load({ path: `${dir}observability/probe-plugin.js`, name, env: { ...env, BENCH_PLUGIN_NAME: name, PROBE_PLUGIN: setup } }),
   ),
 );
 // The host's observers as the module registered them, to switch its tracing off and on between batches.
@@ -76,7 +86,7 @@ const variants: Array<readonly [string, boolean, string]> = [
   ['host off, traced plugin', false, 'traced'],
   ['host on,  traced plugin', true, 'traced'],
 ];
-if (base) variants.push(['host off, traced plugin (base)', false, 'traced-base'], ['host on,  traced plugin (base)', true, 'traced-base']);
+if (other) variants.push([`host off, traced plugin (${other.name})`, false, other.name], [`host on,  traced plugin (${other.name})`, true, other.name]);
 const results = new Map<string, { host: number[]; plugin: number[]; p50: number[]; gc: number[]; gcs: number[] }>(
   variants.map(([label]) => [label, { host: [], plugin: [], p50: [], gc: [], gcs: [] }]),
 );
@@ -163,9 +173,9 @@ console.log(`  paired differences (median of per-round differences, µs):`);
 console.log(`    host tracing, plain plugin:   ${diff(variants[1][0], variants[0][0])}`);
 console.log(`    plugin tracing, host off:     ${diff(variants[2][0], variants[0][0])}`);
 console.log(`    both vs neither:              ${diff(variants[3][0], variants[0][0])}`);
-if (base) {
-  console.log(`    this build's traced plugin − base's, host off: ${diff(variants[2][0], variants[4][0])}`);
-  console.log(`    this build's traced plugin − base's, host on:  ${diff(variants[3][0], variants[5][0])}`);
+if (other) {
+  console.log(`    this build's traced plugin − ${other.label}, host off: ${diff(variants[2][0], variants[4][0])}`);
+  console.log(`    this build's traced plugin − ${other.label}, host on:  ${diff(variants[3][0], variants[5][0])}`);
 }
 for (const [label, r] of results) {
   console.log(
