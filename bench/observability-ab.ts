@@ -10,7 +10,8 @@
 //   PROBE_BASE_BENCH=<other build>/dist/bench/: one more traced plugin, of that build (plugin side A/B).
 //   PROBE_LEAN_ATTRIBUTES=1: one more traced plugin whose SDK checks attribute values without making a
 //     WeakSet for each (observability/lean-attributes-hooks.ts): what those cost the plugin.
-//   --time (with PROBE_TIME=1 for the plugin): the SDK's startSpan and span.end timed in place.
+//   --time (with PROBE_TIME=1 for the plugins): the SDK's startSpan and span.end timed in place, and
+//     in each plugin the time from a call's dispatch to its reply (observability/served-timer.ts).
 //   --hold I --seconds S: only variant I, pids printed first (for strace); --memory: RSS over calls.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -97,11 +98,9 @@ for (const [, on, name] of variants) {
   await sequential(1, opt('--warmup', 4000) / variants.length, () => host.call(name, 'echo', { payload }));
 }
 Object.assign(timed, { startSpan: 0, end: 0, active: 0, n: 0 });
-const tracedPids = host
-  .list()
-  .filter((p) => p.name !== 'plain')
-  .map((p) => p.pid!);
-if (timing) for (const pid of tracedPids) process.kill(pid, 'SIGURG');
+// --time: every plugin times its served calls (and its SDK's spans, if it has one) from here on.
+const probed = host.list().map((p) => ({ name: p.name, pid: p.pid! }));
+if (timing) for (const { pid } of probed) process.kill(pid, 'SIGURG');
 // --memory: RSS and heap of host and plugins every 10,000 calls of each variant (a leak shows as growth).
 if (args.includes('--memory')) {
   for (const [label, on, name] of variants) {
@@ -156,9 +155,9 @@ for (let r = 0; r < opt('--rounds', 8); r++) {
 hostTracing(true);
 if (timing) {
   const us = (ms: number) => ((ms * 1000) / timed.n).toFixed(2);
-  for (const pid of tracedPids) process.kill(pid, 'SIGURG');
+  for (const { pid } of probed) process.kill(pid, 'SIGURG');
   await new Promise((r) => setTimeout(r, 300));
-  for (const pid of tracedPids) console.log(`plugin ${pid}, per span in place: ${readFileSync(join(tmpdir(), `probe-plugin-${pid}.txt`), 'utf8').trim()}`);
+  for (const { name, pid } of probed) console.log(`plugin ${name}, in place: ${readFileSync(join(tmpdir(), `probe-plugin-${pid}.txt`), 'utf8').trim()}`);
   console.log(
     `host, per span in place: SDK startSpan ${us(timed.startSpan)} µs, span.end ${us(timed.end)} µs; context.active() ${us(timed.active)} µs (${timed.n} spans)`,
   );
