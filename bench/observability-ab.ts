@@ -10,8 +10,9 @@
 //   PROBE_BASE_BENCH=<other build>/dist/bench/: one more traced plugin, of that build (plugin side A/B).
 //   PROBE_LEAN_ATTRIBUTES=1: one more traced plugin whose SDK checks attribute values without making a
 //     WeakSet for each (observability/lean-attributes-hooks.ts): what those cost the plugin.
-//   --time (with PROBE_TIME=1 for the plugins): the SDK's startSpan and span.end timed in place, and
-//     in each plugin the time from a call's dispatch to its reply (observability/served-timer.ts).
+//   --time (with PROBE_TIME=1 for the plugins): the SDK's startSpan and span.end timed in place, the
+//     host's call() until it returns, and in each plugin the time from a call's dispatch to its reply
+//     (observability/served-timer.ts).
 //   --hold I --seconds S: only variant I, pids printed first (for strace); --memory: RSS over calls.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -88,9 +89,16 @@ const variants: Array<readonly [string, boolean, string]> = [
   ['host on,  traced plugin', true, 'traced'],
 ];
 if (other) variants.push([`host off, traced plugin (${other.name})`, false, other.name], [`host on,  traced plugin (${other.name})`, true, other.name]);
-const results = new Map<string, { host: number[]; plugin: number[]; p50: number[]; gc: number[]; gcs: number[] }>(
-  variants.map(([label]) => [label, { host: [], plugin: [], p50: [], gc: [], gcs: [] }]),
+const results = new Map<string, { host: number[]; plugin: number[]; p50: number[]; gc: number[]; gcs: number[]; send: number[] }>(
+  variants.map(([label]) => [label, { host: [], plugin: [], p50: [], gc: [], gcs: [], send: [] }]),
 );
+/** `call` with the time until it returns (its synchronous part) added to `sends`. */
+const timedSend = (call: () => Promise<unknown>, sends: number[]) => () => {
+  const t0 = performance.now();
+  const pending = call();
+  sends.push(performance.now() - t0);
+  return pending;
+};
 // The host's garbage collections: how many and how long, per call.
 const gc = gcMeter();
 for (const [, on, name] of variants) {
@@ -140,7 +148,10 @@ for (let r = 0; r < opt('--rounds', 8); r++) {
     const plugin0 = await cpuOf(name);
     const host0 = process.cpuUsage();
     const [gcMs0, gcCount0] = [gc.ms, gc.count];
-    const seq = await sequential(batch, 0, () => host.call(name, 'echo', { payload }));
+    // --time: how long call() takes before it returns, where the host's span is started and the frame written.
+    const sends: number[] = [];
+    const call = () => host.call(name, 'echo', { payload });
+    const seq = await sequential(batch, 0, timing ? timedSend(call, sends) : call);
     await new Promise((r) => setImmediate(r));
     const h = process.cpuUsage(host0);
     const p = (await cpuOf(name)) - plugin0;
@@ -150,6 +161,7 @@ for (let r = 0; r < opt('--rounds', 8); r++) {
     res.p50.push(seq.p50);
     res.gc.push(((gc.ms - gcMs0) * 1000) / batch);
     res.gcs.push(((gc.count - gcCount0) * 1000) / batch);
+    if (timing) res.send.push(median(sends) * 1000);
   }
 }
 hostTracing(true);
@@ -178,6 +190,6 @@ if (other) {
 }
 for (const [label, r] of results) {
   console.log(
-    `  ${label}: host ${median(r.host).toFixed(1).padStart(6)}  plugin ${median(r.plugin).toFixed(1).padStart(6)}  sum ${(median(r.host) + median(r.plugin)).toFixed(1).padStart(6)}  p50 ${median(r.p50).toFixed(1)}  host GC ${median(r.gc).toFixed(2)} µs, ${median(r.gcs).toFixed(2)} per 1000 calls`,
+    `  ${label}: host ${median(r.host).toFixed(1).padStart(6)}  plugin ${median(r.plugin).toFixed(1).padStart(6)}  sum ${(median(r.host) + median(r.plugin)).toFixed(1).padStart(6)}  p50 ${median(r.p50).toFixed(1)}  host GC ${median(r.gc).toFixed(2)} µs, ${median(r.gcs).toFixed(2)} per 1000 calls${r.send.length ? `  call() returns in ${median(r.send).toFixed(2)} µs` : ''}`,
   );
 }
