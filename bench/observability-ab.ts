@@ -10,7 +10,7 @@
 //   PROBE_BASE_BENCH=<other build>/dist/bench/: one more traced plugin, of that build (plugin side A/B).
 //   PROBE_LEAN_ATTRIBUTES=1: one more traced plugin whose SDK checks attribute values without making a
 //     WeakSet for each (observability/lean-attributes-hooks.ts): what those cost the plugin.
-//   --time (with PROBE_TIME=1 for the plugins): the SDK's startSpan and span.end timed in place, the
+//   --time: the SDK's startSpan and span.end timed in place (PROBE_TIME=1 tells the plugins), the
 //     host's call() until it returns, and in each plugin the time from a call's dispatch to its reply
 //     (observability/served-timer.ts).
 //   --hold I --seconds S: only variant I, pids printed first (for strace); --memory: RSS over calls.
@@ -33,6 +33,8 @@ const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[a
 // --time: the host's SDK startSpan and span.end, and its context manager's active(), timed in place.
 const timed = { startSpan: 0, end: 0, active: 0, n: 0 };
 const timing = args.includes('--time');
+// The plugins inherit it: they time their own side too.
+if (timing) process.env.PROBE_TIME = '1';
 if (!args.includes('--no-sdk')) {
   const cm = new AsyncLocalStorageContextManager().enable();
   if (timing) {
