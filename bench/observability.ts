@@ -6,8 +6,9 @@
 //   node dist/bench/observability.js [--rounds N] [--quick] [--breakdown] [--profile DIR] [--pin apart|together] [--sample R]
 //
 // --sample R: the host's SDK samples a ratio R of the traces it starts (ParentBased of
-// TraceIdRatioBased, as a production setup would), the plugins' follow the host's decision (their
-// default, ParentBased): what tracing costs when most calls are not recorded. The goal is for 1.0.
+// TraceIdRatioBased, as a production setup would), and the plugins follow its decision (their
+// default, ParentBased): what tracing costs when most calls are not recorded. The goal is for
+// every trace recorded, so a sampled run gives no verdict.
 //
 // --pin apart: each host on CPU 0 and its plugins on CPU 1; --pin together: all on CPU 0 (Linux,
 // taskset). Unpinned, the scheduler sometimes puts a plugin on its host's CPU, where the span work a

@@ -1,7 +1,7 @@
 // For bench/observability-ab.ts --time: how long a plugin spends on a served call before its answer
 // leaves, timed in place: from the call frame's dispatch (IncomingCalls.handle) to the answer
 // (IncomingCalls.reply), and the reply itself. What tracing adds there is on every call's path;
-// what a plugin does after its reply is not.
+// what a plugin does after its reply is not. The wrappers' own cost falls on every plugin alike.
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../support/paths.js';
 
@@ -21,6 +21,8 @@ export async function timeServedCalls(): Promise<ServedTimes> {
   const started = new Map<unknown, number>();
   const { handle, reply } = IncomingCalls.prototype;
   IncomingCalls.prototype.handle = function (this: unknown, ...args: unknown[]) {
+    // Calls answered otherwise (streams, errors) never reach reply(): their starts must not pile up.
+    if (started.size > 1024) started.clear();
     started.set((args[0] as { id: number }).id, performance.now());
     return handle.apply(this, args);
   };
